@@ -1,0 +1,723 @@
+"""Priors of the PluRel method: frozen dataclasses, validation, JSON round trip, presets.
+
+A prior is one of three kinds, fixed per field:
+
+- a **range** ``(lo, hi)``: sampled uniformly (integers inclusive); ``lo == hi`` fixes it;
+- a **set** ``(a, b, ...)``: one element sampled uniformly; one element fixes it;
+- a **value**: a plain number, flag or string.
+
+Every field carries metadata: its kind, the bounds or options it accepts (also the bounds
+the app's controls offer) and a help text in the paper's terms. The app builds its
+controls from this metadata, so the UI offers exactly what the core supports.
+
+The dict/JSON form has the sections ``schema``, ``connectivity``, ``features`` and
+``postprocess``; ranges and sets are JSON lists. ``Config.from_json(cfg.to_json()) == cfg``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "ConnectivityPriors",
+    "FeaturePriors",
+    "LayoutPriors",
+    "PostprocessPriors",
+    "PriorSpec",
+    "SchemaPriors",
+    "PRESETS",
+    "iter_priors",
+    "sample_range",
+    "sample_set",
+]
+
+# Registries live in their stage modules; their names are repeated here only as the
+# allowed options, and tests check both lists agree.
+LAYOUT_NAMES = (
+    "ErdosRenyi",
+    "BarabasiAlbert",
+    "RandomTree",
+    "ReverseRandomTree",
+    "WattsStrogatz",
+    "Layered",
+    "RandomCauchy",
+)
+EDGE_WEIGHT_DISTS = ("gaussian", "lognormal", "cauchy", "uniform")
+SOURCE_NAMES = ("ts", "uniform", "gaussian", "beta", "mixed")
+INIT_NAMES = (
+    "kaiming_normal",
+    "kaiming_uniform",
+    "xavier_normal",
+    "xavier_uniform",
+    "trunc_normal",
+    "sparse",
+)
+ACTIVATION_NAMES = (
+    "relu",
+    "elu",
+    "selu",
+    "silu",
+    "softsign",
+    "tanh",
+    "sigmoid",
+    "hardswish",
+    "mish",
+    "leaky_relu",
+    "gelu",
+    "softplus",
+    "hardsigmoid",
+    "hardtanh",
+    "celu",
+    "tanhshrink",
+    "rrelu",
+    "logsigmoid",
+    "softshrink",
+    "hardshrink",
+    "identity",
+    "abs",
+    "sin",
+    "cos",
+    "sign",
+    "clamp",
+    "signed_log1p",
+    "smooth_bent",
+    "random_sines",
+)
+AGGREGATION_NAMES = ("sum", "max", "product", "logsumexp")
+PROPAGATION_NAMES = ("type_eager", "type_lazy")
+TRANSFORM_NAMES = ("identity", "rank_uniform", "signed_log1p", "signed_sqrt", "standardize")
+SCALE_OPTIONS = (0.01, 0.1, 1.0, 10.0, 100.0)
+CYCLE_FRAC_OPTIONS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+WS_K_OPTIONS = (2, 4, 6, 8)
+
+MIN_DATE = "1900-01-01"
+MAX_DATE = "2100-12-31"
+
+
+@dataclass(frozen=True)
+class PriorSpec:
+    """What one field accepts.
+
+    kind: ``int_range``, ``float_range``, ``set``, ``int``, ``float``, ``bool`` or ``date``.
+    lo/hi: inclusive bounds for numbers (also what the app's sliders span).
+    options: allowed elements of a ``set``.
+    """
+
+    kind: str
+    help: str
+    lo: float | None = None
+    hi: float | None = None
+    options: tuple = ()
+    log: bool = False  # the app draws a log-scaled control
+
+
+def _f(default: Any, kind: str, help: str, **kw: Any) -> Any:
+    return field(default=default, metadata={"prior": PriorSpec(kind, help, **kw)})
+
+
+@dataclass(frozen=True)
+class LayoutPriors:
+    """Parameters of the seven DAG layouts (used for the schema and for each SCM)."""
+
+    er_p: tuple[float, float] = _f(
+        (0.3, 0.8), "float_range", "ErdosRenyi: edge probability p of G(n, p).", lo=0.0, hi=1.0
+    )
+    ba_m: int = _f(
+        2, "int", "BarabasiAlbert: edges each new node attaches with (preferential attachment).", lo=1, hi=6
+    )
+    ba_sink_edge_dropout: float = _f(
+        0.4,
+        "float",
+        "BarabasiAlbert: probability that a sink with >1 incoming edge loses one of them.",
+        lo=0.0,
+        hi=1.0,
+    )
+    ba_flip_leaf_edge_prob: float = _f(
+        0.0,
+        "float",
+        "BarabasiAlbert: probability that a sink's single edge is flipped (if the in-degree cap allows).",
+        lo=0.0,
+        hi=1.0,
+    )
+    ba_max_in_degree: int = _f(4, "int", "BarabasiAlbert: in-degree cap for flipped leaf edges.", lo=1, hi=20)
+    ws_k: tuple[int, ...] = _f(
+        (2, 4), "set", "WattsStrogatz: ring-lattice neighbours k.", options=WS_K_OPTIONS
+    )
+    ws_p: tuple[float, float] = _f(
+        (0.1, 0.3), "float_range", "WattsStrogatz: rewiring probability.", lo=0.0, hi=1.0
+    )
+    layered_depth: tuple[int, int] = _f(
+        (2, 8), "int_range", "Layered: number of layers (at least one node each).", lo=1, hi=20
+    )
+    layered_edge_dropout: float = _f(
+        0.1, "float", "Layered: probability each edge between consecutive layers is dropped.", lo=0.0, hi=1.0
+    )
+    edge_weight_dists: tuple[str, ...] = _f(
+        EDGE_WEIGHT_DISTS,
+        "set",
+        "Distribution of edge weights, one chosen per graph: N(0,1), lognormal, standard Cauchy, U(-2, 2).",
+        options=EDGE_WEIGHT_DISTS,
+    )
+
+
+@dataclass(frozen=True)
+class SchemaPriors:
+    """Stage 1: the schema as a DAG of tables."""
+
+    num_tables: tuple[int, int] = _f(
+        (3, 20), "int_range", "Number of tables in the database (nodes of the schema DAG).", lo=1, hi=60
+    )
+    layouts: tuple[str, ...] = _f(
+        ("BarabasiAlbert", "ReverseRandomTree", "WattsStrogatz"),
+        "set",
+        "DAG layouts the schema is drawn from (one per database). An edge parent → child is a foreign key.",
+        options=LAYOUT_NAMES,
+    )
+    layout: LayoutPriors = field(default_factory=LayoutPriors)
+    entity_rows: tuple[int, int] = _f(
+        (500, 1000),
+        "int_range",
+        "Rows of an entity table (a table some other table points to).",
+        lo=1,
+        hi=1_000_000,
+        log=True,
+    )
+    activity_rows: tuple[int, int] = _f(
+        (2000, 5000),
+        "int_range",
+        "Rows of an activity table (a sink of the schema DAG: time-stamped events).",
+        lo=1,
+        hi=10_000_000,
+        log=True,
+    )
+    num_cols: tuple[int, int] = _f(
+        (3, 40), "int_range", "Feature columns per table, drawn from a power law on this range.", lo=1, hi=200
+    )
+    num_cols_exponent: float = _f(
+        1.0,
+        "float",
+        "Power-law exponent a of P(k) ∝ k^-a for the column count: larger → more narrow tables.",
+        lo=0.0,
+        hi=5.0,
+    )
+    categorical_prob: float = _f(
+        0.5, "float", "Probability that a feature column is categorical (else numerical).", lo=0.0, hi=1.0
+    )
+    num_categories: tuple[int, int] = _f(
+        (2, 10), "int_range", "Categories of a categorical feature column.", lo=2, hi=100
+    )
+    time_start: str = _f("1990-01-01", "date", "Earliest day of the database's time window.")
+    time_end: str = _f("2025-01-01", "date", "Latest day of the database's time window.")
+    val_frac: float = _f(
+        0.8, "float", "Validation cut-off: this fraction of the way through the time window.", lo=0.0, hi=1.0
+    )
+    test_frac: float = _f(
+        0.9, "float", "Test cut-off: this fraction of the way through the time window.", lo=0.0, hi=1.0
+    )
+
+
+@dataclass(frozen=True)
+class ConnectivityPriors:
+    """Stage 2: foreign keys from a hierarchical stochastic block model (HSBM)."""
+
+    levels: tuple[int, int] = _f(
+        (1, 5),
+        "int_range",
+        "HSBM levels L per foreign key: more levels → each child draws from a tighter pool of parents.",
+        lo=1,
+        hi=5,
+    )
+    parent_clusters: tuple[int, int] = _f(
+        (1, 3), "int_range", "Clusters per HSBM level on the parent side.", lo=1, hi=3
+    )
+    child_clusters: tuple[int, int] = _f(
+        (1, 3), "int_range", "Clusters per HSBM level on the child side.", lo=1, hi=3
+    )
+    within_affinity: float = _f(
+        0.9,
+        "float",
+        "Block-matrix value on the 'diagonal' (parent and child cluster aligned).",
+        lo=1e-6,
+        hi=1.0,
+    )
+    across_affinity: tuple[float, float] = _f(
+        (0.001, 0.002),
+        "float_range",
+        "Block-matrix values off the diagonal, drawn uniformly per cell.",
+        lo=1e-6,
+        hi=1.0,
+        log=True,
+    )
+
+
+@dataclass(frozen=True)
+class FeaturePriors:
+    """Stage 3: one structural causal model (SCM) per table."""
+
+    scm_layouts: tuple[str, ...] = _f(
+        LAYOUT_NAMES, "set", "DAG layouts an SCM graph is drawn from (one per table).", options=LAYOUT_NAMES
+    )
+    layout: LayoutPriors = field(default_factory=LayoutPriors)
+    column_node_frac: tuple[float, float] = _f(
+        (0.3, 0.9),
+        "float_range",
+        "Share of SCM nodes that are columns: c columns give c + ceil(c / frac) + extra nodes.",
+        lo=0.1,
+        hi=1.0,
+    )
+    extra_nodes: int = _f(3, "int", "Extra SCM nodes added to every graph.", lo=0, hi=20)
+    latent_categorical_prob: float = _f(
+        0.5, "float", "Probability that a latent SCM node is categorical.", lo=0.0, hi=1.0
+    )
+    latent_categories: tuple[int, int] = _f(
+        (2, 10), "int_range", "Categories of a categorical latent node.", lo=2, hi=100
+    )
+    source_types: tuple[str, ...] = _f(
+        SOURCE_NAMES,
+        "set",
+        "Generators of exogenous values at source nodes (in-degree 0): time series, uniform, gaussian, beta, mixed.",
+        options=SOURCE_NAMES,
+    )
+    source_scales: tuple[float, ...] = _f(
+        SCALE_OPTIONS, "set", "Scale of a source's value range [lo, hi] ⊂ [0, scale].", options=SCALE_OPTIONS
+    )
+    trend_exponent: tuple[float, float] = _f(
+        (0.0, 2.0), "float_range", "ts sources: exponent α of the trend (t/n)^α.", lo=0.0, hi=5.0
+    )
+    cycle_fracs: tuple[float, ...] = _f(
+        CYCLE_FRAC_OPTIONS,
+        "set",
+        "ts sources: cycle length f = ceil(n · q) as a fraction q of the rows.",
+        options=CYCLE_FRAC_OPTIONS,
+    )
+    ar_rho: tuple[float, float] = _f(
+        (0.0, 0.9), "float_range", "ts sources: AR(1) coefficient ρ of the noise.", lo=0.0, hi=0.99
+    )
+    activity_noise_std: float = _f(
+        0.05, "float", "ts sources in activity tables: AR(1) innovation σ.", lo=0.0, hi=10.0
+    )
+    entity_noise_std: float = _f(
+        1.0, "float", "ts sources in entity tables: AR(1) innovation σ (no trend, no cycle).", lo=0.0, hi=10.0
+    )
+    beta_shape: tuple[float, float] = _f(
+        (0.5, 5.0), "float_range", "beta sources: shapes a, b of Beta(a, b).", lo=0.05, hi=50.0
+    )
+    mixed_components: tuple[int, int] = _f(
+        (2, 3), "int_range", "mixed sources: sub-generators each row picks among.", lo=2, hi=4
+    )
+    embedding_dim: int = _f(32, "int", "Embedding dimension d of every mechanism.", lo=2, hi=256)
+    mlp_layers: tuple[int, int] = _f(
+        (2, 4), "int_range", "Layers of each random MLP (encoders, decoders).", lo=1, hi=8
+    )
+    weight_density: tuple[float, float] = _f(
+        (0.3, 1.0),
+        "float_range",
+        "Bernoulli density masking each MLP weight matrix (rescaled by 1/density).",
+        lo=0.01,
+        hi=1.0,
+    )
+    init_schemes: tuple[str, ...] = _f(
+        INIT_NAMES, "set", "Weight initialisation schemes, one drawn per weight matrix.", options=INIT_NAMES
+    )
+    activations: tuple[str, ...] = _f(
+        ACTIVATION_NAMES, "set", "Activations, one drawn per hidden layer.", options=ACTIVATION_NAMES
+    )
+    activation_log_scale: tuple[float, float] = _f(
+        (-1.0, 1.0),
+        "float_range",
+        "Each activation is multiplied by e^U(lo, hi).",
+        lo=-5.0,
+        hi=5.0,
+    )
+    aggregations: tuple[str, ...] = _f(
+        AGGREGATION_NAMES,
+        "set",
+        "How a node combines its parents' embeddings, one per node.",
+        options=AGGREGATION_NAMES,
+    )
+    propagation_modes: tuple[str, ...] = _f(
+        PROPAGATION_NAMES,
+        "set",
+        "type_eager: typed encoders/decoders; type_lazy: all numerical, categoricals quantised afterwards.",
+        options=PROPAGATION_NAMES,
+    )
+    noise_alpha: tuple[float, float] = _f(
+        (0.5, 5.0), "float_range", "Node noise Beta(α, β)/d: range of α (per node).", lo=0.05, hi=50.0
+    )
+    noise_beta: tuple[float, float] = _f(
+        (0.5, 5.0), "float_range", "Node noise Beta(α, β)/d: range of β (per node).", lo=0.05, hi=50.0
+    )
+    lazy_permute_prob: tuple[float, float] = _f(
+        (0.3, 1.0),
+        "float_range",
+        "type_lazy: probability that a quantised column's labels are permuted.",
+        lo=0.0,
+        hi=1.0,
+    )
+    lazy_reverse_prob: tuple[float, float] = _f(
+        (0.2, 0.8),
+        "float_range",
+        "type_lazy: probability that a quantised column's labels are reversed.",
+        lo=0.0,
+        hi=1.0,
+    )
+    activation_clamp: float = _f(
+        1e6, "float", "Activations are clamped to ± this value.", lo=1.0, hi=1e30, log=True
+    )
+    embedding_clamp: float = _f(
+        1e4, "float", "Stacked parent embeddings are clamped to ± this value.", lo=1.0, hi=1e30, log=True
+    )
+
+
+@dataclass(frozen=True)
+class PostprocessPriors:
+    """Post-processing of each table's feature columns."""
+
+    transforms: tuple[str, ...] = _f(
+        TRANSFORM_NAMES,
+        "set",
+        "Transform applied to each float feature column, one drawn per column.",
+        options=TRANSFORM_NAMES,
+    )
+    nan_frac: tuple[float, float] = _f(
+        (0.01, 0.1), "float_range", "Share of rows set missing in each float feature column.", lo=0.0, hi=1.0
+    )
+    binarize_categoricals: bool = _f(
+        True,
+        "bool",
+        "Integer categorical columns become booleans (value > 0); a column left constant is dropped.",
+    )
+
+
+SECTIONS: dict[str, type] = {
+    "schema": SchemaPriors,
+    "connectivity": ConnectivityPriors,
+    "features": FeaturePriors,
+    "postprocess": PostprocessPriors,
+}
+
+
+class ConfigError(ValueError):
+    """A config with one or more invalid priors; ``.errors`` lists ``(path, message)``."""
+
+    def __init__(self, errors: list[tuple[str, str]]):
+        self.errors = list(errors)
+        lines = "\n".join(f"  - {path}: {msg}" for path, msg in self.errors)
+        super().__init__(f"{len(self.errors)} invalid prior(s):\n{lines}")
+
+
+def iter_priors(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any, PriorSpec]]:
+    """Yield ``(dotted path, value, spec)`` for every prior below a dataclass instance."""
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        path = f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(value):
+            yield from iter_priors(value, path + ".")
+        else:
+            yield path, value, f.metadata["prior"]
+
+
+def _fmt(v: Any) -> str:
+    return repr(list(v)) if isinstance(v, tuple) else repr(v)
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _check(path: str, value: Any, spec: PriorSpec) -> list[tuple[str, str]]:
+    """Errors for one prior value (already coerced to its Python form where possible)."""
+    errs: list[tuple[str, str]] = []
+    bad = f"got {_fmt(value)}"
+    bounds = f"[{spec.lo:g}, {spec.hi:g}]" if spec.lo is not None else ""
+    if spec.kind in ("int_range", "float_range"):
+        want_int = spec.kind == "int_range"
+        ok_elem = (lambda x: isinstance(x, int) and not isinstance(x, bool)) if want_int else _is_number
+        if not (isinstance(value, tuple) and len(value) == 2 and all(ok_elem(x) for x in value)):
+            kind = "integers" if want_int else "numbers"
+            return [(path, f"{bad}; expected a range [lo, hi] of two {kind} within {bounds}")]
+        lo, hi = value
+        if not all(math.isfinite(x) for x in value):
+            errs.append((path, f"{bad}; range ends must be finite"))
+        elif lo > hi:
+            errs.append((path, f"{bad}; lo must not exceed hi"))
+        elif lo < spec.lo or hi > spec.hi:
+            errs.append((path, f"{bad}; allowed range is {bounds}"))
+    elif spec.kind == "set":
+        if not isinstance(value, tuple):
+            return [(path, f"{bad}; expected a list of options from {list(spec.options)}")]
+        if len(value) == 0:
+            errs.append((path, f"{bad}; the set must not be empty (allowed: {list(spec.options)})"))
+        unknown = [v for v in value if v not in spec.options]
+        if unknown:
+            errs.append((path, f"unknown option(s) {unknown}; allowed: {list(spec.options)}"))
+        if len(set(value)) != len(value):
+            errs.append((path, f"{bad}; options must not repeat"))
+    elif spec.kind in ("int", "float"):
+        ok = (
+            (isinstance(value, int) and not isinstance(value, bool))
+            if spec.kind == "int"
+            else _is_number(value)
+        )
+        if not ok:
+            errs.append(
+                (path, f"{bad}; expected {'an integer' if spec.kind == 'int' else 'a number'} in {bounds}")
+            )
+        elif not math.isfinite(value) or value < spec.lo or value > spec.hi:
+            errs.append((path, f"{bad}; allowed range is {bounds}"))
+    elif spec.kind == "bool":
+        if not isinstance(value, bool):
+            errs.append((path, f"{bad}; expected true or false"))
+    elif spec.kind == "date":
+        try:
+            day = _dt.date.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            day = None
+        if day is None:
+            errs.append((path, f"{bad}; expected a date YYYY-MM-DD"))
+        elif not (MIN_DATE <= day.isoformat() <= MAX_DATE):
+            errs.append((path, f"{bad}; allowed dates are {MIN_DATE} .. {MAX_DATE}"))
+    return errs
+
+
+def _coerce(value: Any, spec: PriorSpec) -> Any:
+    """JSON form → Python form (lists → tuples, integral floats → int for int kinds)."""
+    if spec.kind in ("int_range", "float_range", "set") and isinstance(value, list):
+        value = tuple(value)
+    if isinstance(value, tuple):
+        if spec.kind == "int_range" or (spec.kind == "set" and all(isinstance(o, int) for o in spec.options)):
+            value = tuple(int(x) if _is_number(x) and float(x).is_integer() else x for x in value)
+        elif spec.kind == "float_range" or (
+            spec.kind == "set" and all(isinstance(o, float) for o in spec.options)
+        ):
+            value = tuple(float(x) if _is_number(x) else x for x in value)
+    elif spec.kind == "float" and _is_number(value):
+        value = float(value)
+    elif spec.kind == "int" and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value
+
+
+def _section_from_dict(cls: type, data: Any, prefix: str, errors: list[tuple[str, str]]) -> Any:
+    if not isinstance(data, dict):
+        errors.append((prefix.rstrip("."), f"got {data!r}; expected an object"))
+        return cls()
+    known = {f.name: f for f in fields(cls)}
+    for key in data:
+        if key not in known:
+            errors.append((f"{prefix}{key}", f"unknown key; allowed keys: {sorted(known)}"))
+    kwargs = {}
+    for name, f in known.items():
+        if name not in data:
+            continue
+        if "prior" not in f.metadata:  # nested LayoutPriors
+            kwargs[name] = _section_from_dict(LayoutPriors, data[name], f"{prefix}{name}.", errors)
+        else:
+            kwargs[name] = _coerce(data[name], f.metadata["prior"])
+    return cls(**kwargs)
+
+
+def _section_to_dict(obj: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in fields(obj):
+        v = getattr(obj, f.name)
+        if dataclasses.is_dataclass(v):
+            out[f.name] = _section_to_dict(v)
+        else:
+            out[f.name] = list(v) if isinstance(v, tuple) else v
+    return out
+
+
+@dataclass(frozen=True)
+class Config:
+    """All priors of one PluRel generator. ``Config()`` is the paper's setting."""
+
+    schema: SchemaPriors = field(default_factory=SchemaPriors)
+    connectivity: ConnectivityPriors = field(default_factory=ConnectivityPriors)
+    features: FeaturePriors = field(default_factory=FeaturePriors)
+    postprocess: PostprocessPriors = field(default_factory=PostprocessPriors)
+
+    # -- validation -------------------------------------------------------------------
+    def problems(self) -> list[tuple[str, str]]:
+        """Every problem of this config as ``(field path, message)``; empty when valid."""
+        errs: list[tuple[str, str]] = []
+        for section in SECTIONS:
+            obj = getattr(self, section)
+            for path, value, spec in iter_priors(obj, section + "."):
+                errs.extend(_check(path, value, spec))
+        s = self.schema
+        dates_ok = not _check("", s.time_start, _date_spec) and not _check("", s.time_end, _date_spec)
+        if dates_ok and s.time_end <= s.time_start:
+            errs.append(
+                (
+                    "schema.time_end",
+                    f"got {s.time_end!r}; must be after schema.time_start {s.time_start!r}",
+                )
+            )
+        if _is_number(s.val_frac) and _is_number(s.test_frac) and s.val_frac > s.test_frac:
+            errs.append(
+                ("schema.test_frac", f"got {s.test_frac!r}; must be ≥ schema.val_frac {s.val_frac!r}")
+            )
+        return errs
+
+    def validate(self) -> Config:
+        """Return self, or raise ``ConfigError`` listing every problem at once."""
+        errs = self.problems()
+        if errs:
+            raise ConfigError(errs)
+        return self
+
+    # -- dict / JSON ------------------------------------------------------------------
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return {name: _section_to_dict(getattr(self, name)) for name in SECTIONS}
+
+    @classmethod
+    def from_dict(cls, data: Any, *, validate: bool = True) -> Config:
+        """Build from the dict form; missing keys keep the paper's defaults.
+
+        Raises ``ConfigError`` naming every unknown key and invalid value.
+        """
+        errors: list[tuple[str, str]] = []
+        if not isinstance(data, dict):
+            raise ConfigError([("<config>", f"got {type(data).__name__}; expected an object with sections")])
+        for key in data:
+            if key not in SECTIONS:
+                errors.append((key, f"unknown section; allowed: {list(SECTIONS)}"))
+        kwargs = {}
+        for name, sec_cls in SECTIONS.items():
+            if name in data:
+                kwargs[name] = _section_from_dict(sec_cls, data[name], name + ".", errors)
+        cfg = cls(**kwargs)
+        if validate:
+            errors.extend(cfg.problems())
+        if errors:
+            raise ConfigError(errors)
+        return cfg
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str) -> Config:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError([("<json>", f"not valid JSON: {exc}")]) from None
+        return cls.from_dict(data)
+
+    # -- paths (used by the app and the URL state) --------------------------------------
+    def get(self, path: str) -> Any:
+        obj: Any = self
+        for part in path.split("."):
+            obj = getattr(obj, part)
+        return obj
+
+    def with_value(self, path: str, value: Any) -> Config:
+        """A copy with one prior (dotted path, e.g. ``features.layout.er_p``) replaced."""
+        parts = path.split(".")
+
+        def rec(obj: Any, i: int) -> Any:
+            if not dataclasses.is_dataclass(obj) or parts[i] not in {f.name for f in fields(obj)}:
+                raise ConfigError([(path, "unknown prior")])
+            if i == len(parts) - 1:
+                spec = next(f for f in fields(obj) if f.name == parts[i]).metadata.get("prior")
+                return replace(obj, **{parts[i]: _coerce(value, spec) if spec else value})
+            return replace(obj, **{parts[i]: rec(getattr(obj, parts[i]), i + 1)})
+
+        return rec(self, 0)
+
+    def diff(self, other: Config) -> dict[str, tuple[Any, Any]]:
+        """``{path: (self value, other value)}`` for every prior that differs."""
+        out = {}
+        for section in SECTIONS:
+            mine = dict((p, v) for p, v, _ in iter_priors(getattr(self, section), section + "."))
+            for p, v, _ in iter_priors(getattr(other, section), section + "."):
+                if mine[p] != v:
+                    out[p] = (mine[p], v)
+        return out
+
+    @staticmethod
+    def spec(path: str) -> PriorSpec:
+        """The ``PriorSpec`` of a dotted prior path."""
+        obj: Any = Config()
+        parts = path.split(".")
+        for part in parts[:-1]:
+            obj = getattr(obj, part)
+        for f in fields(obj):
+            if f.name == parts[-1] and "prior" in f.metadata:
+                return f.metadata["prior"]
+        raise KeyError(path)
+
+    @classmethod
+    def preset(cls, name: str) -> Config:
+        """A named preset: ``paper`` (= ``Config()``), ``small``, ... (see ``PRESETS``)."""
+        if name not in PRESETS:
+            raise ConfigError([("preset", f"unknown preset {name!r}; available: {sorted(PRESETS)}")])
+        return cls.from_dict(PRESETS[name]["config"])
+
+
+_date_spec = PriorSpec("date", "")
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {"description": "The paper's priors (Kothapalli et al., 2026).", "config": {}},
+    "small": {
+        "description": "3–6 tables with tens to a few hundred rows: for teaching and quick checks.",
+        "config": {
+            "schema": {
+                "num_tables": [3, 6],
+                "entity_rows": [20, 100],
+                "activity_rows": [100, 300],
+                "num_cols": [2, 8],
+            },
+        },
+    },
+    "uniform_fks": {
+        "description": "Paper priors but every foreign key uniform (one HSBM level, one cluster): no locality.",
+        "config": {"connectivity": {"levels": [1, 1], "parent_clusters": [1, 1], "child_clusters": [1, 1]}},
+    },
+    "star": {
+        "description": "Star / snowflake schemas only (ReverseRandomTree): one fact table, many dimensions.",
+        "config": {"schema": {"layouts": ["ReverseRandomTree"], "num_tables": [4, 10]}},
+    },
+    "linear_scm": {
+        "description": "Simple mechanisms: identity activations, sum aggregation, eager typing.",
+        "config": {
+            "features": {
+                "activations": ["identity"],
+                "aggregations": ["sum"],
+                "propagation_modes": ["type_eager"],
+            }
+        },
+    },
+    "large": {
+        "description": "Bigger databases for throughput checks: 10–30 tables, 10x the paper's rows.",
+        "config": {
+            "schema": {
+                "num_tables": [10, 30],
+                "entity_rows": [5000, 10000],
+                "activity_rows": [20000, 50000],
+            }
+        },
+    },
+}
+
+
+def sample_range(rng: Any, value: tuple) -> Any:
+    """Uniform draw from a range prior (integers inclusive)."""
+    lo, hi = value
+    if isinstance(lo, int) and isinstance(hi, int):
+        return int(rng.integers(lo, hi + 1))
+    return float(rng.uniform(lo, hi)) if hi > lo else float(lo)
+
+
+def sample_set(rng: Any, value: tuple) -> Any:
+    """Uniform draw from a set prior."""
+    return value[int(rng.integers(len(value)))]
