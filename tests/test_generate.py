@@ -58,7 +58,7 @@ def test_row_counts_kinds_and_time_columns_follow_the_priors():
                 assert graph.out_degree(name) > 0
                 assert s.entity_rows[0] <= n <= s.entity_rows[1]
                 assert table.time_col is None
-        assert db.schema.t0 < db.val_timestamp <= db.test_timestamp < db.schema.t1
+        assert db.schema.t0 <= db.val_timestamp <= db.test_timestamp <= db.schema.t1
 
 
 def test_nan_share_of_each_float_feature_column_is_within_the_prior():
