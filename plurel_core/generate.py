@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import networkx as nx
 import numpy as np
 import pandas as pd
 
 from .config import Config
 from .connectivity import sample_foreign_keys
-from .database import Database, Features, ForeignKeys, Schema, Table, Trace
+from .database import Database, Features, ForeignKeys, Schema, Table, TableSpec, Trace
 from .schema import sample_schema
 from .scm import sample_features
 
@@ -25,29 +26,106 @@ def activity_dates(schema: Schema, num_rows: int) -> np.ndarray:
     return ns.astype("datetime64[ns]").astype("datetime64[s]")
 
 
+def _key_values(spec: TableSpec, schema: Schema) -> dict[str, object]:
+    """Values of ``spec.key_columns``, unique per row.
+
+    Text keys are ``"<column>_<row>"``, numerical keys the row number, date keys evenly
+    spaced over the window; categorical / boolean keys (few values) cycle through their
+    labels in mixed radix, so together they repeat only once every label combination has
+    been used (the SQL import caps row counts accordingly).
+    """
+    n = spec.num_rows
+    rows = np.arange(n, dtype=np.int64)
+    out: dict[str, object] = {}
+    stride = 1
+    for col in spec.key_columns:
+        if col.kind in ("categorical", "boolean"):
+            k = len(col.labels) if col.labels else max(col.num_categories, 2)
+            codes = (rows // stride) % k
+            stride *= k
+            if col.labels:
+                out[col.name] = np.asarray(col.labels, dtype=object)[codes]
+            else:
+                out[col.name] = codes.astype(bool) if col.kind == "boolean" else codes
+        elif col.kind == "text":
+            out[col.name] = np.char.add(f"{col.name}_", rows.astype(str)).astype(object)
+        elif col.kind == "date":
+            out[col.name] = activity_dates(schema, n)
+        else:
+            out[col.name] = rows.copy()
+    return out
+
+
+def _take_parent(parent: pd.Series, rows: np.ndarray) -> pd.Series:
+    """``parent`` values at ``rows``; ``-1`` (a NULL foreign key) gives a missing value."""
+    valid = rows >= 0
+    values = parent.take(np.where(valid, rows, 0)).reset_index(drop=True)
+    if valid.all():
+        return values
+    if pd.api.types.is_bool_dtype(values.dtype):
+        values = values.astype("boolean")
+    elif pd.api.types.is_integer_dtype(values.dtype):
+        values = values.astype("Int64")
+    return values.mask(~valid)
+
+
+def _fk_fill_order(schema: Schema, fks: ForeignKeys) -> list[tuple[str, str]]:
+    """Sample keys ordered so a FK is filled after the parent columns it copies.
+
+    A parent's referenced column can itself be a foreign key (a 1:1 table referenced by
+    further tables), so its values must exist first.
+    """
+    graph = nx.DiGraph()
+    graph.add_nodes_from(fks.samples)
+    for key, sample in fks.samples.items():
+        wanted = set(sample.fk.parent_columns)
+        for other_key, other in fks.samples.items():
+            if other.child == sample.fk.parent and other_key != key and wanted & set(other.fk.columns):
+                graph.add_edge(other_key, key)
+    try:
+        return list(nx.topological_sort(graph))
+    except nx.NetworkXUnfeasible:
+        raise ValueError("foreign keys copy each other's values in a cycle; cannot assign them") from None
+
+
 def assemble(schema: Schema, fks: ForeignKeys, features: Features, seed: int) -> Database:
-    """Join the three stage results into RelBench-style tables plus the trace."""
+    """Join the three stage results into RelBench-style tables plus the trace.
+
+    Key columns first (row-number primary keys, generated key columns, the time column),
+    then every foreign key copies the referenced parent columns at its sampled parent row
+    (for row-number primary keys that is the row index itself), in an order where copied
+    parent columns already exist, so deferred (cycle-breaking) FKs work too.
+    """
+    cols: dict[str, dict[str, object]] = {}
+    for name, spec in schema.tables.items():
+        c: dict[str, object] = {}
+        fk_cols = {col for fk in spec.foreign_keys for col in fk.columns}
+        keys = _key_values(spec, schema)
+        if spec.pkey_col is not None and spec.pkey_col not in fk_cols and spec.pkey_col not in keys:
+            c[spec.pkey_col] = np.arange(spec.num_rows, dtype=np.int64)
+        c.update(keys)
+        if spec.time_col is not None:
+            c[spec.time_col] = activity_dates(schema, spec.num_rows)
+        cols[name] = c
+    for key in _fk_fill_order(schema, fks):
+        sample = fks.samples[key]
+        parent = cols[sample.fk.parent]
+        for col, pcol in zip(sample.fk.columns, sample.fk.parent_columns, strict=True):
+            cols[sample.child][col] = _take_parent(pd.Series(parent[pcol]), np.asarray(sample.parent_rows))
     tables: dict[str, Table] = {}
     for name, spec in schema.tables.items():
-        cols: dict[str, object] = {}
-        if spec.pkey_col is not None:
-            cols[spec.pkey_col] = np.arange(spec.num_rows, dtype=np.int64)
-        fk_map: dict[str, str] = {}
-        for sample in fks.for_table(name):
-            rows = sample.parent_rows
-            if len(sample.fk.columns) == 1:
-                col = sample.fk.columns[0]
-                # nullable FKs use -1 for NULL: keep them as pandas nullable integers
-                cols[col] = pd.array(np.where(rows < 0, 0, rows), dtype="Int64") if (rows < 0).any() else rows
-                if (rows < 0).any():
-                    cols[col][rows < 0] = pd.NA
-                fk_map[col] = sample.fk.parent
-        if spec.time_col is not None:
-            cols[spec.time_col] = activity_dates(schema, spec.num_rows)
-        df = pd.DataFrame(cols)
+        df = pd.DataFrame({k: pd.Series(v).reset_index(drop=True) for k, v in cols[name].items()}, index=None)
         feats = features.frames.get(name)
         if feats is not None and len(feats.columns):
             df = pd.concat([df, feats.reset_index(drop=True)], axis=1)
+        order = schema.graph.nodes[name].get("column_order") if name in schema.graph else None
+        if order:
+            df = df[[c for c in order if c in df.columns] + [c for c in df.columns if c not in order]]
+        fk_map = {
+            fk.columns[0]: fk.parent
+            for fk in spec.foreign_keys
+            if len(fk.columns) == 1 and fk.parent_columns[0] == schema.tables[fk.parent].pkey_col
+        }
         tables[name] = Table(name, df, spec.pkey_col, fk_map, spec.time_col, spec.kind)
     trace = Trace(
         schema_graph=schema.graph,

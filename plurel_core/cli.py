@@ -1,0 +1,230 @@
+"""Command line: ``python -m plurel_core <command> ...`` (also installed as ``plurel``).
+
+Commands live in the ``SUBCOMMANDS`` registry: each is a :class:`Subcommand` with a help
+line, an ``add_arguments(parser)`` and a ``run(args) -> int``; :func:`build_parser` builds the
+argparse tree from it, so a new command (e.g. ``sweep``, ``corpus``) is one registry entry.
+
+Exit codes: 0 success; 2 bad arguments or input (one message on stderr naming what is
+wrong, no traceback, nothing half-written); 1 an unexpected failure (message only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import corpus as _corpus
+from . import sweep as _sweep
+from .config import PRESETS, Config, ConfigError
+
+__all__ = ["main", "build_parser", "Subcommand", "SUBCOMMANDS", "UsageError"]
+
+
+class UsageError(ValueError):
+    """Bad input given on the command line (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"got {text!r}; expected a non-negative integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"got {value}; expected a non-negative integer")
+    return value
+
+
+def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--seed``, ``--preset`` / ``--config`` and ``--schema``: which database."""
+    parser.add_argument("--seed", type=_seed, required=True, help="integer seed of the database (>= 0)")
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--preset", choices=sorted(PRESETS), help="a named set of priors")
+    group.add_argument("--config", metavar="FILE.json", help="priors as JSON (see Config.to_json)")
+    parser.add_argument(
+        "--schema",
+        metavar="FILE.sql",
+        help="CREATE TABLE statements to use instead of sampling the schema (Stage 1)",
+    )
+    parser.add_argument(
+        "--dialect",
+        choices=["sqlite", "postgres", "mysql"],
+        help="SQL dialect of --schema (default: detected)",
+    )
+
+
+def _read_text(path: str, what: str, limit: int | None = None) -> str:
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"{what}: {path!r} is not a readable file")
+    if limit is not None and p.stat().st_size > limit:
+        raise UsageError(f"{what}: {path!r} is {p.stat().st_size:,} bytes; the limit is {limit:,} bytes")
+    try:
+        return p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{what}: cannot read {path!r}: {exc}") from None
+
+
+def load_selection(args: argparse.Namespace):
+    """``(config, seed, schema_sql, schema)`` from the selection arguments."""
+    from .sql import MAX_SQL_BYTES, schema_from_sql
+
+    if args.preset is not None:
+        config = Config.preset(args.preset)
+    else:
+        text = _read_text(args.config, "--config", limit=10_000_000)
+        try:
+            config = Config.from_json(text)
+        except ConfigError as exc:
+            raise UsageError(f"--config {args.config}: {exc}") from None
+    sql = None
+    schema = None
+    if args.schema is not None:
+        sql = _read_text(args.schema, "--schema", limit=MAX_SQL_BYTES)
+        try:
+            schema = schema_from_sql(sql, config.schema, args.seed, dialect=args.dialect)
+        except ValueError as exc:
+            raise UsageError(f"--schema {args.schema}: {exc}") from None
+    elif args.dialect is not None:
+        raise UsageError("--dialect only applies together with --schema")
+    return config, args.seed, sql, schema
+
+
+# --------------------------------------------------------------------------------------
+# generate
+
+
+def _generate_arguments(parser: argparse.ArgumentParser) -> None:
+    from .export import FORMATS
+
+    add_selection_arguments(parser)
+    parser.add_argument("--format", required=True, choices=sorted(FORMATS), help="output format")
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="PATH",
+        help="output file (sqlite, csv zip, ddl) or folder (parquet, relbench); replaced atomically",
+    )
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from .export import export
+    from .generate import generate
+
+    config, seed, sql, schema = load_selection(args)
+    out = Path(args.out)
+    if not (out.parent if str(out.parent) else Path(".")).is_dir():
+        raise UsageError(f"--out: the folder {str(out.parent)!r} does not exist")
+    db = generate(config, seed, schema=schema)
+    try:
+        export(db, args.format, out, config=config, schema_sql=sql)
+    except ValueError as exc:
+        raise UsageError(f"--out {args.out}: {exc}") from None
+    summary = db.summary()
+    print(
+        f"wrote {args.format} to {out}: {summary['tables']} tables, {summary['rows']:,} rows, "
+        f"{summary['foreign_keys']} foreign keys"
+    )
+    return 0
+
+
+# --------------------------------------------------------------------------------------
+# describe
+
+
+def _describe_arguments(parser: argparse.ArgumentParser) -> None:
+    add_selection_arguments(parser)
+
+
+def describe_schema(schema) -> str:
+    """A plain-text summary of a schema: tables, kinds, rows, columns and foreign keys."""
+    lines = [
+        f"{len(schema.tables)} tables ({schema.source}, layout {schema.layout}); "
+        f"window {schema.t0.date()} .. {schema.t1.date()}, "
+        f"val {schema.val_timestamp.date()}, test {schema.test_timestamp.date()}"
+    ]
+    for t in schema.tables.values():
+        kinds: dict[str, int] = {}
+        for c in t.columns:
+            kinds[c.kind] = kinds.get(c.kind, 0) + 1
+        cols = ", ".join(f"{n} {k}" for k, n in kinds.items()) or "none"
+        key = t.pkey_col or (",".join(c.name for c in t.key_columns) or "-")
+        lines.append(
+            f"- {t.name}: {t.kind}, {t.num_rows:,} rows, key {key}, time {t.time_col or '-'}; columns: {cols}"
+        )
+        for fk in t.foreign_keys:
+            flags = [
+                f
+                for f, on in (("nullable", fk.nullable), ("1:1", fk.one_to_one), ("deferred", fk.deferred))
+                if on
+            ]
+            extra = f" [{', '.join(flags)}]" if flags else ""
+            lines.append(
+                f"    FK ({', '.join(fk.columns)}) -> {fk.parent} ({', '.join(fk.parent_columns)}){extra}"
+            )
+        for g in t.unique_groups:
+            lines.append(f"    UNIQUE ({', '.join(g)})")
+    return "\n".join(lines)
+
+
+def _describe(args: argparse.Namespace) -> int:
+    from .schema import sample_schema
+
+    config, seed, _, schema = load_selection(args)
+    if schema is None:
+        schema = sample_schema(config.schema, seed)
+    print(describe_schema(schema))
+    return 0
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "generate": Subcommand("generate one database and export it", _generate_arguments, _generate),
+    "describe": Subcommand("print the schema a seed + priors (or SQL) give", _describe_arguments, _describe),
+    "sweep": Subcommand("statistics of N databases, one row per seed", _sweep.add_arguments, _sweep.run),
+    "corpus": Subcommand(_corpus.COMMAND_HELP, _corpus.add_corpus_arguments, _corpus.run_corpus_command),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m plurel_core",
+        description="Synthetic relational databases from the PluRel priors.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, cmd in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=cmd.help, description=cmd.help)
+        cmd.add_arguments(p)
+        p.set_defaults(_run=cmd.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or argparse errors (2, message already printed)
+        return int(exc.code or 0)
+    try:
+        return int(args._run(args))
+    except (UsageError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # no traceback for users; the message names the failure
+        print(f"error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
