@@ -1,0 +1,510 @@
+"""Random mechanisms of the SCM: activations, weight inits, random MLPs, encoders, decoders
+and aggregations.
+
+Everything works on float32 arrays of shape ``(rows, dim)`` and is frozen at construction:
+all random parameters are drawn from the ``rng`` passed in, so calling a mechanism twice on
+the same rows gives the same result. MLPs have no biases (``x @ W`` per layer).
+
+Numerical safety: every activation is written so that no float32 input, however large,
+overflows (softplus via ``log1p(exp(-|x|))``, sigmoid via ``tanh``, hypot for the bent
+identity, ...), and its output, after the random scale ``e^U(lo, hi)``, is clamped to
+``± activation_clamp``. Aggregations clamp each weighted parent embedding to
+``± embedding_clamp``; ``product`` is computed in log space and ``logsumexp`` with a running
+maximum, and both clip their result to ``± embedding_clamp``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import FeaturePriors, sample_range, sample_set
+
+__all__ = [
+    "ACTIVATIONS",
+    "INITS",
+    "AGGREGATIONS",
+    "Activation",
+    "RandomMLP",
+    "random_activation",
+    "random_weight",
+    "NumericalEncoder",
+    "CategoricalEncoder",
+    "NumericalDecoder",
+    "CategoricalDecoder",
+    "Aggregator",
+    "aggregate",
+    "matmul_rows",
+    "log_abs",
+    "ROW_BLOCK",
+]
+
+F32 = np.float32
+
+
+# -- activations ------------------------------------------------------------------------
+# Each entry builds an activation f(x) from rng (most draw nothing). f may overwrite x.
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    # sigmoid(x) = (1 + tanh(x / 2)) / 2: no exp, so no overflow
+    y = np.tanh(x * F32(0.5))
+    y *= F32(0.5)
+    y += F32(0.5)
+    return y
+
+
+def _softplus(x: np.ndarray) -> np.ndarray:
+    # log(1 + e^x) = max(x, 0) + log1p(e^-|x|)
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def _elu(x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    neg = np.expm1(np.minimum(x, 0))
+    if alpha != 1.0:
+        neg *= F32(alpha)
+    return np.where(x > 0, x, neg)
+
+
+_SELU_ALPHA = 1.6732632423543772
+_SELU_SCALE = 1.0507009873554805
+
+
+def _static(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.random.Generator], Callable]:
+    return lambda rng: fn
+
+
+_TWO_PI = F32(2 * np.pi)
+_INV_TWO_PI = F32(1 / (2 * np.pi))
+
+
+def _wrap(t: np.ndarray) -> np.ndarray:
+    """``t`` shifted by multiples of 2π into about [-π, π] (in place).
+
+    sin/cos are periodic, but their vectorised kernels fall back to a slow scalar path for
+    huge arguments; float32 values beyond 1e12 carry no phase information anyway, so they
+    are clipped first and three reduction passes then reach [-π, π].
+    """
+    np.clip(t, -1e12, 1e12, out=t)
+    for _ in range(3):
+        t -= np.rint(t * _INV_TWO_PI) * _TWO_PI
+    return t
+
+
+def _sin(x: np.ndarray) -> np.ndarray:
+    return np.sin(_wrap(x), out=x)
+
+
+def _cos(x: np.ndarray) -> np.ndarray:
+    return np.cos(_wrap(x), out=x)
+
+
+def _rrelu(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
+    # the negative slope is drawn once, U(1/8, 1/3), and then frozen
+    slope = F32(rng.uniform(1 / 8, 1 / 3))
+    return lambda x: np.where(x > 0, x, x * slope)
+
+
+def _random_sines(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
+    # a sum of m ~ U{3..7} sines with frozen amplitudes U(-1, 1), frequencies U(0.5, 5)
+    # and phases U(0, 2π)
+    m = int(rng.integers(3, 8))
+    amp = rng.uniform(-1, 1, m).astype(F32)
+    freq = rng.uniform(0.5, 5, m).astype(F32)
+    phase = rng.uniform(0, 2 * np.pi, m).astype(F32)
+
+    def f(x: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(x)
+        for a, w, p in zip(amp, freq, phase, strict=True):
+            t = x * w
+            t += p
+            np.sin(_wrap(t), out=t)
+            t *= a
+            out += t
+        return out
+
+    return f
+
+
+def _signed_log1p(x: np.ndarray) -> np.ndarray:
+    return np.copysign(np.log1p(np.abs(x)), x)
+
+
+ACTIVATIONS: dict[str, Callable[[np.random.Generator], Callable[[np.ndarray], np.ndarray]]] = {
+    "relu": _static(lambda x: np.maximum(x, 0, out=x)),
+    "elu": _static(_elu),
+    "selu": _static(lambda x: _elu(x, _SELU_ALPHA) * F32(_SELU_SCALE)),
+    "silu": _static(lambda x: x * _sigmoid(x)),
+    "softsign": _static(lambda x: x / (np.abs(x) + F32(1))),
+    "tanh": _static(lambda x: np.tanh(x, out=x)),
+    "sigmoid": _static(_sigmoid),
+    "hardswish": _static(lambda x: x * (np.clip(x + F32(3), 0, 6) / F32(6))),
+    "mish": _static(lambda x: x * np.tanh(_softplus(x))),
+    "leaky_relu": _static(lambda x: np.where(x > 0, x, x * F32(0.01))),
+    # the sigmoid form of GELU, x · σ(1.702 x): no cubic term that could overflow
+    "gelu": _static(lambda x: x * _sigmoid(x * F32(1.702))),
+    "softplus": _static(_softplus),
+    "hardsigmoid": _static(lambda x: np.clip(x / F32(6) + F32(0.5), 0, 1)),
+    "hardtanh": _static(lambda x: np.clip(x, -1, 1, out=x)),
+    "celu": _static(_elu),  # CELU with α = 1
+    "tanhshrink": _static(lambda x: x - np.tanh(x)),
+    "rrelu": _rrelu,
+    "logsigmoid": _static(lambda x: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))),
+    "softshrink": _static(lambda x: np.copysign(np.maximum(np.abs(x) - F32(0.5), 0), x)),
+    "hardshrink": _static(lambda x: np.where(np.abs(x) > F32(0.5), x, F32(0))),
+    "identity": _static(lambda x: x),
+    "abs": _static(lambda x: np.abs(x, out=x)),
+    "sin": _static(_sin),
+    "cos": _static(_cos),
+    "sign": _static(lambda x: np.sign(x, out=x)),
+    "clamp": _static(lambda x: np.clip(x, -1, 1, out=x)),
+    "signed_log1p": _static(_signed_log1p),
+    # (√(x² + 1) − 1) / 2 + x, with hypot so x² never overflows
+    "smooth_bent": _static(lambda x: (np.hypot(x, F32(1)) - F32(1)) * F32(0.5) + x),
+    "random_sines": _random_sines,
+}
+"""Activation builders: ``ACTIVATIONS[name](rng) -> f``; ``f(x)`` may overwrite ``x``."""
+
+
+_INPUT_LIMIT = F32(1e30)
+
+
+@dataclass
+class Activation:
+    """A frozen activation: ``clip(scale · f(x), -clamp, clamp)``."""
+
+    name: str
+    fn: Callable[[np.ndarray], np.ndarray]
+    scale: float
+    clamp: float
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        # inputs beyond ±1e30 are clipped first, so no activation can overflow float32
+        y = self.fn(np.clip(x, -_INPUT_LIMIT, _INPUT_LIMIT, out=x))
+        if y.dtype != F32:
+            y = y.astype(F32)
+        # clamp before scaling: the same result, but the product cannot overflow
+        bound = self.clamp / self.scale
+        np.clip(y, -bound, bound, out=y)
+        y *= F32(self.scale)
+        return y
+
+
+def random_activation(
+    rng: np.random.Generator,
+    names: tuple[str, ...],
+    log_scale: tuple[float, float] = (-1.0, 1.0),
+    clamp: float = 1e6,
+) -> Activation:
+    """An activation drawn uniformly from ``names``, times ``e^U(log_scale)``, clamped to ±clamp."""
+    name = sample_set(rng, names)
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation: got {name!r}; allowed: {list(ACTIVATIONS)}")
+    fn = ACTIVATIONS[name](rng)
+    scale = math.exp(sample_range(rng, tuple(float(v) for v in log_scale)))
+    return Activation(name, fn, scale, float(clamp))
+
+
+# -- weight initialisation --------------------------------------------------------------
+
+
+def _normal(rng: np.random.Generator, shape: tuple[int, int], std: float) -> np.ndarray:
+    w = rng.standard_normal(shape, dtype=F32)
+    w *= F32(std)
+    return w
+
+
+def _uniform(rng: np.random.Generator, shape: tuple[int, int], bound: float) -> np.ndarray:
+    w = rng.random(shape, dtype=F32)
+    w *= F32(2 * bound)
+    w -= F32(bound)
+    return w
+
+
+def _trunc_normal(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
+    # N(0, 1) truncated to [-2, 2] by redrawing the values outside
+    w = rng.standard_normal((fan_in, fan_out), dtype=F32)
+    bad = np.abs(w) > 2
+    while bad.any():
+        w[bad] = rng.standard_normal(int(bad.sum()), dtype=F32)
+        bad = np.abs(w) > 2
+    return w
+
+
+def _sparse(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
+    # kaiming-normal values with half of the inputs of every output unit set to zero
+    w = _normal(rng, (fan_in, fan_out), math.sqrt(2.0 / fan_in))
+    zeros = int(math.ceil(0.5 * fan_in))
+    ranks = np.argsort(rng.random((fan_in, fan_out), dtype=F32), axis=0)
+    np.put_along_axis(w, ranks[:zeros], 0.0, axis=0)
+    return w
+
+
+INITS: dict[str, Callable[[np.random.Generator, int, int], np.ndarray]] = {
+    "kaiming_normal": lambda rng, i, o: _normal(rng, (i, o), math.sqrt(2.0 / i)),
+    "kaiming_uniform": lambda rng, i, o: _uniform(rng, (i, o), math.sqrt(6.0 / i)),
+    "xavier_normal": lambda rng, i, o: _normal(rng, (i, o), math.sqrt(2.0 / (i + o))),
+    "xavier_uniform": lambda rng, i, o: _uniform(rng, (i, o), math.sqrt(6.0 / (i + o))),
+    "trunc_normal": _trunc_normal,
+    "sparse": _sparse,
+}
+"""Weight-matrix inits: ``INITS[name](rng, fan_in, fan_out) -> (fan_in, fan_out)`` array."""
+
+
+def random_weight(
+    rng: np.random.Generator,
+    fan_in: int,
+    fan_out: int,
+    schemes: tuple[str, ...] = tuple(INITS),
+    density: tuple[float, float] = (1.0, 1.0),
+) -> tuple[np.ndarray, str, float]:
+    """A float32 ``(fan_in, fan_out)`` matrix from a scheme drawn from ``schemes``, masked by
+    Bernoulli(ρ) with ρ ~ U(density) and rescaled by 1/ρ. Returns (matrix, scheme, ρ)."""
+    scheme = sample_set(rng, schemes)
+    if scheme not in INITS:
+        raise ValueError(f"init scheme: got {scheme!r}; allowed: {list(INITS)}")
+    w = INITS[scheme](rng, fan_in, fan_out)
+    rho = sample_range(rng, tuple(float(v) for v in density))
+    if rho < 1.0:
+        w *= rng.random(w.shape, dtype=F32) < rho
+        w *= F32(1.0 / rho)
+    return w, scheme, rho
+
+
+# OpenBLAS runs a product on one thread only while rows · fan_in · fan_out stays at or
+# below 2^18; beyond that it spreads small products over threads, which is many times
+# slower than one thread when the cores are busy. Products are therefore cut into blocks
+# of at most ROW_BLOCK rows (a power of two). Rows are processed in chunks that are
+# multiples of ROW_BLOCK, so every row meets the same block layout for any chunk size
+# and gets bit-identical results.
+_SINGLE_THREAD_WORK = 1 << 18
+ROW_BLOCK = 256
+
+
+def matmul_rows(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``x @ w`` for float32 ``x`` of shape (rows, k), computed in blocks of rows."""
+    rows, k = x.shape
+    block = ROW_BLOCK
+    while block > 1 and block * k * w.shape[1] > _SINGLE_THREAD_WORK:
+        block //= 2
+    if rows <= block:
+        return x @ w
+    out = np.empty((rows, w.shape[1]), dtype=np.result_type(x, w))
+    for i in range(0, rows, block):
+        np.matmul(x[i : i + block], w, out=out[i : i + block])
+    return out
+
+
+class RandomMLP:
+    """A bias-free MLP ``in_dim → hidden → ... → out_dim`` with random frozen weights.
+
+    ``layers ~ U(priors.mlp_layers)`` weight matrices; each from a random init scheme with a
+    Bernoulli density mask; every layer but the last is followed by its own random
+    activation (``activation_names``).
+    """
+
+    def __init__(self, rng: np.random.Generator, in_dim: int, out_dim: int, priors: FeaturePriors):
+        layers = sample_range(rng, priors.mlp_layers)
+        hidden = priors.embedding_dim
+        dims = [in_dim] + [hidden] * (layers - 1) + [out_dim]
+        self.weights: list[np.ndarray] = []
+        self.init_names: list[str] = []
+        self.densities: list[float] = []
+        self.activations: list[Activation] = []
+        for i in range(layers):
+            w, scheme, rho = random_weight(
+                rng, dims[i], dims[i + 1], priors.init_schemes, priors.weight_density
+            )
+            self.weights.append(w)
+            self.init_names.append(scheme)
+            self.densities.append(rho)
+        for _ in range(layers - 1):
+            self.activations.append(
+                random_activation(
+                    rng, priors.activations, priors.activation_log_scale, priors.activation_clamp
+                )
+            )
+
+    @property
+    def activation_names(self) -> list[str]:
+        return [a.name for a in self.activations]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=F32)
+        for w, act in zip(self.weights[:-1], self.activations, strict=True):
+            x = act(matmul_rows(x, w))
+        return matmul_rows(x, self.weights[-1])
+
+
+# -- encoders and decoders --------------------------------------------------------------
+
+
+class NumericalEncoder:
+    """Scalar → R^d through ``MLP(1 → d)``."""
+
+    def __init__(self, rng: np.random.Generator, priors: FeaturePriors):
+        self.mlp = RandomMLP(rng, 1, priors.embedding_dim, priors)
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        return self.mlp(np.asarray(values, dtype=F32).reshape(-1, 1))
+
+
+class CategoricalEncoder:
+    """Code ``0..k-1`` → R^d: a frozen embedding table followed by ``MLP(d → d)``.
+
+    The MLP is applied to the k table rows once (:meth:`table`); encoding rows is a lookup.
+    """
+
+    def __init__(self, rng: np.random.Generator, k: int, priors: FeaturePriors):
+        d = priors.embedding_dim
+        self.embedding, self.init_name, _ = random_weight(rng, k, d, priors.init_schemes)
+        self.mlp = RandomMLP(rng, d, d, priors)
+        self._table: np.ndarray | None = None
+
+    def table(self) -> np.ndarray:
+        if self._table is None:
+            self._table = self.mlp(self.embedding)
+        return self._table
+
+    def __call__(self, codes: np.ndarray) -> np.ndarray:
+        return self.table()[np.asarray(codes, dtype=np.intp)]
+
+
+class NumericalDecoder:
+    """R^d → scalar through ``MLP(d → 1)``."""
+
+    def __init__(self, rng: np.random.Generator, priors: FeaturePriors):
+        self.mlp = RandomMLP(rng, priors.embedding_dim, 1, priors)
+
+    def __call__(self, h: np.ndarray) -> np.ndarray:
+        return self.mlp(h)[:, 0]
+
+
+class CategoricalDecoder:
+    """R^d → code: ``MLP(d → d)``, then the most similar row (dot product) of a frozen
+    k-row category table."""
+
+    def __init__(self, rng: np.random.Generator, k: int, priors: FeaturePriors):
+        d = priors.embedding_dim
+        self.mlp = RandomMLP(rng, d, d, priors)
+        self.embedding, self.init_name, _ = random_weight(rng, k, d, priors.init_schemes)
+
+    def __call__(self, h: np.ndarray) -> np.ndarray:
+        return np.argmax(matmul_rows(self.mlp(h), self.embedding.T), axis=1)
+
+
+# -- aggregations -----------------------------------------------------------------------
+
+
+class Aggregator:
+    """Streaming aggregation of weighted parent embeddings.
+
+    ``state = start(first)``, ``add(state, x)`` for each further one, ``finish(state)``.
+    Inputs must already be clamped to ``± clamp``; ``finish`` clips to ``± clamp``.
+    """
+
+    def __init__(self, name: str, clamp: float):
+        if name not in AGGREGATIONS:
+            raise ValueError(f"aggregation: got {name!r}; allowed: {list(AGGREGATIONS)}")
+        self.name = name
+        self.clamp = F32(clamp)
+        self.log_clamp = F32(math.log(clamp))
+
+    def start(self, x: np.ndarray) -> list:
+        if self.name in ("sum", "max"):
+            return [np.array(x, dtype=F32, copy=True)]
+        if self.name == "product":
+            return [log_abs(x), x < 0]
+        return [np.array(x, dtype=F32, copy=True), np.ones_like(x, dtype=F32)]
+
+    def add(self, state: list, x: np.ndarray) -> None:
+        if self.name == "sum":
+            state[0] += x
+        elif self.name == "max":
+            np.maximum(state[0], x, out=state[0])
+        elif self.name == "product":
+            state[0] += log_abs(x)
+            state[1] ^= x < 0
+        else:
+            # running logsumexp: (m, s) with value m + log s
+            m, s = state
+            m_new = np.maximum(m, x)
+            s *= np.exp(m - m_new)
+            s += np.exp(x - m_new)
+            state[0] = m_new
+
+    def merge(self, state: list, other: list) -> None:
+        """Fold another partial state (of the same rows) into ``state``."""
+        if self.name == "sum":
+            state[0] += other[0]
+        elif self.name == "max":
+            np.maximum(state[0], other[0], out=state[0])
+        elif self.name == "product":
+            state[0] += other[0]
+            state[1] ^= other[1]
+        else:
+            m_new = np.maximum(state[0], other[0])
+            state[1] *= np.exp(state[0] - m_new)
+            state[1] += other[1] * np.exp(other[0] - m_new)
+            state[0] = m_new
+
+    def zeros_state(self, rows: int, dim: int, count: int) -> list:
+        """The partial state of ``count`` all-zero embeddings (a NULL foreign key)."""
+        z = np.zeros((rows, dim), dtype=F32)
+        if self.name in ("sum", "max"):
+            return [z]
+        if self.name == "product":
+            return [z + F32(count) * log_abs(np.zeros(1, F32))[0], np.zeros((rows, dim), dtype=bool)]
+        return [z, np.full((rows, dim), count, dtype=F32)]
+
+    def finish(self, state: list) -> np.ndarray:
+        if self.name in ("sum", "max"):
+            out = state[0]
+        elif self.name == "product":
+            out = np.exp(np.clip(state[0], -87, self.log_clamp))
+            out[state[0] <= -87] = 0
+            out[state[1]] *= -1
+        else:
+            out = state[0] + np.log(state[1])
+        return np.clip(out, -self.clamp, self.clamp, out=out)
+
+
+_LOG_ZERO = F32(-1e30)
+
+
+def log_abs(x: np.ndarray) -> np.ndarray:
+    """log|x| in float32, with exact zeros mapped to -1e30 (no divide-by-zero warning), so
+    one zero factor keeps a product at zero whatever the other factors are."""
+    a = np.abs(x)
+    out = np.log(np.maximum(a, F32(1e-38)))
+    out[a == 0] = _LOG_ZERO
+    return out
+
+
+def _fold(name: str) -> Callable[[np.ndarray, float], np.ndarray]:
+    def agg(stack: np.ndarray, clamp: float = 1e4) -> np.ndarray:
+        stack = np.clip(np.asarray(stack, dtype=F32), -clamp, clamp)
+        a = Aggregator(name, clamp)
+        state = a.start(stack[0])
+        for x in stack[1:]:
+            a.add(state, x)
+        return a.finish(state)
+
+    agg.__doc__ = f"{name} over axis 0 of a (parents, rows, d) stack clamped to ± clamp."
+    return agg
+
+
+AGGREGATIONS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+    name: _fold(name) for name in ("sum", "max", "product", "logsumexp")
+}
+"""Aggregations: ``AGGREGATIONS[name](stack, clamp) -> (rows, d)``."""
+
+
+def aggregate(name: str, stack: np.ndarray, clamp: float = 1e4) -> np.ndarray:
+    """``AGGREGATIONS[name](stack, clamp)`` with a clear error for unknown names."""
+    if name not in AGGREGATIONS:
+        raise ValueError(f"aggregation: got {name!r}; allowed: {list(AGGREGATIONS)}")
+    return AGGREGATIONS[name](stack, clamp)

@@ -1,0 +1,177 @@
+"""Activations, weight inits, random MLPs, encoders/decoders and aggregations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from plurel_core.config import ACTIVATION_NAMES, AGGREGATION_NAMES, INIT_NAMES, FeaturePriors
+from plurel_core.mechanisms import (
+    ACTIVATIONS,
+    AGGREGATIONS,
+    INITS,
+    CategoricalDecoder,
+    CategoricalEncoder,
+    NumericalDecoder,
+    NumericalEncoder,
+    RandomMLP,
+    aggregate,
+    matmul_rows,
+    random_activation,
+    random_weight,
+)
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+# inputs from tiny to the float32 extremes an activation could ever see
+EXTREME = np.concatenate(
+    [
+        np.linspace(-10, 10, 201),
+        np.array(
+            [0.0, -0.0, 1e-30, -1e-30, 88.0, 89.0, -104.0, 1e6, -1e6, 1e12, -1e12, 1e30, -1e30, 3e38, -3e38]
+        ),
+    ]
+).astype(np.float32)
+
+
+def test_registries_match_config():
+    assert tuple(ACTIVATIONS) == ACTIVATION_NAMES
+    assert tuple(INITS) == INIT_NAMES
+    assert tuple(AGGREGATIONS) == AGGREGATION_NAMES
+
+
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
+def test_activation_is_finite_float32_and_clamped(name):
+    act = random_activation(np.random.default_rng(0), (name,), (-1.0, 1.0), 1e6)
+    assert act.name == name and np.exp(-1) <= act.scale <= np.exp(1)
+    y = act(EXTREME.copy())
+    assert y.dtype == np.float32 and y.shape == EXTREME.shape
+    assert np.isfinite(y).all()
+    assert np.abs(y).max() <= 1e6
+
+
+@pytest.mark.parametrize(
+    "name, x, expected",
+    [
+        ("relu", [-1.0, 2.0], [0.0, 2.0]),
+        ("sigmoid", [0.0], [0.5]),
+        ("softplus", [0.0], [np.log(2)]),
+        ("abs", [-3.0], [3.0]),
+        ("clamp", [-3.0, 0.5, 3.0], [-1.0, 0.5, 1.0]),
+        ("signed_log1p", [-np.e + 1, 0.0], [-1.0, 0.0]),
+        ("smooth_bent", [0.0, 1.0], [0.0, (np.sqrt(2) - 1) / 2 + 1]),
+        ("hardshrink", [0.3, -0.7], [0.0, -0.7]),
+        ("softshrink", [0.3, -0.7], [0.0, -0.2]),
+        ("sin", [np.pi / 2], [1.0]),
+        ("logsigmoid", [0.0], [-np.log(2)]),
+    ],
+)
+def test_activation_values(name, x, expected):
+    f = ACTIVATIONS[name](np.random.default_rng(0))
+    np.testing.assert_allclose(f(np.array(x, dtype=np.float32)), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_random_sines_and_rrelu_are_frozen_per_construction():
+    x = np.linspace(-3, 3, 50).astype(np.float32)
+    for name in ("random_sines", "rrelu"):
+        f = ACTIVATIONS[name](np.random.default_rng(1))
+        np.testing.assert_array_equal(f(x.copy()), f(x.copy()))
+        g = ACTIVATIONS[name](np.random.default_rng(2))
+        assert not np.array_equal(f(x.copy()), g(x.copy()))
+
+
+def test_sin_of_huge_inputs_stays_periodic():
+    f = ACTIVATIONS["sin"](np.random.default_rng(0))
+    x = np.float32(1000.0) + np.float32(2 * np.pi) * np.arange(3, dtype=np.float32)
+    y = f(x)
+    np.testing.assert_allclose(y, np.sin(np.float32(1000.0)), atol=1e-3)
+
+
+@pytest.mark.parametrize("name", INIT_NAMES)
+def test_inits_shapes_and_scale(name):
+    w, scheme, rho = random_weight(np.random.default_rng(0), 64, 32, (name,), (1.0, 1.0))
+    assert scheme == name and rho == 1.0
+    assert w.shape == (64, 32) and w.dtype == np.float32
+    assert np.isfinite(w).all() and w.std() > 0
+    if name == "trunc_normal":
+        assert np.abs(w).max() <= 2
+    if name == "sparse":
+        assert ((w == 0).sum(axis=0) >= 32).all()
+
+
+def test_density_mask_and_rescale():
+    w, _, rho = random_weight(np.random.default_rng(0), 200, 200, ("kaiming_uniform",), (0.3, 0.3))
+    assert rho == 0.3
+    assert abs((w != 0).mean() - 0.3) < 0.02
+    # rescaled by 1/ρ: nonzero magnitudes exceed the unmasked bound sqrt(6 / fan_in)
+    assert np.abs(w).max() > np.sqrt(6 / 200)
+
+
+def test_random_mlp_layers_and_determinism():
+    priors = FeaturePriors()
+    for seed in range(10):
+        mlp = RandomMLP(np.random.default_rng(seed), 1, 32, priors)
+        assert 2 <= len(mlp.weights) <= 4
+        assert len(mlp.activation_names) == len(mlp.weights) - 1
+        assert all(a in ACTIVATION_NAMES for a in mlp.activation_names)
+        x = np.random.default_rng(0).standard_normal((100, 1)).astype(np.float32) * 100
+        y = mlp(x)
+        assert y.shape == (100, 32) and y.dtype == np.float32 and np.isfinite(y).all()
+        again = RandomMLP(np.random.default_rng(seed), 1, 32, priors)
+        np.testing.assert_array_equal(again(x), y)
+
+
+def test_encoders_and_decoders():
+    priors = FeaturePriors()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(300).astype(np.float32)
+    assert NumericalEncoder(rng, priors)(x).shape == (300, 32)
+    enc = CategoricalEncoder(rng, 5, priors)
+    codes = rng.integers(0, 5, 300)
+    np.testing.assert_array_equal(enc(codes), enc.mlp(enc.embedding)[codes])
+    h = rng.standard_normal((300, 32)).astype(np.float32)
+    assert NumericalDecoder(rng, priors)(h).shape == (300,)
+    dec = CategoricalDecoder(rng, 7, priors)
+    out = dec(h)
+    assert out.shape == (300,) and out.min() >= 0 and out.max() <= 6
+
+
+def test_matmul_rows_equals_matmul():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5000, 32)).astype(np.float32)
+    w = rng.standard_normal((32, 32)).astype(np.float32)
+    np.testing.assert_allclose(matmul_rows(x, w), x @ w, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", AGGREGATION_NAMES)
+def test_aggregations_match_float64_reference(name):
+    stack = np.random.default_rng(0).uniform(-2, 2, (5, 40, 8)).astype(np.float32)
+    ref = {
+        "sum": lambda s: s.sum(0),
+        "max": lambda s: s.max(0),
+        "product": lambda s: s.prod(0),
+        "logsumexp": lambda s: np.log(np.exp(s).sum(0)),
+    }[name](stack.astype(np.float64))
+    out = aggregate(name, stack, 1e4)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", AGGREGATION_NAMES)
+def test_aggregations_never_overflow(name):
+    stack = np.full((60, 10, 4), 3e30, dtype=np.float32)
+    stack[::2] *= -1
+    stack[5, 0, 0] = 0.0
+    out = aggregate(name, stack, 1e4)
+    assert np.isfinite(out).all() and np.abs(out).max() <= 1e4
+    if name == "product":
+        assert out[0, 0] == 0 and out[1, 0] == 1e4
+
+
+def test_unknown_names_raise():
+    with pytest.raises(ValueError, match="aggregation"):
+        aggregate("mean", np.zeros((1, 1, 1), np.float32))
+    with pytest.raises(ValueError, match="activation"):
+        random_activation(np.random.default_rng(0), ("swish",))
+    with pytest.raises(ValueError, match="init"):
+        random_weight(np.random.default_rng(0), 2, 2, ("orthogonal",))

@@ -1,0 +1,247 @@
+"""Stage 3: per-table SCMs on hand-built schemas and foreign keys."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+from plurel_core.config import AGGREGATION_NAMES, SOURCE_NAMES, FeaturePriors, PostprocessPriors
+from plurel_core.database import ColumnSpec, ForeignKeys, ForeignKeySample, ForeignKeySpec, Schema, TableSpec
+from plurel_core.scm import RawColumn, TableSCM, sample_features, sample_table_scm
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+
+def _schema(parent_rows=300, child_rows=900, child_cols=8):
+    parent_cols = (
+        ColumnSpec("p_num", "numerical"),
+        ColumnSpec("p_cat", "categorical", 4),
+        ColumnSpec("p_lab", "categorical", 3, labels=("x", "y", "z")),
+        ColumnSpec("p_flag", "boolean", 2),
+        ColumnSpec("p_txt", "text", 6),
+        ColumnSpec("p_day", "date"),
+    )
+    child_cols = tuple(
+        ColumnSpec(f"c_{i}", "categorical", 3 + i % 5) if i % 2 else ColumnSpec(f"c_{i}", "numerical")
+        for i in range(child_cols)
+    )
+    fk = ForeignKeySpec(("fk_0",), "parent", ("row_idx",), nullable=True)
+    fk2 = ForeignKeySpec(("fk_1",), "empty", ("row_idx",))
+    tables = {
+        "parent": TableSpec("parent", "entity", parent_rows, "row_idx", (), parent_cols),
+        "empty": TableSpec("empty", "entity", 50, "row_idx", (), ()),
+        "child": TableSpec(
+            "child", "activity", child_rows, "row_idx", (fk, fk2), child_cols, time_col="date"
+        ),
+    }
+    g = nx.MultiDiGraph()
+    g.add_edge("parent", "child", key="fk_0")
+    g.add_edge("empty", "child", key="fk_1")
+    t0, t1 = pd.Timestamp("2000-01-01"), pd.Timestamp("2010-01-01")
+    schema = Schema(tables, g, "manual", t0, t1, pd.Timestamp("2008-01-01"), pd.Timestamp("2009-01-01"))
+    rng = np.random.default_rng(0)
+    rows = rng.integers(0, parent_rows, child_rows)
+    rows[::17] = -1  # NULL foreign keys
+    fks = ForeignKeys(
+        {
+            ("child", "fk_0"): ForeignKeySample("child", fk, rows, None),
+            ("child", "fk_1"): ForeignKeySample("child", fk2, rng.integers(0, 50, child_rows), None),
+        }
+    )
+    return schema, fks
+
+
+def _features(**kw):
+    return dataclasses.replace(FeaturePriors(), **kw)
+
+
+def test_frames_have_the_spec_columns_and_valid_values():
+    schema, fks = _schema()
+    post = PostprocessPriors(binarize_categoricals=False)
+    for seed in range(4):
+        feats = sample_features(schema, fks, FeaturePriors(), post, seed)
+        assert list(feats.frames) == list(schema.tables)
+        for name, spec in schema.tables.items():
+            df = feats.frames[name]
+            assert list(df.columns) == [c.name for c in spec.columns]
+            assert df.index.equals(pd.RangeIndex(spec.num_rows))
+            for col in spec.columns:
+                s = df[col.name]
+                if col.kind == "numerical":
+                    assert s.dtype == np.float64 and np.isfinite(s.dropna()).all()
+                elif col.kind == "categorical" and col.labels is None:
+                    assert s.min() >= 0 and s.max() <= col.num_categories - 1
+                else:
+                    assert s.notna().all()
+        assert feats.frames["empty"].shape == (50, 0)
+        assert feats.frames["parent"]["p_lab"].isin(["x", "y", "z"]).all()
+        assert feats.frames["parent"]["p_day"].dtype == np.dtype("datetime64[s]")
+
+
+def test_nan_share_matches_its_prior():
+    schema, fks = _schema()
+    post = PostprocessPriors(nan_frac=(0.02, 0.08))
+    feats = sample_features(schema, fks, FeaturePriors(), post, 1)
+    for name, spec in schema.tables.items():
+        details = feats.scm[name].details["columns"]
+        for col in spec.columns:
+            if col.kind == "numerical":
+                frac = details[col.name]["nan_frac"]
+                assert 0.02 <= frac <= 0.08
+                assert feats.frames[name][col.name].isna().sum() == round(frac * spec.num_rows)
+            elif col.name in feats.frames[name]:
+                assert feats.frames[name][col.name].notna().all()
+
+
+def test_deterministic_and_chunk_independent():
+    schema, fks = _schema(child_rows=1500)
+    a = sample_features(schema, fks, FeaturePriors(), PostprocessPriors(), 7)
+    b = sample_features(schema, fks, FeaturePriors(), PostprocessPriors(), 7)
+    c = sample_features(schema, fks, FeaturePriors(), PostprocessPriors(), 7, chunk_rows=97)
+    for name in schema.tables:
+        pd.testing.assert_frame_equal(a.frames[name], b.frames[name])
+        pd.testing.assert_frame_equal(a.frames[name], c.frames[name])
+    d = sample_features(schema, fks, FeaturePriors(), PostprocessPriors(), 8)
+    assert not a.frames["child"].equals(d.frames["child"])
+
+
+def test_feature_priors_change_features():
+    schema, fks = _schema()
+    a = sample_features(schema, fks, FeaturePriors(), PostprocessPriors(), 2)
+    b = sample_features(schema, fks, _features(embedding_dim=16), PostprocessPriors(), 2)
+    assert not a.frames["child"].equals(b.frames["child"])
+
+
+@pytest.mark.parametrize("mode", ["type_eager", "type_lazy"])
+@pytest.mark.parametrize("agg", AGGREGATION_NAMES)
+def test_every_mode_and_aggregation(mode, agg):
+    schema, fks = _schema()
+    feats = _features(propagation_modes=(mode,), aggregations=(agg,))
+    post = PostprocessPriors(binarize_categoricals=False)
+    for seed in range(2):
+        out = sample_features(schema, fks, feats, post, seed)
+        trace = out.scm["child"]
+        assert trace.propagation == mode
+        aggs = {a for _, a in trace.graph.nodes(data="aggregation") if a is not None}
+        assert aggs == {agg}
+        for spec in schema.tables.values():
+            for col in spec.columns:
+                s = out.frames[spec.name][col.name]
+                if col.kind == "categorical" and col.labels is None:
+                    assert s.between(0, col.num_categories - 1).all()
+                if col.kind == "numerical":
+                    assert np.isfinite(s.dropna()).all()
+
+
+@pytest.mark.parametrize("source", SOURCE_NAMES)
+def test_every_source_type_and_trace(source):
+    schema, fks = _schema()
+    out = sample_features(schema, fks, _features(source_types=(source,)), PostprocessPriors(), 0)
+    for name, spec in schema.tables.items():
+        trace = out.scm[name]
+        g = trace.graph
+        if not spec.columns:
+            assert g.number_of_nodes() == 0
+            continue
+        assert list(g.nodes) == list(range(g.number_of_nodes()))
+        assert all(u < v for u, v in g.edges)
+        columns = {g.nodes[v]["column"] for v in g if g.nodes[v]["column"] is not None}
+        assert columns == {c.name for c in spec.columns}
+        for v, attrs in g.nodes(data=True):
+            assert attrs["kind"] in ("source", "latent", "column")
+            assert attrs["type"] in ("numerical", "categorical")
+            assert attrs["is_source"] == (g.in_degree(v) == 0)
+            if attrs["is_source"]:
+                assert attrs["source"] == source and attrs["aggregation"] is None
+            else:
+                assert (
+                    attrs["aggregation"] in AGGREGATION_NAMES and attrs["activations"]["decoder"] is not None
+                )
+        for _, _, e in g.edges(data=True):
+            assert np.isfinite(e["weight"]) and isinstance(e["activations"], list)
+        for v, comps in trace.ts_components.items():
+            assert g.nodes[v]["source"] == "ts"
+            np.testing.assert_allclose(comps["value"], (comps["trend"] + comps["cycle"] + comps["noise"]) / 3)
+            assert len(comps["value"]) == spec.num_rows
+        if source == "ts":
+            n_num_sources = sum(
+                1
+                for v in g
+                if g.in_degree(v) == 0
+                and (trace.propagation == "type_lazy" or g.nodes[v]["type"] == "numerical")
+            )
+            assert len(trace.ts_components) == n_num_sources
+    assert out.scm["child"].parent_inputs == [f"parent.{c.name}" for c in schema.tables["parent"].columns]
+
+
+def test_lazy_quantisation_uses_every_code():
+    schema, fks = _schema(child_cols=12)
+    feats = _features(propagation_modes=("type_lazy",))
+    for seed in range(3):
+        result = sample_table_scm(schema.tables["parent"], [], {}, feats, seed)
+        child = sample_table_scm(
+            schema.tables["child"], fks.for_table("child"), {"parent": result}, feats, seed
+        )
+        for res, spec in ((result, schema.tables["parent"]), (child, schema.tables["child"])):
+            for col in spec.columns:
+                raw = res.columns[col.name]
+                if (
+                    raw.type == "categorical"
+                    and len(np.unique(res.node_values[res.trace.details["column_nodes"][col.name]]))
+                    >= raw.num_categories
+                ):
+                    assert set(np.unique(raw.values)) == set(range(raw.num_categories)), col.name
+
+
+def test_parent_features_condition_the_child():
+    schema, fks = _schema()
+    feats = FeaturePriors()
+    child_spec = schema.tables["child"]
+    changed = 0
+    for seed in range(4):
+        parent = sample_table_scm(schema.tables["parent"], [], {}, feats, seed)
+        base = sample_table_scm(child_spec, fks.for_table("child"), {"parent": parent}, feats, seed)
+        # the same child SCM, fed with different parent values
+        shuffled = {
+            k: RawColumn(c.type, c.num_categories, np.random.default_rng(1).permutation(c.values))
+            for k, c in parent.columns.items()
+        }
+        other = sample_table_scm(
+            child_spec, fks.for_table("child"), {"parent": TableSCM(shuffled, parent.trace)}, feats, seed
+        )
+        assert nx.utils.graphs_equal(base.trace.graph, other.trace.graph)
+        diff = [
+            not np.array_equal(base.columns[c.name].values, other.columns[c.name].values)
+            for c in child_spec.columns
+        ]
+        changed += any(diff)
+        # without the foreign keys the parent has no influence at all
+        alone = sample_table_scm(child_spec, [], {}, feats, seed)
+        alone2 = sample_table_scm(child_spec, [], {}, feats, seed)
+        for c in child_spec.columns:
+            np.testing.assert_array_equal(alone.columns[c.name].values, alone2.columns[c.name].values)
+    assert changed == 4
+
+
+def test_knots_are_exact_for_small_tables():
+    schema, _ = _schema(parent_rows=200)
+    spec = schema.tables["parent"]
+    a = sample_table_scm(spec, [], {}, FeaturePriors(), 5, encoder_knots=256)
+    b = sample_table_scm(spec, [], {}, FeaturePriors(), 5, encoder_knots=None)
+    # the same function of every row; only float rounding differs (rows are evaluated in
+    # another order), which may flip a rare near-tie
+    for c in spec.columns:
+        x, y = a.columns[c.name].values, b.columns[c.name].values
+        assert np.isclose(x, y, rtol=1e-4, atol=1e-4).mean() > 0.95, c.name
+
+
+def test_bad_arguments():
+    schema, fks = _schema()
+    with pytest.raises(ValueError, match="chunk_rows"):
+        sample_features(schema, fks, FeaturePriors(), PostprocessPriors(), 0, chunk_rows=0)
+    with pytest.raises(ValueError, match="encoder_knots"):
+        sample_features(schema, fks, FeaturePriors(), PostprocessPriors(), 0, encoder_knots=0)
