@@ -277,7 +277,7 @@ def _sweep_page(**query: str) -> AppTest:
     for k, v in query.items():
         at.query_params[k] = v
     at.run()
-    at.switch_page("pages/4_Sweep.py")
+    at.switch_page("views/5_Sweep.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

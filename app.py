@@ -1,0 +1,49 @@
+"""PluRel Explorer: tune the priors of the three PluRel stages and see what each one does.
+
+Run with ``streamlit run app.py``. This file draws the navigation and the shared sidebar
+(preset, seed, reset, config in/out); each page lives in ``views/`` and only reads the
+session state and draws.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from explorer import state
+from explorer.sidebar import draw_sidebar
+
+st.set_page_config(page_title="PluRel Explorer", page_icon="🧬", layout="wide")
+
+HERE = Path(__file__).resolve().parent
+# Not "pages/": Streamlit runs the first session of a server in its older multipage mode
+# when a folder of that name sits beside the entry script, which breaks deep links.
+PAGES = HERE / "views"
+
+state.init_state()
+
+pages = [
+    st.Page(PAGES / "0_Home.py", title="Home", icon=":material/home:", url_path="home", default=True),
+    st.Page(
+        PAGES / "1_Schema.py", title="Stage 1 · Schema", icon=":material/account_tree:", url_path="schema"
+    ),
+    st.Page(
+        PAGES / "2_Connectivity.py",
+        title="Stage 2 · Connectivity",
+        icon=":material/link:",
+        url_path="connectivity",
+    ),
+    st.Page(
+        PAGES / "3_Features.py", title="Stage 3 · Features", icon=":material/science:", url_path="features"
+    ),
+    st.Page(PAGES / "4_Export.py", title="Export", icon=":material/download:", url_path="export"),
+]
+pages.append(st.Page(PAGES / "5_Sweep.py", title="Sweep", icon=":material/query_stats:", url_path="sweep"))
+
+nav = st.navigation(pages, position="top")
+draw_sidebar()
+for text in state.pop_notices():
+    st.warning(text)
+nav.run()
+state.sync_url()

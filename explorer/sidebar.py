@@ -1,0 +1,165 @@
+"""The shared sidebar: preset, seed, reset, config JSON in and out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import streamlit as st
+
+from plurel_core import export
+from plurel_core.config import PRESETS, Config, ConfigError
+
+from . import state
+from .controls import label_for
+from .ui import md_escape
+from .urlstate import MAX_SEED
+
+__all__ = ["config_bundle_text", "draw_sidebar", "load_bundle"]
+
+
+def config_bundle_text() -> str:
+    """The session's priors, seed (and SQL schema) as a config bundle (``plurel_core.export``)."""
+    sql = state.get_sql()
+    return export.config_bundle(state.get_config(), state.get_seed(), sql[1] if sql else None)
+
+
+def load_bundle(text: str) -> tuple[Config, int | None, str | None]:
+    """Parse a saved config: a config bundle (config + seed [+ SQL]) or a bare config object.
+
+    Returns ``(config, seed or None, schema SQL or None)``; raises ``ConfigError`` naming
+    what is wrong.
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError([("<file>", f"not valid JSON: {exc}")]) from None
+    if not isinstance(data, dict):
+        raise ConfigError([("<file>", f"expected a JSON object, got {type(data).__name__}")])
+    if "format" in data or "seed" in data:
+        data = {"format": export.BUNDLE_FORMAT, **data}
+        try:
+            return export.load_bundle(json.dumps(data))
+        except ConfigError:
+            raise
+        except ValueError as exc:
+            raise ConfigError([("<file>", str(exc))]) from None
+    return Config.from_dict(data), None, None
+
+
+def _on_preset(key: str) -> None:
+    state.set_preset(st.session_state[key])
+
+
+def _on_seed(key: str) -> None:
+    value = st.session_state[key]
+    if value is not None:
+        state.set_seed(int(value))
+
+
+def _on_upload(key: str) -> None:
+    upload = st.session_state.get(key)
+    if upload is None:
+        return
+    try:
+        cfg, seed, sql = load_bundle(upload.getvalue().decode("utf-8", errors="replace"))
+    except ConfigError as exc:
+        state.push_notice(
+            "The config file was not loaded:\n" + "\n".join(f"- {p}: {m}" for p, m in exc.errors)
+        )
+        return
+    state.set_preset(_closest_preset(cfg))
+    state.set_config(cfg)
+    state.set_sql((upload.name.rsplit(".", 1)[0], sql) if sql else None)
+    if seed is not None:
+        state.set_seed(seed)
+    state.bump_controls()
+    state.push_notice(
+        f"Loaded the config from {upload.name}" + (f" with seed {seed}." if seed is not None else ".")
+    )
+
+
+def draw_sidebar() -> None:
+    """Preset, seed, reset, changed priors, config upload/download."""
+    ver = state.control_version()
+    sb = st.sidebar
+    sb.markdown("### :material/hub: PluRel Explorer")
+    names = list(PRESETS)
+    preset = state.get_preset()
+    key = f"sb_preset:{ver}"
+    sb.selectbox(
+        "Preset",
+        names,
+        index=names.index(preset) if preset in names else 0,
+        key=key,
+        on_change=_on_preset,
+        args=(key,),
+        format_func=lambda n: n,
+        help="Named sets of priors from the core. Choosing one replaces every prior.\n\n"
+        + "\n".join(f"- **{n}**: {PRESETS[n]['description']}" for n in names),
+    )
+    sb.caption(PRESETS.get(preset, {}).get("description", ""))
+    key = f"sb_seed:{ver}"
+    sb.number_input(
+        "Seed",
+        min_value=0,
+        max_value=MAX_SEED,
+        value=state.get_seed(),
+        step=1,
+        key=key,
+        on_change=_on_seed,
+        args=(key,),
+        help="All randomness of a database comes from this integer plus the priors. default: 0",
+    )
+    sb.button(
+        "New seed",
+        icon=":material/casino:",
+        on_click=state.new_seed,
+        help="Draw a fresh random seed.",
+        width="stretch",
+    )
+    sb.button(
+        "Reset to paper defaults",
+        icon=":material/restart_alt:",
+        on_click=state.reset_to_defaults,
+        help="Reset to paper defaults: every prior back to the paper's value (preset `paper`); the seed is kept.",
+        width="stretch",
+    )
+    base = Config.preset(preset) if preset in PRESETS else Config()
+    changed = base.diff(state.get_config())
+    if changed:
+        with sb.expander(f"{len(changed)} prior(s) differ from `{preset}`"):
+            for path, (old, new) in changed.items():
+                st.markdown(f"- {label_for(path)} (`{path}`): {_short(old)} → **{_short(new)}**")
+    else:
+        sb.caption(f"All priors as in preset `{preset}`.")
+    sql = state.get_sql()
+    if sql is not None:
+        sb.info(f"Schema from SQL: **{md_escape(sql[0])}** (Stage-1 structure priors unused).")
+    with sb.expander("Config file"):
+        st.download_button(
+            "Download config + seed (JSON)",
+            data=config_bundle_text(),
+            file_name=f"plurel_config_seed{state.get_seed()}.json",
+            mime="application/json",
+            width="stretch",
+        )
+        key = f"sb_upload:{ver}"
+        st.file_uploader(
+            "Load a config JSON (+ seed)",
+            type=["json"],
+            key=key,
+            on_change=_on_upload,
+            args=(key,),
+            help='A file saved here or by the export: {"config": {...}, "seed": n} or a bare config object.',
+        )
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(list(value) if isinstance(value, tuple) else value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _closest_preset(cfg: Config) -> str:
+    """The preset a loaded config differs least from (keeps its URL short)."""
+    return min(PRESETS, key=lambda name: (len(Config.preset(name).diff(cfg)), name != "paper"))

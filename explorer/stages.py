@@ -1,0 +1,176 @@
+"""Cached stage calls: each stage is cached by exactly the priors it depends on.
+
+- Stage 1 (schema): ``(seed, schema priors JSON, SQL text)``;
+- Stage 2 (foreign keys): the above + connectivity priors JSON;
+- Stage 3 (features) and the assembled database: the above + feature and post-processing
+  priors JSON.
+
+So moving a Stage-3 control re-runs only Stage 3: the schema and the foreign keys come from
+the cache unchanged. Arguments are JSON strings (hashable, stable); results are returned as
+copies by ``st.cache_data`` and must still be treated as read-only.
+
+Size limit: before Stage 2 and 3 run, the explorer counts the cells (rows × columns, keys
+included) the sampled schema implies and refuses databases above :data:`MAX_CELLS`, naming
+the prior to reduce.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import streamlit as st
+
+from plurel_core.config import Config
+from plurel_core.database import Database, ForeignKeys, Schema
+from plurel_core.generate import assemble, sample_features, sample_foreign_keys, sample_schema
+
+from . import state
+
+__all__ = [
+    "MAX_CELLS",
+    "StageKeys",
+    "SizeError",
+    "cached_database",
+    "cached_foreign_keys",
+    "cached_schema",
+    "current_database",
+    "current_foreign_keys",
+    "current_keys",
+    "current_schema",
+    "schema_cells",
+    "size_problem",
+]
+
+# The largest database (cells = rows × columns incl. keys and date) the explorer generates
+# in a browser session: Stage 3 runs at very roughly 30–60 k cells per second on a laptop
+# core, so this bounds a page update to well under a minute. The paper's priors stay below
+# it (median ~0.25 M cells, the largest of 400 seeds 1.1 M); larger databases belong to the
+# command line and corpus tools.
+MAX_CELLS = 1_500_000
+
+
+class SizeError(RuntimeError):
+    """The priors imply a database beyond :data:`MAX_CELLS`."""
+
+
+@dataclass(frozen=True)
+class StageKeys:
+    """The cache keys of the three stages for one session state."""
+
+    seed: int
+    schema: str
+    sql: str
+    connectivity: str
+    features: str
+    postprocess: str
+
+
+def _section_json(cfg: Config, section: str) -> str:
+    return json.dumps(cfg.to_dict()[section], sort_keys=True)
+
+
+def current_keys() -> StageKeys:
+    """Cache keys from the session's config; raises ``ConfigError`` for an invalid config."""
+    cfg = state.get_config().validate()
+    sql = state.get_sql()
+    return StageKeys(
+        seed=state.get_seed(),
+        schema=_section_json(cfg, "schema"),
+        sql=sql[1] if sql else "",
+        connectivity=_section_json(cfg, "connectivity"),
+        features=_section_json(cfg, "features"),
+        postprocess=_section_json(cfg, "postprocess"),
+    )
+
+
+def _config(**sections: str) -> Config:
+    return Config.from_dict({name: json.loads(text) for name, text in sections.items()})
+
+
+def _schema_from_sql(sql: str, schema_json: str, seed: int) -> Schema:
+    from plurel_core.sql import schema_from_sql
+
+    return schema_from_sql(sql, _config(schema=schema_json).schema, seed)
+
+
+@st.cache_data(max_entries=32, show_spinner="Stage 1 · sampling the schema…")
+def cached_schema(seed: int, schema_json: str, sql: str) -> Schema:
+    """Stage 1: the schema from the schema priors, or from SQL DDL when ``sql`` is given."""
+    if sql:
+        return _schema_from_sql(sql, schema_json, seed)
+    return sample_schema(_config(schema=schema_json).schema, seed)
+
+
+@st.cache_data(max_entries=16, show_spinner="Stage 2 · sampling foreign keys…")
+def cached_foreign_keys(seed: int, schema_json: str, sql: str, connectivity_json: str) -> ForeignKeys:
+    """Stage 2: every foreign key from the HSBM priors (schema from the Stage-1 cache)."""
+    schema = cached_schema(seed, schema_json, sql)
+    return sample_foreign_keys(schema, _config(connectivity=connectivity_json).connectivity, seed)
+
+
+@st.cache_data(max_entries=8, show_spinner="Stage 3 · sampling features…")
+def cached_database(
+    seed: int, schema_json: str, sql: str, connectivity_json: str, features_json: str, postprocess_json: str
+) -> Database:
+    """Stage 3 and assembly: the database (schema and foreign keys from their caches)."""
+    schema = cached_schema(seed, schema_json, sql)
+    fks = cached_foreign_keys(seed, schema_json, sql, connectivity_json)
+    cfg = _config(features=features_json, postprocess=postprocess_json)
+    features = sample_features(schema, fks, cfg.features, cfg.postprocess, seed)
+    return assemble(schema, fks, features, seed)
+
+
+def schema_cells(schema: Schema) -> tuple[int, dict[str, int]]:
+    """Cells (rows × columns incl. keys and date) of a schema, total and per table kind."""
+    by_kind = {"entity": 0, "activity": 0}
+    for spec in schema.tables.values():
+        width = len(spec.columns) + len(spec.foreign_keys) + len(spec.key_columns) + 2
+        by_kind[spec.kind] = by_kind.get(spec.kind, 0) + spec.num_rows * width
+    return sum(by_kind.values()), by_kind
+
+
+def size_problem(schema: Schema, limit: int = MAX_CELLS) -> str | None:
+    """A message naming the prior to reduce when the schema exceeds ``limit`` cells, else None."""
+    total, by_kind = schema_cells(schema)
+    if total <= limit:
+        return None
+    cfg = state.get_config()
+    heavy = "activity_rows" if by_kind.get("activity", 0) >= by_kind.get("entity", 0) else "entity_rows"
+    if schema.source == "sql":
+        return (
+            f"This schema implies {total / 1e6:.1f} M cells (rows × columns), above the explorer's limit of "
+            f"{limit / 1e6:g} M. Reduce `schema.{heavy}` (now {list(getattr(cfg.schema, heavy))})."
+        )
+    return (
+        f"This database would have {total / 1e6:.1f} M cells (rows × columns), above the explorer's limit of "
+        f"{limit / 1e6:g} M. Reduce `schema.{heavy}` (now {list(getattr(cfg.schema, heavy))}), "
+        f"or `schema.num_tables` (now {list(cfg.schema.num_tables)}) / `schema.num_cols` "
+        f"(now {list(cfg.schema.num_cols)})."
+    )
+
+
+def current_schema() -> Schema:
+    """Stage 1 for the session's state (raises ``ConfigError`` or the SQL import's error)."""
+    k = current_keys()
+    return cached_schema(k.seed, k.schema, k.sql)
+
+
+def current_foreign_keys() -> ForeignKeys:
+    """Stages 1–2 for the session's state; raises ``SizeError`` above the size limit."""
+    k = current_keys()
+    schema = cached_schema(k.seed, k.schema, k.sql)
+    problem = size_problem(schema)
+    if problem:
+        raise SizeError(problem)
+    return cached_foreign_keys(k.seed, k.schema, k.sql, k.connectivity)
+
+
+def current_database() -> Database:
+    """Stages 1–3 for the session's state; raises ``SizeError`` above the size limit."""
+    k = current_keys()
+    schema = cached_schema(k.seed, k.schema, k.sql)
+    problem = size_problem(schema)
+    if problem:
+        raise SizeError(problem)
+    return cached_database(k.seed, k.schema, k.sql, k.connectivity, k.features, k.postprocess)

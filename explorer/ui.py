@@ -1,0 +1,177 @@
+"""Small layout helpers shared by the pages: errors as messages, graph frames, selections."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+import streamlit as st
+
+from plurel_core.config import ConfigError
+
+from . import state
+from .stages import SizeError
+
+__all__ = ["graph_frame", "report_errors", "run_or_report", "view_select", "legend"]
+
+T = TypeVar("T")
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    # ConfigError and the SQL import's SQLSchemaError are ValueErrors too; the stages raise
+    # ValueError naming the argument for combinations they cannot satisfy (e.g. a 1:1 key
+    # with more child than parent rows in an imported schema)
+    return (ValueError, SizeError)
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, ConfigError):
+        lines = "\n".join(f"- `{path}`: {msg}" for path, msg in exc.errors)
+        return f"The priors are not a valid combination:\n{lines}"
+    if isinstance(exc, SizeError):
+        return str(exc)
+    if type(exc).__name__ == "SQLSchemaError":
+        return f"The SQL schema could not be imported: {exc}"
+    return f"The generator cannot use these priors: {exc}"
+
+
+@contextlib.contextmanager
+def report_errors() -> Iterator[None]:
+    """Show invalid priors, size refusals and schema import errors as ``st.error``, not a traceback."""
+    try:
+        yield
+    except _user_errors() as exc:
+        st.error(_message(exc))
+        state.sync_url()  # st.stop ends the run before app.py would record the state in the URL
+        st.stop()
+
+
+def run_or_report(fn: Callable[[], T]) -> T:
+    """``fn()``, or an error message and a stop of the page for a user-fixable problem."""
+    with report_errors():
+        return fn()
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def graph_frame(html: str, height: int) -> None:
+    """Draw a self-contained graph page (vis-network) in an iframe of fixed height."""
+    st.iframe(html, height=height + 8)
+
+
+def view_select(
+    label: str,
+    options: Sequence[str],
+    view_key: str,
+    *,
+    container: Any = None,
+    help: str | None = None,
+    format_func: Callable[[str], str] = str,
+) -> str:
+    """A selectbox whose choice is kept in the view state (and the URL) across pages and reruns."""
+    where = container if container is not None else st
+    options = list(options)
+    current = state.get_view(view_key)
+    index = options.index(current) if current in options else 0
+    key = f"view:{view_key}:{state.control_version()}"
+
+    def _store() -> None:
+        state.set_view(view_key, st.session_state[key])
+
+    choice = where.selectbox(
+        label, options, index=index, key=key, on_change=_store, help=help, format_func=format_func
+    )
+    if choice != current:
+        state.set_view(view_key, choice)
+    return choice
+
+
+def legend(items: dict[str, str]) -> None:
+    """A one-line colour legend (label → CSS colour), names escaped by markdown rules."""
+    parts = [f":{_color_name(c)}-background[{label}]" for label, c in items.items()]
+    st.caption(" ".join(parts))
+
+
+def _color_name(css: str) -> str:
+    return {
+        "#dbe9f6": "blue",
+        "#fde2c8": "orange",
+        "#c6f6d5": "green",
+        "#e2e8f0": "gray",
+        "#fefcbf": "yellow",
+        "#e9d8fd": "violet",
+    }.get(css, "gray")
+
+
+def md_escape(text: object) -> str:
+    """Text shown literally inside Streamlit markdown (user-given names)."""
+    out = str(text)
+    for ch in "\\`*_{}[]()<>#+-.!|~$:":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def _pick_example(key: str) -> None:
+    name = st.session_state.get(key)
+    examples = state.example_schemas()
+    if name in examples:
+        state.set_sql((name, examples[name].read_text(encoding="utf-8")))
+    else:
+        state.set_sql(None)
+    state.bump_controls()
+
+
+def _upload_sql(key: str) -> None:
+    upload = st.session_state.get(key)
+    if upload is None:
+        return
+    raw = upload.getvalue()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        state.push_notice(f"{upload.name}: not UTF-8 text; the upload was ignored.")
+        return
+    state.set_sql((upload.name.rsplit(".", 1)[0] or "upload", text))
+    state.bump_controls()
+
+
+def _use_priors() -> None:
+    state.set_sql(None)
+    state.bump_controls()
+
+
+def schema_source_picker() -> None:
+    """Choose the schema source: Stage-1 priors, an example SQL schema or an uploaded DDL file."""
+    sql = state.get_sql()
+    examples = state.example_schemas()
+    with st.expander("Schema from SQL (optional)", expanded=sql is not None):
+        st.caption(
+            "Instead of sampling the structure, take tables, keys and column types from `CREATE TABLE` "
+            "DDL. Row counts and the time window still come from the priors. Only table definitions "
+            "take effect; nothing in the file is executed."
+        )
+        ver = state.control_version()
+        names = ["(none: use Stage-1 priors)", *examples]
+        current = sql[0] if sql is not None and sql[0] in examples else names[0]
+        key = f"sql_example:{ver}"
+        st.selectbox(
+            "Example schema",
+            names,
+            index=names.index(current),
+            key=key,
+            on_change=_pick_example,
+            args=(key,),
+            help="Real schemas shipped with the explorer (assets/schemas).",
+        )
+        key = f"sql_upload:{ver}"
+        st.file_uploader(
+            "Upload DDL (.sql)",
+            type=["sql", "txt"],
+            key=key,
+            on_change=_upload_sql,
+            args=(key,),
+            help="SQLite, PostgreSQL or MySQL CREATE TABLE statements.",
+        )
+        if sql is not None:
+            st.info(f"Using the SQL schema **{md_escape(sql[0])}**.")
+            st.button("Use Stage-1 priors again", on_click=_use_priors)

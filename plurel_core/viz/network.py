@@ -1,0 +1,331 @@
+"""Self-contained vis-network HTML for the schema DAG and each table's SCM graph.
+
+The page inlines the vis-network script shipped inside the ``pyvis`` package and links
+nothing else, so graphs render offline. Every name that reaches the page (table, column
+and node names can come from an uploaded schema) is treated as untrusted text: node labels
+are drawn on the canvas, tooltips are set as text (vis-network assigns string titles via
+``innerText``), and the JSON embedded in the script escapes ``<``, ``>`` and ``&`` so no
+name can close the script tag.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from ..database import Schema, SCMTrace
+
+__all__ = [
+    "ENTITY_STYLE",
+    "ACTIVITY_STYLE",
+    "SCM_STYLES",
+    "fit_height",
+    "generation_positions",
+    "network_html",
+    "safe_json",
+    "schema_graph_data",
+    "schema_graph_html",
+    "scm_graph_data",
+    "scm_graph_html",
+    "vis_network_js",
+]
+
+ENTITY_STYLE = {"shape": "box", "color": {"background": "#dbe9f6", "border": "#2b6cb0"}}
+ACTIVITY_STYLE = {"shape": "ellipse", "color": {"background": "#fde2c8", "border": "#c05621"}}
+SCM_STYLES = {
+    "source": {"shape": "triangle", "color": {"background": "#c6f6d5", "border": "#2f855a"}},
+    "latent": {"shape": "dot", "color": {"background": "#e2e8f0", "border": "#718096"}},
+    "column": {"shape": "box", "color": {"background": "#fefcbf", "border": "#b7791f"}},
+    "parent": {"shape": "diamond", "color": {"background": "#e9d8fd", "border": "#6b46c1"}},
+}
+_MAX_LABEL = 28
+
+
+@functools.lru_cache(maxsize=1)
+def vis_network_js() -> str:
+    """The vis-network standalone script bundled with pyvis (newest version found)."""
+    import pyvis
+
+    lib = Path(pyvis.__file__).parent / "lib"
+    candidates = sorted(lib.glob("vis-*/vis-network.min.js"), key=lambda p: _version_key(p.parent.name))
+    if not candidates:
+        raise FileNotFoundError(f"no vis-network.min.js under {lib}")
+    text = candidates[-1].read_text(encoding="utf-8")
+    if "</script" in text.lower():  # would end the inline script early
+        raise ValueError("vis-network script contains a closing script tag; cannot inline it")
+    return text
+
+
+def _version_key(name: str) -> tuple[int, ...]:
+    parts = name.removeprefix("vis-").split(".")
+    return tuple(int(p) if p.isdigit() else 0 for p in parts)
+
+
+def safe_json(obj: Any) -> str:
+    """JSON that is safe inside an HTML ``<script>``: ``<``, ``>``, ``&`` and line separators escaped."""
+    text = json.dumps(obj, ensure_ascii=False, allow_nan=False)
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+_TEMPLATE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8">
+<style>
+html, body {{ margin: 0; padding: 0; background: #ffffff; }}
+#graph {{ width: 100%; height: {height}px; }}
+div.vis-tooltip {{ position: absolute; visibility: hidden; padding: 6px 8px; white-space: pre;
+  font: 12px/1.35 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: #1a202c;
+  background: #fffdf2; border: 1px solid #a0aec0; border-radius: 4px;
+  box-shadow: 2px 2px 8px rgba(0,0,0,.18); pointer-events: none; z-index: 5; }}
+</style>
+<script>{script}</script>
+</head><body>
+<div id="graph"></div>
+<script>
+(function () {{
+  var data = {data};
+  var network = new vis.Network(
+    document.getElementById("graph"),
+    {{ nodes: new vis.DataSet(data.nodes), edges: new vis.DataSet(data.edges) }},
+    data.options
+  );
+  network.once("afterDrawing", function () {{ document.body.setAttribute("data-drawn", "1"); }});
+}})();
+</script>
+</body></html>
+"""
+
+
+def network_html(
+    nodes: list[dict], edges: list[dict], *, height: int = 480, options: dict | None = None
+) -> str:
+    """A complete HTML page drawing ``nodes``/``edges`` with vis-network, no external resources.
+
+    ``nodes``/``edges`` are vis-network DataSet items (``id``, ``label``, ``title``, ``x``,
+    ``y``, ``from``, ``to``, ...). String ``title``s are shown as plain text.
+    """
+    if not isinstance(height, int) or height <= 0:
+        raise ValueError(f"height must be a positive integer, got {height!r}")
+    opts = {
+        "physics": {"enabled": False},
+        "interaction": {"hover": True, "tooltipDelay": 80, "navigationButtons": False},
+        "edges": {"arrows": {"to": {"enabled": True, "scaleFactor": 0.6}}, "smooth": {"type": "cubicBezier"}},
+        "nodes": {"font": {"face": "sans-serif", "size": 16}},
+    }
+    if options:
+        opts.update(options)
+    payload = safe_json({"nodes": nodes, "edges": edges, "options": opts})
+    return _TEMPLATE.format(height=height, script=vis_network_js(), data=payload)
+
+
+def generation_positions(
+    graph: nx.DiGraph,
+    *,
+    dx: float = 220.0,
+    dy: float = 90.0,
+    max_per_column: int = 8,
+    sub_dx: float | None = None,
+) -> dict[Any, tuple[float, float]]:
+    """Left-to-right positions: x by topological generation, nodes of a generation stacked in y.
+
+    Within a generation nodes are ordered by the mean y of their predecessors, which keeps
+    edges short and the drawing stable for a given graph. A generation with more than
+    ``max_per_column`` nodes is folded into several narrow sub-columns, so wide graphs stay
+    readable when fitted to a frame.
+    """
+    if max_per_column < 1:
+        raise ValueError(f"max_per_column must be ≥ 1, got {max_per_column}")
+    simple = _acyclic(graph)
+    pos: dict[Any, tuple[float, float]] = {}
+    x = 0.0
+    sub_dx = dx * 0.45 if sub_dx is None else sub_dx
+    for layer in nx.topological_generations(simple):
+
+        def barycentre(n: Any) -> float:
+            ys = [pos[p][1] for p in simple.predecessors(n) if p in pos]
+            return sum(ys) / len(ys) if ys else 0.0
+
+        ordered = sorted(layer, key=lambda n: (barycentre(n), str(n)))
+        n_cols = -(-len(ordered) // max_per_column)
+        per_col = -(-len(ordered) // n_cols)
+        for c in range(n_cols):
+            chunk = ordered[c * per_col : (c + 1) * per_col]
+            offset = (len(chunk) - 1) / 2.0
+            # stagger sub-columns by half a row so edges into them do not overlap
+            shift = (c % 2) * dy / 2.0 if n_cols > 1 else 0.0
+            for i, node in enumerate(chunk):
+                pos[node] = (x + c * sub_dx, (i - offset) * dy + shift)
+        x += (n_cols - 1) * sub_dx + dx
+    return pos
+
+
+def _acyclic(graph: nx.DiGraph) -> nx.DiGraph:
+    """A simple DAG on the same nodes for placing them.
+
+    Imported schemas may have self-references and foreign-key cycles: self-loops are dropped
+    and, if a cycle remains, every edge that points backwards in the graph's node order
+    (the schema's generation order) is ignored for placement (it is still drawn).
+    """
+    simple = nx.DiGraph(graph)
+    simple.remove_edges_from(list(nx.selfloop_edges(simple)))
+    if nx.is_directed_acyclic_graph(simple):
+        return simple
+    order = {n: i for i, n in enumerate(graph.nodes)}
+    simple.remove_edges_from([(u, v) for u, v in list(simple.edges) if order[u] > order[v]])
+    return simple
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _MAX_LABEL else text[: _MAX_LABEL - 1] + "…"
+
+
+def schema_graph_data(schema: Schema) -> tuple[list[dict], list[dict]]:
+    """vis-network nodes and edges for the schema DAG (entity boxes, activity ellipses)."""
+    pos = generation_positions(schema.graph, dx=140.0, dy=70.0, max_per_column=6, sub_dx=110.0)
+    nodes = []
+    for name, spec in schema.tables.items():
+        lines = [f"{name}  ({spec.kind} table, {spec.num_rows:,} rows)"]
+        if spec.pkey_col is not None:
+            lines.append(f"  {spec.pkey_col}: primary key")
+        for key in spec.key_columns:
+            lines.append(f"  {key.name}: key ({key.kind})")
+        for fk in spec.foreign_keys:
+            lines.append(f"  {fk.name}: foreign key → {fk.parent}")
+        if spec.time_col is not None:
+            lines.append(f"  {spec.time_col}: time")
+        for col in spec.columns:
+            extra = f", {col.num_categories} categories" if col.kind in ("categorical", "text") else ""
+            sql = f" [{col.sql_type}]" if col.sql_type else ""
+            lines.append(f"  {col.name}: {col.kind}{extra}{sql}")
+        x, y = pos.get(name, (0.0, 0.0))
+        style = ENTITY_STYLE if spec.kind == "entity" else ACTIVITY_STYLE
+        nodes.append(
+            {
+                "id": name,
+                "label": f"{_short(name)}\n{spec.num_rows:,} rows",
+                "title": "\n".join(lines),
+                "x": x,
+                "y": y,
+                "group": spec.kind,
+                **style,
+            }
+        )
+    edges = []
+    for child, fk in schema.foreign_keys():
+        edges.append(
+            {
+                "from": fk.parent,
+                "to": child,
+                "title": f"{child}.{fk.name} → {fk.parent}" + (" (nullable)" if fk.nullable else ""),
+                "dashes": bool(fk.deferred),
+            }
+        )
+    return nodes, edges
+
+
+def fit_height(nodes: list[dict], *, width_px: int = 900, lo: int = 240, hi: int = 520) -> int:
+    """A frame height (px) matching the drawing's aspect ratio at ``width_px``, within [lo, hi]."""
+    xs = [n.get("x", 0.0) for n in nodes] or [0.0]
+    ys = [n.get("y", 0.0) for n in nodes] or [0.0]
+    w = max(xs) - min(xs) + 160.0
+    h = max(ys) - min(ys) + 120.0
+    return int(min(hi, max(lo, width_px * h / w)))
+
+
+def schema_graph_html(schema: Schema, *, height: int = 460) -> str:
+    """The schema DAG as a self-contained page: parents left of children, hover lists columns."""
+    nodes, edges = schema_graph_data(schema)
+    return network_html(nodes, edges, height=height)
+
+
+def _node_title(node: Any, attrs: dict) -> str:
+    kind = attrs.get("kind", "latent")
+    lines = [f"node {node}: {kind}"]
+    if attrs.get("column") is not None:
+        lines.append(f"column: {attrs['column']}")
+    typ = attrs.get("type", "numerical")
+    if typ == "categorical":
+        typ += f" ({attrs.get('num_categories', 0)} categories)"
+    lines.append(f"type: {typ}")
+    if attrs.get("source") is not None:
+        lines.append(f"source generator: {attrs['source']}")
+    if attrs.get("aggregation") is not None and kind != "source":
+        lines.append(f"aggregation: {attrs['aggregation']}")
+    acts = attrs.get("activations")
+    if acts:
+        lines.append("activations: " + _fmt_activations(acts))
+    return "\n".join(lines)
+
+
+def _fmt_activations(acts: Any) -> str:
+    if isinstance(acts, dict):
+        return "; ".join(f"{k}: {_fmt_activations(v)}" for k, v in acts.items())
+    if isinstance(acts, (list, tuple)):
+        return ", ".join(_fmt_activations(a) for a in acts)
+    return str(acts)
+
+
+def scm_graph_data(trace: SCMTrace) -> tuple[list[dict], list[dict]]:
+    """vis-network nodes and edges for one SCM: sources, latents, columns (+ parent-table inputs)."""
+    graph = trace.graph
+    pos = generation_positions(graph, dx=170.0, dy=60.0, max_per_column=7)
+    nodes = []
+    for node, attrs in graph.nodes(data=True):
+        kind = attrs.get("kind", "latent")
+        label = str(attrs["column"]) if attrs.get("column") is not None else f"{kind[0]}{node}"
+        x, y = pos[node]
+        nodes.append(
+            {
+                "id": f"n{node}",
+                "label": _short(label),
+                "title": _node_title(node, attrs),
+                "x": x,
+                "y": y,
+                "size": 12,
+                **SCM_STYLES.get(kind, SCM_STYLES["latent"]),
+            }
+        )
+    edges = []
+    for u, v, attrs in graph.edges(data=True):
+        w = attrs.get("weight")
+        edges.append(
+            {
+                "from": f"n{u}",
+                "to": f"n{v}",
+                "title": f"{u} → {v}" + (f"  weight {float(w):.3g}" if w is not None else ""),
+                "color": {"color": "#2b6cb0" if (w is None or float(w) >= 0) else "#c53030", "opacity": 0.7},
+            }
+        )
+    if trace.parent_inputs:
+        # parent-table features condition every non-source node; draw them as one column of
+        # inputs on the left instead of one edge per (input, node) pair
+        ys = [p[1] for p in pos.values()] or [0.0]
+        top = min(ys)
+        for i, name in enumerate(trace.parent_inputs):
+            nodes.append(
+                {
+                    "id": f"p{i}",
+                    "label": _short(str(name)),
+                    "title": f"parent-table feature {name}\nconditions every non-source node",
+                    "x": -200.0,
+                    "y": top + i * 50.0,
+                    "size": 10,
+                    **SCM_STYLES["parent"],
+                }
+            )
+    return nodes, edges
+
+
+def scm_graph_html(trace: SCMTrace, *, height: int = 460) -> str:
+    """One table's SCM graph as a self-contained page; hover shows type, aggregation, activations."""
+    nodes, edges = scm_graph_data(trace)
+    return network_html(nodes, edges, height=height)

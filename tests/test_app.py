@@ -1,0 +1,466 @@
+"""The Streamlit app under AppTest, plus the URL encoding and config loading it relies on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from explorer.controls import MAX_SLIDER_STEPS, float_widget, log_grid
+from explorer.sidebar import load_bundle
+from explorer.urlstate import all_prior_paths, decode_state, decode_value, encode_state, encode_value
+from plurel_core import export
+from plurel_core.config import PRESETS, Config, ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+PAGES = {
+    "home": "views/0_Home.py",
+    "schema": "views/1_Schema.py",
+    "connectivity": "views/2_Connectivity.py",
+    "features": "views/3_Features.py",
+    "export": "views/4_Export.py",
+}
+TIMEOUT = 120
+
+
+# -- URL state ----------------------------------------------------------------------------
+
+
+def _non_default_values(path: str) -> list:
+    """A few valid values of a prior that differ from the paper's default."""
+    spec = Config.spec(path)
+    default = Config().get(path)
+    lo, hi = spec.lo, spec.hi
+    if spec.kind == "int_range":
+        cands = [(int(lo), int(lo)), (int(lo), int(hi)), (int(lo), int(lo) + 1)]
+    elif spec.kind == "float_range":
+        cands = [(float(lo), float(hi)), (float(lo), float(lo)), ((lo + hi) / 3, (lo + hi) / 2)]
+    elif spec.kind == "set":
+        cands = [spec.options[:1], spec.options[-1:], spec.options[::2]]
+    elif spec.kind == "int":
+        cands = [int(hi), int(lo)]
+    elif spec.kind == "float":
+        cands = [float(hi), float(lo), lo + (hi - lo) / 7]
+    elif spec.kind == "bool":
+        cands = [not default]
+    else:
+        cands = ["2001-02-03", "1995-06-30"]
+    return [c for c in cands if c != default]
+
+
+@pytest.mark.parametrize("path", all_prior_paths())
+def test_every_prior_round_trips_through_the_url(path: str) -> None:
+    for value in _non_default_values(path):
+        cfg = Config().with_value(path, value)
+        if cfg.problems():
+            continue
+        params = encode_state(cfg, 7, "paper")
+        assert params[path] == encode_value(Config.spec(path), cfg.get(path))
+        state, notices = decode_state(params)
+        assert notices == []
+        assert state.config == cfg and state.seed == 7
+
+
+def test_url_holds_only_priors_that_differ_from_the_preset() -> None:
+    cfg = Config.preset("small").with_value("features.aggregations", ("sum", "max"))
+    cfg = cfg.with_value("schema.num_tables", (4, 8))
+    params = encode_state(cfg, 3, "small", {"table": "table_2"})
+    assert params == {
+        "seed": "3",
+        "preset": "small",
+        "features.aggregations": "sum,max",
+        "schema.num_tables": "4-8",
+        "table": "table_2",
+    }
+    state, notices = decode_state(params)
+    assert (
+        notices == []
+        and state.config == cfg
+        and state.preset == "small"
+        and state.view == {"table": "table_2"}
+    )
+
+
+def test_documented_example_url_decodes() -> None:
+    state, notices = decode_state(
+        {"seed": "3", "preset": "small", "features.aggregations": "sum,max", "schema.num_tables": "4-8"}
+    )
+    assert notices == []
+    assert state.seed == 3 and state.preset == "small"
+    assert state.config.features.aggregations == ("sum", "max")
+    assert state.config.schema.num_tables == (4, 8)
+    assert state.config.schema.entity_rows == Config.preset("small").schema.entity_rows
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "expected"),
+    [
+        ("-1-0.5", "float_range", (-1.0, 0.5)),
+        ("-2--1", "float_range", (-2.0, -1.0)),
+        ("1e-06-0.002", "float_range", (1e-6, 0.002)),
+        ("5", "int_range", (5, 5)),
+        ("3..9", "int_range", (3, 9)),
+    ],
+)
+def test_range_text_forms(text: str, kind: str, expected: tuple) -> None:
+    from plurel_core.config import PriorSpec
+
+    assert decode_value(PriorSpec(kind, ""), text) == expected
+
+
+def test_malformed_url_falls_back_and_names_what_was_ignored() -> None:
+    params = {
+        "seed": "abc",
+        "preset": "nope",
+        "schema.num_tables": "9-3",  # lo > hi
+        "features.aggregations": "sum,median",
+        "schema.categorical_prob": "lots",
+        "bogus": "1",
+        "connectivity.levels": "2-3",  # valid: kept
+    }
+    state, notices = decode_state(params)
+    text = "\n".join(notices)
+    for name in (
+        "seed",
+        "preset",
+        "schema.num_tables",
+        "features.aggregations",
+        "schema.categorical_prob",
+        "bogus",
+    ):
+        assert name in text
+    assert state.seed == 0 and state.preset == "paper"
+    assert state.config == Config().with_value("connectivity.levels", (2, 3))
+
+
+def test_url_combination_errors_drop_the_offending_prior() -> None:
+    state, notices = decode_state({"schema.time_start": "2020-01-01", "schema.time_end": "2010-01-01"})
+    assert state.config.problems() == []
+    assert any("schema.time_end" in n for n in notices)
+
+
+# -- control helpers and config files ------------------------------------------------------
+
+
+def test_slider_steps_hit_defaults_and_bounds() -> None:
+    for path in all_prior_paths():
+        spec = Config.spec(path)
+        if spec.kind in ("float", "float_range") and not spec.log:
+            value = Config().get(path)
+            values = list(value) if isinstance(value, tuple) else [value]
+            widget, step = float_widget(spec, values)
+            if widget == "slider":
+                for v in [spec.lo, spec.hi, *values]:
+                    assert abs(v / step - round(v / step)) < 1e-6, (path, v, step)
+                assert (spec.hi - spec.lo) / step <= MAX_SLIDER_STEPS
+            else:
+                assert step >= (spec.hi - spec.lo) / 1000, path
+
+
+def test_log_grid_contains_bounds_and_current_values() -> None:
+    grid = log_grid(1, 1_000_000, (537, 2000), integer=True)
+    assert grid[0] == 1 and grid[-1] == 1_000_000 and 537 in grid and 2000 in grid
+    assert grid == sorted(set(grid))
+
+
+def test_config_files_load_bundles_and_bare_configs() -> None:
+    cfg = Config.preset("small").with_value("schema.num_tables", (4, 5))
+    loaded, seed, sql = load_bundle(export.config_bundle(cfg, 11))
+    assert (loaded, seed, sql) == (cfg, 11, None)
+    loaded, seed, _ = load_bundle(json.dumps(cfg.to_dict()))
+    assert loaded == cfg and seed is None
+    with pytest.raises(ConfigError, match="num_tables"):
+        load_bundle(json.dumps({"schema": {"num_tables": [9, 3]}}))
+    with pytest.raises(ConfigError):
+        load_bundle("{not json")
+
+
+# -- the app -----------------------------------------------------------------------------
+
+
+def _app(**query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _open(at: AppTest, page: str) -> AppTest:
+    at.switch_page(PAGES[page])
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _iframes(at: AppTest) -> list[str]:
+    return [el.proto.srcdoc for el in at.get("iframe")]
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _control(at: AppTest, kind: str, path: str):
+    widgets = getattr(at, kind)
+    return next(w for w in widgets if w.key and w.key.endswith(":" + path))
+
+
+@pytest.mark.parametrize(("preset", "seed"), [("paper", 0), ("small", 0), ("small", 5), ("paper", 3)])
+def test_every_page_runs_and_shows_its_views(preset: str, seed: int) -> None:
+    at = _app(preset=preset, seed=str(seed))
+    assert at.get("graphviz_chart") and _iframes(at), "home: diagram and example graph"
+    assert at.metric and _metric(at, "Tables")
+
+    _open(at, "schema")
+    assert len(_iframes(at)) == 1 and "vis.Network" in _iframes(at)[0]
+    assert _control(at, "slider", "schema.num_tables").value == Config.preset(preset).schema.num_tables
+    assert at.multiselect and at.date_input
+
+    _open(at, "connectivity")
+    assert len(at.get("plotly_chart")) >= 4  # histogram, CCDF, block structure, bipartite sample
+    assert _control(at, "slider", "connectivity.levels")
+
+    _open(at, "features")
+    assert len(_iframes(at)) == 1 and "source generator" in _iframes(at)[0]
+    assert at.get("plotly_chart"), "feature distributions"
+    assert _control(at, "multiselect", "features.activations")
+
+    _open(at, "export")
+    assert len(at.get("download_button")) >= 6
+    assert at.query_params["seed"] == str(seed) and at.query_params["preset"] == preset
+
+
+def test_schema_control_changes_the_schema_and_the_url() -> None:
+    at = _open(_app(preset="small"), "schema")
+    before = _iframes(at)[0]
+    _control(at, "slider", "schema.num_tables").set_value((3, 3)).run()
+    assert not at.exception
+    assert _metric(at, "Tables") == "3"
+    assert _iframes(at)[0] != before
+    assert at.query_params["schema.num_tables"] == "3-3"
+
+
+def test_stage3_control_keeps_schema_and_foreign_keys() -> None:
+    at = _open(_app(preset="small", seed="2"), "schema")
+    schema_html = _iframes(at)[0]
+    _open(at, "connectivity")
+    fk_figs = [el.proto.spec for el in at.get("plotly_chart")]
+    _open(at, "features")
+    scm_before = _iframes(at)[0]
+    _control(at, "multiselect", "features.aggregations").set_value(["max"]).run()
+    assert not at.exception
+    assert _iframes(at)[0] != scm_before and "aggregation: max" in _iframes(at)[0]
+    assert "aggregation: sum" not in _iframes(at)[0]
+    _open(at, "connectivity")
+    assert [el.proto.spec for el in at.get("plotly_chart")] == fk_figs
+    _open(at, "schema")
+    assert _iframes(at)[0] == schema_html
+    # the change survived the page switches (session state, not widget state)
+    assert at.query_params["features.aggregations"] == "max"
+    _open(at, "features")
+    assert _control(at, "multiselect", "features.aggregations").value == ["max"]
+
+
+def test_connectivity_control_changes_the_degree_distribution() -> None:
+    at = _open(_app(preset="small", seed="1"), "connectivity")
+    before = [el.proto.spec for el in at.get("plotly_chart")]
+    _control(at, "slider", "connectivity.levels").set_value((1, 1)).run()
+    _control(at, "slider", "connectivity.parent_clusters").set_value((1, 1)).run()
+    assert not at.exception
+    assert [el.proto.spec for el in at.get("plotly_chart")] != before
+
+
+def test_url_restores_state_in_a_fresh_session() -> None:
+    at = _app(seed="4", preset="small", **{"schema.num_tables": "5-5", "features.aggregations": "sum"})
+    assert not at.warning
+    _open(at, "schema")
+    assert _metric(at, "Tables") == "5"
+    assert _control(at, "slider", "schema.num_tables").value == (5, 5)
+    other = _open(
+        _app(seed="4", preset="small", **{"schema.num_tables": "5-5", "features.aggregations": "sum"}),
+        "schema",
+    )
+    assert _iframes(other) == _iframes(at)  # same URL, same database
+
+
+def test_malformed_url_shows_a_warning_and_uses_defaults() -> None:
+    at = _app(seed="x", **{"schema.num_tables": "banana", "nope": "1", "preset": "small"})
+    text = " ".join(w.value for w in at.warning)
+    assert "seed" in text and "schema.num_tables" in text and "nope" in text
+    assert at.query_params["seed"] == "0"
+    assert "schema.num_tables" not in at.query_params
+
+
+def test_invalid_combination_is_an_error_message_not_a_traceback() -> None:
+    at = _open(_app(preset="small"), "schema")
+    _control(at, "date_input", "schema.time_end").set_value(dt.date(1980, 1, 1)).run()
+    assert not at.exception
+    assert any("schema.time_end" in e.value for e in at.error)
+    assert at.query_params["schema.time_end"] == "1980-01-01"  # the URL still records the change
+
+
+def test_too_large_database_is_refused_naming_the_prior() -> None:
+    at = _open(_app(preset="small", **{"schema.activity_rows": "2000000-3000000"}), "features")
+    assert not at.exception
+    assert any("schema.activity_rows" in e.value and "limit" in e.value for e in at.error)
+    _open(at, "schema")  # the schema alone is cheap and still drawn
+    assert _iframes(at) and not at.exception
+    at = _open(_app(preset="large", seed="0"), "connectivity")
+    assert any("schema.entity_rows" in e.value or "schema.activity_rows" in e.value for e in at.error)
+
+
+def test_reset_and_new_seed_buttons() -> None:
+    at = _app(preset="small", seed="9")
+    next(b for b in at.sidebar.button if "New seed" in b.label).click().run()
+    assert at.query_params["seed"] != "9"
+    next(b for b in at.sidebar.button if "Reset" in b.label).click().run()
+    assert at.query_params["preset"] == "paper"
+    assert set(at.query_params) == {"seed", "preset"}
+
+
+def test_presets_are_offered_with_descriptions() -> None:
+    at = _app()
+    box = next(s for s in at.sidebar.selectbox if s.label == "Preset")
+    assert list(box.options) == list(PRESETS)
+    box.set_value("small").run()
+    assert at.query_params["preset"] == "small"
+    assert PRESETS["small"]["description"] in " ".join(c.value for c in at.sidebar.caption)
+
+
+def test_every_control_states_its_default() -> None:
+    at = _app()
+    drawn = set()
+    for page in ("schema", "connectivity", "features"):
+        _open(at, page)
+        widgets = [
+            *at.slider,
+            *at.multiselect,
+            *at.toggle,
+            *at.select_slider,
+            *at.number_input,
+            *at.date_input,
+        ]
+        for w in widgets:
+            if w.key and w.key.startswith("ctl"):
+                path = w.key.split(":", 1)[1]
+                assert "default: " in (w.help or "") and Config.spec(path).help in w.help, w.key
+                drawn.add(path)
+    assert drawn == set(all_prior_paths())  # every prior has a control
+
+
+def test_sql_example_schema_drives_every_stage() -> None:
+    at = _open(_app(preset="small"), "schema")
+    box = next(s for s in at.selectbox if s.label == "Example schema")
+    assert "shop" in box.options
+    box.set_value("shop").run()
+    assert not at.exception and not at.error
+    assert _metric(at, "Tables") == "7"
+    assert any("imported from SQL" in m.value for m in at.markdown)
+    assert at.query_params["sql"] == "shop"
+    for page in ("connectivity", "features", "export"):
+        _open(at, page)
+        assert not at.error, [e.value for e in at.error]
+    # a shared URL naming the example restores it
+    other = _open(_app(preset="small", sql="shop"), "schema")
+    assert _iframes(other) == _iframes(_open(at, "schema"))
+    next(b for b in at.button if b.label == "Use Stage-1 priors again").click().run()
+    assert "sql" not in at.query_params
+
+
+def test_stage3_change_does_not_rerun_stages_1_and_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    import explorer.stages as stages
+
+    calls = {"schema": 0, "fks": 0, "features": 0}
+
+    def counting(name, fn):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(stages, "sample_schema", counting("schema", stages.sample_schema))
+    monkeypatch.setattr(stages, "sample_foreign_keys", counting("fks", stages.sample_foreign_keys))
+    monkeypatch.setattr(stages, "sample_features", counting("features", stages.sample_features))
+    at = _open(_app(preset="small", seed="12345"), "features")
+    before = dict(calls)
+    _control(at, "slider", "features.mlp_layers").set_value((1, 1)).run()
+    assert not at.exception
+    assert calls["features"] == before["features"] + 1
+    assert (calls["schema"], calls["fks"]) == (before["schema"], before["fks"])
+    _control(at, "slider", "features.mlp_layers").set_value((2, 4)).run()  # back: a cache hit
+    assert calls["features"] == before["features"] + 1
+
+
+def test_downloads_produce_readable_files() -> None:
+    import io
+    import sqlite3
+    import tempfile
+    import zipfile
+
+    from explorer.downloads import DOWNLOADS, download_bytes
+    from plurel_core import generate
+
+    cfg = Config.preset("small")
+    db = generate(cfg, 0)
+    for fmt in DOWNLOADS:
+        data = download_bytes(db, fmt, cfg)
+        assert data, fmt
+        if fmt == "sqlite":
+            assert data.startswith(b"SQLite format 3")
+            with tempfile.NamedTemporaryFile(suffix=".sqlite") as f:
+                f.write(data)
+                f.flush()
+                con = sqlite3.connect(f.name)
+                names = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
+                con.close()
+            assert names == set(db.tables)
+        elif fmt == "ddl":
+            assert data.decode().count("CREATE TABLE") == len(db.tables)
+        else:
+            names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+            assert len([n for n in names if n.endswith((".parquet", ".csv"))]) == len(db.tables), fmt
+            if fmt == "relbench":
+                assert "plurel.json" in names
+    with pytest.raises(ValueError, match="format"):
+        download_bytes(db, "xlsx")
+
+
+def test_tabs_show_rows_time_series_sources_and_correlations() -> None:
+    at = _open(_app(preset="small", seed="0"), "schema")
+    at.session_state["schema_tabs"] = "Rows preview"
+    at.run()
+    assert not at.exception
+    assert any(c.value.startswith("First 200 of") for c in at.main.caption)
+    assert at.dataframe[0].value.columns[0] == "row_idx"
+
+    _open(at, "features")
+    db_tables = list(next(s for s in at.selectbox if s.label == "Table").options)
+    seen = set()
+    for name in db_tables:  # entity tables have no time axis; some tables have no ts source
+        box = next(s for s in at.selectbox if s.label == "Table")
+        box.set_value(name).run()
+        for tab in ("Over time", "ts sources", "Correlations"):
+            at.session_state["feature_tabs"] = tab
+            at.run()
+            assert not at.exception, (name, tab)
+            if at.get("plotly_chart"):
+                seen.add(tab)
+    assert seen == {"Over time", "ts sources", "Correlations"}
+
+
+def test_rejected_sql_is_an_error_message() -> None:
+    at = _open(_app(preset="small"), "schema")
+    at.session_state["px_sql"] = (
+        "bad",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY);\nATTACH DATABASE 'x.db' AS x;",
+    )
+    at.run()
+    assert not at.exception
+    assert any("could not be imported" in e.value and "ATTACH" in e.value.upper() for e in at.error)

@@ -1,0 +1,94 @@
+"""Stage 1 · Schema: the DAG of tables, their kinds, sizes and columns."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer import state
+from explorer.controls import prior_controls
+from explorer.stages import current_database, current_schema
+from explorer.ui import graph_frame, legend, md_escape, run_or_report, schema_source_picker, view_select
+from plurel_core.viz import fit_height, schema_graph_data, schema_graph_html, schema_table_frame
+
+st.title("Stage 1 · Schema")
+st.caption(
+    "The schema is a DAG of tables drawn from a layout: an edge parent → child is a foreign key. "
+    "Tables nobody points to (sinks) are **activity** tables — many time-stamped rows; all others are "
+    "**entity** tables."
+)
+
+controls, view = st.columns([1, 2.7], gap="medium")
+with controls:
+    schema_source_picker()
+    sql = state.get_sql()
+    with st.expander("Tables and rows", expanded=True):
+        if sql is None:
+            prior_controls(["schema.num_tables", "schema.layouts"])
+        prior_controls(["schema.entity_rows", "schema.activity_rows"])
+    if sql is None:
+        with st.expander("Columns", expanded=True):
+            prior_controls(
+                [
+                    "schema.num_cols",
+                    "schema.num_cols_exponent",
+                    "schema.categorical_prob",
+                    "schema.num_categories",
+                ]
+            )
+    else:
+        with st.expander("Columns"):
+            prior_controls(["schema.num_categories"])
+    with st.expander("Time window"):
+        prior_controls(["schema.time_start", "schema.time_end", "schema.val_frac", "schema.test_frac"])
+    if sql is None:
+        with st.expander("Layout parameters"):
+            prior_controls(
+                [
+                    "schema.layout.er_p",
+                    "schema.layout.ba_m",
+                    "schema.layout.ba_sink_edge_dropout",
+                    "schema.layout.ba_flip_leaf_edge_prob",
+                    "schema.layout.ba_max_in_degree",
+                    "schema.layout.ws_k",
+                    "schema.layout.ws_p",
+                    "schema.layout.layered_depth",
+                    "schema.layout.layered_edge_dropout",
+                    "schema.layout.edge_weight_dists",
+                ]
+            )
+
+with view:
+    schema = run_or_report(current_schema)
+    frame = schema_table_frame(schema)
+    n_fk = len(schema.foreign_keys())
+    m = st.columns(5)
+    m[0].metric("Tables", len(schema.tables))
+    m[1].metric(
+        "Entity / activity", f"{(frame['kind'] == 'entity').sum()} / {(frame['kind'] == 'activity').sum()}"
+    )
+    m[2].metric("Foreign keys", n_fk)
+    m[3].metric("Rows", f"{int(frame['rows'].sum()):,}")
+    m[4].metric("Feature columns", int(frame["feature columns"].sum()))
+    source = "imported from SQL" if schema.source == "sql" else f"layout **{schema.layout}**"
+    st.markdown(
+        f"**Schema DAG** ({source}) — parents left of children; hover a table for its columns, types and rows."
+    )
+    height = fit_height(schema_graph_data(schema)[0])
+    graph_frame(schema_graph_html(schema, height=height), height)
+    legend({"entity table": "#dbe9f6", "activity table": "#fde2c8"})
+    st.caption(
+        f"Time window {schema.t0.date()} → {schema.t1.date()}; validation cut-off {schema.val_timestamp.date()}, "
+        f"test cut-off {schema.test_timestamp.date()}."
+    )
+    # only the open tab runs: the rows preview needs all three stages
+    tab_tables, tab_rows = st.tabs(["Tables", "Rows preview"], key="schema_tabs", on_change="rerun")
+    if tab_tables.open:
+        with tab_tables:
+            st.dataframe(frame, hide_index=True, width="stretch")
+    if tab_rows.open:
+        with tab_rows:
+            table = view_select("Table", list(schema.tables), "table")
+            db = run_or_report(current_database)
+            df = db.tables[table].df
+            st.caption(f"First 200 of {len(df):,} rows of {md_escape(table)} (all three stages).")
+            st.dataframe(df.head(200), width="stretch")

@@ -1,0 +1,120 @@
+"""Stage 2 · Connectivity: how foreign keys pick parent rows (hierarchical block model)."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from explorer.controls import prior_controls
+from explorer.stages import current_foreign_keys, current_schema
+from explorer.ui import md_escape, run_or_report, view_select
+from plurel_core.viz import (
+    bipartite_sample,
+    block_heatmap,
+    block_link_counts,
+    block_matrix_figure,
+    degree_ccdf,
+    degree_histogram,
+    fk_degrees,
+    hsbm_level_labels,
+    row_cluster_labels,
+    unreferenced_share,
+)
+
+st.title("Stage 2 · Connectivity")
+st.caption(
+    "Each child row gets one parent row per foreign key. Rows of both tables are cut into contiguous "
+    "clusters at every HSBM level; a child prefers parents whose clusters align with its own "
+    "(within-affinity) over the rest (across-affinity). More levels and clusters → tighter pools of parents."
+)
+
+controls, view = st.columns([1, 2.7], gap="medium")
+with controls, st.expander("HSBM priors", expanded=True):
+    prior_controls(
+        [
+            "connectivity.levels",
+            "connectivity.parent_clusters",
+            "connectivity.child_clusters",
+            "connectivity.within_affinity",
+            "connectivity.across_affinity",
+        ]
+    )
+
+with view:
+    schema = run_or_report(current_schema)
+    fks = run_or_report(current_foreign_keys)
+    if not fks.samples:
+        st.info("This schema has no foreign keys (a single table): nothing to connect.")
+        st.stop()
+    labels = {
+        f"{child}.{name}": f"{child}.{name} → {s.fk.parent}" for (child, name), s in fks.samples.items()
+    }
+    choice = view_select(
+        "Foreign key",
+        list(labels),
+        "fk",
+        help="child table . FK column → parent table",
+        format_func=labels.get,
+    )
+    child, _, fk_name = choice.partition(".")
+    sample = next(s for (c, n), s in fks.samples.items() if f"{c}.{n}" == choice)
+    parent = sample.fk.parent
+    n_parent = schema.tables[parent].num_rows
+    n_child = len(sample.parent_rows)
+    degrees = fk_degrees(sample.parent_rows, n_parent)
+    hsbm = sample.hsbm
+    m = st.columns(5)
+    m[0].metric("Child rows", f"{n_child:,}", help=md_escape(child))
+    m[1].metric("Parent rows", f"{n_parent:,}", help=md_escape(parent))
+    m[2].metric("Unreferenced parents", f"{unreferenced_share(degrees):.1%}")
+    m[3].metric("Max children", int(degrees.max()) if len(degrees) else 0)
+    if hsbm is not None:
+        m[4].metric(
+            "HSBM levels",
+            hsbm.levels,
+            help=f"parent clusters per level {list(hsbm.parent_clusters)}, child {list(hsbm.child_clusters)}",
+        )
+        st.caption(
+            f"Clusters per level — parent side {list(hsbm.parent_clusters)}, child side {list(hsbm.child_clusters)} "
+            f"→ {int(np.prod(hsbm.parent_clusters))} × {int(np.prod(hsbm.child_clusters))} base clusters."
+        )
+    else:
+        m[4].metric("HSBM levels", "—", help="no block model behind this key (e.g. a 1:1 or deferred key)")
+    left, right = st.columns(2)
+    left.plotly_chart(degree_histogram(degrees), width="stretch")
+    right.plotly_chart(degree_ccdf(degrees), width="stretch")
+    if hsbm is not None:
+        levels = ["base clusters"] + [f"level {i}" for i in range(hsbm.levels)]
+        grain = st.segmented_control(
+            "Clusters shown in the block structure",
+            levels,
+            default="base clusters",
+            key=f"grain:{choice}",
+            help="Base clusters are the finest cut (every level's digit); level l groups rows by their "
+            "cluster at that HSBM level (level 0 is the coarsest).",
+        )
+        grain = grain or "base clusters"
+    else:
+        grain = "row bins"
+    if hsbm is None:
+        parent_lab = row_cluster_labels(n_parent, None)
+        child_lab = row_cluster_labels(n_child, None)
+        what = "row bin"
+    elif grain == "base clusters":
+        parent_lab, child_lab, what = hsbm.parent_base, hsbm.child_base, "HSBM base cluster"
+    else:
+        level = int(grain.split()[-1])
+        parent_lab = hsbm_level_labels(hsbm.parent_base, hsbm.parent_clusters, level)
+        child_lab = hsbm_level_labels(hsbm.child_base, hsbm.child_clusters, level)
+        what = f"level-{level} cluster"
+    counts = block_link_counts(sample.parent_rows, parent_lab, child_lab)
+    left, right = st.columns(2)
+    left.plotly_chart(block_heatmap(counts, f"Links: parent × child ({what})", what=what), width="stretch")
+    right.plotly_chart(bipartite_sample(sample.parent_rows, n_parent, child_lab), width="stretch")
+    if hsbm is not None and hsbm.blocks:
+        with st.expander("Block matrices B_l per level (log colour scale)"):
+            cols = st.columns(min(len(hsbm.blocks), 5))
+            for i, block in enumerate(hsbm.blocks):
+                cols[i % len(cols)].plotly_chart(
+                    block_matrix_figure(block, i), width="stretch", key=f"block_{i}"
+                )

@@ -1,0 +1,163 @@
+"""Stage 3 · Features: each table's structural causal model and the values it produces."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.controls import prior_controls
+from explorer.stages import current_database
+from explorer.ui import graph_frame, legend, md_escape, run_or_report, view_select
+from plurel_core.config import Config, iter_priors
+from plurel_core.viz import (
+    correlation_frame,
+    correlation_heatmap,
+    feature_figure,
+    scm_graph_html,
+    time_series_figure,
+    ts_components_figure,
+)
+
+st.title("Stage 3 · Features")
+st.caption(
+    "Every table gets its own structural causal model (SCM): source nodes emit exogenous values, random MLPs "
+    "carry them along the DAG, some nodes become the table's feature columns, and the parent rows each foreign "
+    "key points to condition the child's nodes. Changing these priors never changes the schema or the keys."
+)
+
+GROUPS = {
+    "SCM graph": [
+        "features.scm_layouts",
+        "features.column_node_frac",
+        "features.extra_nodes",
+        "features.latent_categorical_prob",
+        "features.latent_categories",
+    ],
+    "Sources": [
+        "features.source_types",
+        "features.source_scales",
+        "features.trend_exponent",
+        "features.cycle_fracs",
+        "features.ar_rho",
+        "features.activity_noise_std",
+        "features.entity_noise_std",
+        "features.beta_shape",
+        "features.mixed_components",
+    ],
+    "Mechanisms": [
+        "features.mlp_layers",
+        "features.weight_density",
+        "features.init_schemes",
+        "features.activations",
+        "features.activation_log_scale",
+        "features.aggregations",
+        "features.propagation_modes",
+        "features.embedding_dim",
+    ],
+    "Noise and typing": [
+        "features.noise_alpha",
+        "features.noise_beta",
+        "features.lazy_permute_prob",
+        "features.lazy_reverse_prob",
+        "features.activation_clamp",
+        "features.embedding_clamp",
+    ],
+    "Post-processing": [p for p, _, _ in iter_priors(Config().postprocess, "postprocess.")],
+}
+_listed = {p for paths in GROUPS.values() for p in paths}
+GROUPS["SCM layout parameters"] = [
+    p for p, _, _ in iter_priors(Config().features, "features.") if p not in _listed
+]
+
+controls, view = st.columns([1, 2.7], gap="medium")
+with controls:
+    for i, (group, paths) in enumerate(GROUPS.items()):
+        with st.expander(group, expanded=i == 0):
+            prior_controls(paths)
+
+with view:
+    db = run_or_report(current_database)
+    table_name = view_select("Table", list(db.tables), "table")
+    table = db.tables[table_name]
+    trace = db.trace.scm.get(table_name)
+    kinds = {}
+    if trace is not None:
+        for _, attrs in trace.graph.nodes(data=True):
+            kinds[attrs.get("kind", "latent")] = kinds.get(attrs.get("kind", "latent"), 0) + 1
+        m = st.columns(5)
+        m[0].metric("Nodes", trace.graph.number_of_nodes())
+        m[1].metric("Sources", kinds.get("source", 0))
+        m[2].metric("Latent", kinds.get("latent", 0))
+        m[3].metric("Column nodes", kinds.get("column", 0))
+        m[4].metric("Parent inputs", len(trace.parent_inputs))
+        st.markdown(
+            f"**SCM of {md_escape(table_name)}** — layout **{trace.layout}**, propagation "
+            f"**{trace.propagation}**, edge weights **{trace.weight_dist}**. Hover a node for its type, "
+            "aggregation and activations."
+        )
+        graph_frame(scm_graph_html(trace, height=420), 420)
+        legend(
+            {
+                "source node": "#c6f6d5",
+                "latent node": "#e2e8f0",
+                "column node": "#fefcbf",
+                "parent-table input": "#e9d8fd",
+            }
+        )
+    else:
+        st.info("No SCM trace for this table (it has no feature columns).")
+
+    # only the open tab runs (each builds several figures)
+    tabs = st.tabs(
+        ["Feature distributions", "Over time", "ts sources", "Correlations"],
+        key="feature_tabs",
+        on_change="rerun",
+    )
+    features = table.feature_cols
+    if tabs[0].open:
+        with tabs[0]:
+            if not features:
+                st.info("This table has no feature columns.")
+            shown = features if len(features) <= 12 else features[:12]
+            if len(features) > 12:
+                shown = st.multiselect(
+                    "Columns", features, default=features[:12], key=f"feat_cols:{table_name}"
+                )
+            grid = st.columns(3)
+            for i, col in enumerate(shown):
+                grid[i % 3].plotly_chart(feature_figure(table.df[col]), width="stretch", key=f"hist:{col}")
+    if tabs[1].open:
+        with tabs[1]:
+            if table.time_col is None:
+                st.info(
+                    "Entity tables have no time column: pick an activity table to see features over time."
+                )
+            else:
+                cols = st.multiselect(
+                    "Columns over time",
+                    features,
+                    default=features[:3],
+                    key=f"ts_cols:{table_name}",
+                    max_selections=6,
+                )
+                st.plotly_chart(
+                    time_series_figure(table.df, table.time_col, cols, db.val_timestamp, db.test_timestamp),
+                    width="stretch",
+                )
+    if tabs[2].open:
+        with tabs[2]:
+            comps = trace.ts_components if trace is not None else {}
+            if not comps:
+                st.info("No time-series (ts) source in this table's SCM.")
+            else:
+                node = st.selectbox("ts source node", list(comps), key=f"ts_src:{table_name}")
+                st.plotly_chart(ts_components_figure(comps[node], f"ts source {node}"), width="stretch")
+    if tabs[3].open:
+        with tabs[3]:
+            corr = correlation_frame(db, table_name)
+            if corr.shape[0] < 2:
+                st.info("Fewer than two varying columns: nothing to correlate.")
+            else:
+                st.plotly_chart(
+                    correlation_heatmap(corr, "Pearson correlation: own features and parents' features"),
+                    width="stretch",
+                )
