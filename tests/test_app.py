@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -464,3 +465,127 @@ def test_rejected_sql_is_an_error_message() -> None:
     at.run()
     assert not at.exception
     assert any("could not be imported" in e.value and "ATTACH" in e.value.upper() for e in at.error)
+
+
+# -- diagnostics panel and corpus command ---------------------------------------------------
+
+_DIAG_LABEL = re.compile(r"^Diagnostics \((\d+) warnings?(?:, (\d+) notes?)?\)$")
+
+
+def _diagnostics(at: AppTest) -> tuple[int, int, str]:
+    """``(warnings, notes, markdown text)`` of the page's one diagnostics expander."""
+    panels = [e for e in at.expander if e.label.startswith("Diagnostics")]
+    assert len(panels) == 1, [e.label for e in at.expander]
+    m = _DIAG_LABEL.match(panels[0].label)
+    assert m, panels[0].label
+    text = "\n".join(md.value for md in panels[0].markdown)
+    return int(m.group(1)), int(m.group(2) or 0), text
+
+
+def _expected_counts(cfg: Config, seed: int) -> tuple[int, int]:
+    from plurel_core.diagnostics import diagnose
+    from plurel_core.generate import generate
+
+    found = diagnose(generate(cfg, seed))
+    warnings = sum(d.severity == "warning" for d in found)
+    return warnings, len(found) - warnings
+
+
+def test_diagnostics_panel_on_every_stage_page_with_its_count() -> None:
+    # small preset, seed 1: table_1.feature_2 is binarised into a column that is 99.5 % True
+    at = _app(preset="small", seed="1")
+    expected = _expected_counts(Config.preset("small"), 1)
+    assert expected[0] >= 1
+    for page in ("schema", "connectivity", "features"):
+        _open(at, page)
+        warnings, notes, text = _diagnostics(at)
+        assert (warnings, notes) == expected, page
+        assert "table\\_1\\.feature\\_2" in text and "`postprocess.binarize_categoricals`" in text, page
+    # Stage 3 lists the feature findings under its own heading, before any other stage's
+    assert text.index("**Feature columns and tables**") < text.index("postprocess.binarize_categoricals")
+    _control(at, "toggle", "postprocess.binarize_categoricals").set_value(False).run()
+    assert not at.exception
+    warnings, notes, text = _diagnostics(at)
+    off = Config.preset("small").with_value("postprocess.binarize_categoricals", False)
+    assert (warnings, notes) == _expected_counts(off, 1)
+    assert "postprocess.binarize_categoricals" not in text
+
+
+def test_connectivity_page_lists_degenerate_foreign_keys_first() -> None:
+    # 5000 parent rows and 100 child rows: 98 % of the parents are never referenced
+    rows = {"schema.entity_rows": "5000-5000", "schema.activity_rows": "100-100"}
+    at = _open(_app(preset="small", seed="1", **rows), "connectivity")
+    warnings, _, text = _diagnostics(at)
+    assert warnings >= 2
+    head = text.split("**Other stages**")[0]
+    assert head.startswith("**Foreign keys**")
+    assert "foreign\\_row\\_0" in head and "never referenced" in head
+    assert "`connectivity.parent_clusters`" in head
+    _open(at, "features")  # on Stage 3 the same findings come after the feature ones
+    assert "**Other stages**" in _diagnostics(at)[2]
+
+
+def test_diagnostics_do_not_run_over_the_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    import explorer.diagnostics_panel as panel
+
+    calls = []
+    monkeypatch.setattr(panel, "diagnose", lambda db: calls.append(db) or [])
+    at = _open(_app(preset="small", **{"schema.activity_rows": "2000000-3000000"}), "schema")
+    assert _iframes(at), "the schema itself is still drawn"
+    label = next(e.label for e in at.expander if e.label.startswith("Diagnostics"))
+    assert label == "Diagnostics (not run)"
+    assert calls == []
+
+
+def test_diagnostics_markdown_escapes_untrusted_names() -> None:
+    from explorer.diagnostics_panel import Finding, finding_markdown, split_by_stage
+    from plurel_core.diagnostics import Diagnostic
+
+    name = "t**x**<img src=x>[a](http://e):red[y]"
+    d = Diagnostic("warning", name, "c_`1`", f"near-duplicate of {name}", "features.column_node_frac")
+    line = finding_markdown(Finding(d, "column"))
+    bare = re.sub(r"\\.", "", line)  # what markdown would still interpret
+    assert "<" not in bare and "[" not in bare and "`1`" not in bare
+    assert bare.count("**") == 2  # only the bold around table.column
+    assert "`features.column_node_frac`" in line
+    fk = Finding(Diagnostic("warning", "a", "fk", "m", "connectivity.levels"), "fk")
+    col = Finding(d, "column")
+    assert split_by_stage([col, fk], "connectivity") == ([fk], [col])
+    assert split_by_stage([col, fk], "features") == ([col], [fk])
+    with pytest.raises(ValueError, match="stage"):
+        split_by_stage([col], "export")
+
+
+def _command(at: AppTest) -> str:
+    return next(c.value for c in at.code if c.value.startswith("python -m plurel_core corpus"))
+
+
+def _buttons(at: AppTest) -> list[str]:
+    return [b.proto.label for b in at.get("download_button")]
+
+
+def test_export_shows_the_corpus_command_for_the_priors() -> None:
+    at = _open(_app(preset="small", seed="3"), "export")
+    cmd = _command(at)
+    assert "corpus" in cmd and "--num-dbs 1024" in cmd and "--preset small" in cmd
+    assert "--seed-offset 3" in cmd and "--config" not in cmd
+    assert "plurel-config.json" not in _buttons(at)
+    next(n for n in at.number_input if n.label == "Databases").set_value(10).run()
+    next(s for s in at.selectbox if s.label == "Format").set_value("sqlite").run()
+    next(t for t in at.text_input if t.label.startswith("Dask scheduler")).input("tcp://h:8786").run()
+    cmd = _command(at)
+    assert "--num-dbs 10 " in cmd and "--format sqlite" in cmd and "--scheduler tcp://h:8786" in cmd
+    # a changed prior: the command reads a config file, offered right beside it
+    _open(at, "features")
+    _control(at, "multiselect", "features.aggregations").set_value(["max"]).run()
+    _open(at, "export")
+    cmd = _command(at)
+    assert "--config plurel-config.json" in cmd and "--preset" not in cmd
+    assert "plurel-config.json" in _buttons(at)
+
+
+def test_export_command_names_the_sql_schema() -> None:
+    at = _open(_app(preset="small", sql="shop"), "export")
+    cmd = _command(at)
+    assert "--preset small" in cmd and "--schema shop.sql" in cmd
+    assert "Schema SQL" in _buttons(at)

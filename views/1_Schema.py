@@ -6,6 +6,7 @@ import streamlit as st
 
 from explorer import state
 from explorer.controls import prior_controls
+from explorer.diagnostics_panel import diagnostics_slot, draw_diagnostics
 from explorer.stages import current_database, current_schema
 from explorer.ui import graph_frame, legend, md_escape, run_or_report, schema_source_picker, view_select
 from plurel_core.viz import fit_height, schema_graph_data, schema_graph_html, schema_table_frame
@@ -58,6 +59,7 @@ with controls:
             )
 
 with view:
+    diagnostics = diagnostics_slot()  # filled last: the schema draws first
     schema = run_or_report(current_schema)
     frame = schema_table_frame(schema)
     n_fk = len(schema.foreign_keys())
@@ -92,3 +94,6 @@ with view:
             df = db.tables[table].df
             st.caption(f"First 200 of {len(df):,} rows of {md_escape(table)} (all three stages).")
             st.dataframe(df.head(200), width="stretch")
+
+# needs all three stages (cached); skipped above the size limit
+draw_diagnostics("schema", diagnostics)

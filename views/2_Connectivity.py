@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.controls import prior_controls
+from explorer.diagnostics_panel import diagnostics_slot, draw_diagnostics
 from explorer.stages import current_foreign_keys, current_schema
 from explorer.ui import md_escape, run_or_report, view_select
 from plurel_core.viz import (
@@ -41,10 +42,12 @@ with controls, st.expander("HSBM priors", expanded=True):
     )
 
 with view:
+    diagnostics = diagnostics_slot()  # filled last: the key charts draw first
     schema = run_or_report(current_schema)
     fks = run_or_report(current_foreign_keys)
     if not fks.samples:
         st.info("This schema has no foreign keys (a single table): nothing to connect.")
+        draw_diagnostics("connectivity", diagnostics)
         st.stop()
     labels = {
         f"{child}.{name}": f"{child}.{name} → {s.fk.parent}" for (child, name), s in fks.samples.items()
@@ -118,3 +121,6 @@ with view:
                 cols[i % len(cols)].plotly_chart(
                     block_matrix_figure(block, i), width="stretch", key=f"block_{i}"
                 )
+
+# needs Stage 3 too (cached); foreign-key findings first
+draw_diagnostics("connectivity", diagnostics)

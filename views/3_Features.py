@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.controls import prior_controls
+from explorer.diagnostics_panel import diagnostics_slot, draw_diagnostics
 from explorer.stages import current_database
 from explorer.ui import graph_frame, legend, md_escape, run_or_report, view_select
 from plurel_core.config import Config, iter_priors
@@ -75,6 +76,7 @@ with controls:
             prior_controls(paths)
 
 with view:
+    diagnostics = diagnostics_slot()  # filled last: the SCM and figures draw first
     db = run_or_report(current_database)
     table_name = view_select("Table", list(db.tables), "table")
     table = db.tables[table_name]
@@ -161,3 +163,6 @@ with view:
                     correlation_heatmap(corr, "Pearson correlation: own features and parents' features"),
                     width="stretch",
                 )
+
+# feature-column and table findings first
+draw_diagnostics("features", diagnostics)
