@@ -18,13 +18,10 @@ from pathlib import Path
 
 from . import corpus as _corpus
 from . import sweep as _sweep
-from .config import PRESETS, Config, ConfigError
+from .cli_inputs import UsageError, add_source_arguments, load_config, load_schema_sql
+from .config import ConfigError
 
 __all__ = ["main", "build_parser", "Subcommand", "SUBCOMMANDS", "UsageError"]
-
-
-class UsageError(ValueError):
-    """Bad input given on the command line (exit code 2)."""
 
 
 @dataclass(frozen=True)
@@ -45,57 +42,23 @@ def _seed(text: str) -> int:
 
 
 def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--seed``, ``--preset`` / ``--config`` and ``--schema``: which database."""
+    """``--seed``, ``--preset`` / ``--config``, ``--schema`` and ``--dialect``: which database."""
     parser.add_argument("--seed", type=_seed, required=True, help="integer seed of the database (>= 0)")
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--preset", choices=sorted(PRESETS), help="a named set of priors")
-    group.add_argument("--config", metavar="FILE.json", help="priors as JSON (see Config.to_json)")
-    parser.add_argument(
-        "--schema",
-        metavar="FILE.sql",
-        help="CREATE TABLE statements to use instead of sampling the schema (Stage 1)",
-    )
-    parser.add_argument(
-        "--dialect",
-        choices=["sqlite", "postgres", "mysql"],
-        help="SQL dialect of --schema (default: detected)",
-    )
-
-
-def _read_text(path: str, what: str, limit: int | None = None) -> str:
-    p = Path(path)
-    if not p.is_file():
-        raise UsageError(f"{what}: {path!r} is not a readable file")
-    if limit is not None and p.stat().st_size > limit:
-        raise UsageError(f"{what}: {path!r} is {p.stat().st_size:,} bytes; the limit is {limit:,} bytes")
-    try:
-        return p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{what}: cannot read {path!r}: {exc}") from None
+    add_source_arguments(parser, "CREATE TABLE statements to use instead of sampling the schema (Stage 1)")
 
 
 def load_selection(args: argparse.Namespace):
     """``(config, seed, schema_sql, schema)`` from the selection arguments."""
-    from .sql import MAX_SQL_BYTES, schema_from_sql
+    from .sql import schema_from_sql
 
-    if args.preset is not None:
-        config = Config.preset(args.preset)
-    else:
-        text = _read_text(args.config, "--config", limit=10_000_000)
-        try:
-            config = Config.from_json(text)
-        except ConfigError as exc:
-            raise UsageError(f"--config {args.config}: {exc}") from None
-    sql = None
+    config = load_config(args)
+    sql = load_schema_sql(args)
     schema = None
-    if args.schema is not None:
-        sql = _read_text(args.schema, "--schema", limit=MAX_SQL_BYTES)
+    if sql is not None:
         try:
             schema = schema_from_sql(sql, config.schema, args.seed, dialect=args.dialect)
         except ValueError as exc:
             raise UsageError(f"--schema {args.schema}: {exc}") from None
-    elif args.dialect is not None:
-        raise UsageError("--dialect only applies together with --schema")
     return config, args.seed, sql, schema
 
 

@@ -56,6 +56,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from .cli_inputs import add_source_arguments, load_config, load_schema_sql
 from .config import PRESETS, Config, ConfigError
 
 __all__ = [
@@ -960,17 +961,7 @@ def corpus_command_line(
 
 def add_corpus_arguments(parser: Any) -> None:
     """Arguments of ``python -m plurel_core corpus`` on an ``argparse`` (sub)parser."""
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--preset", choices=sorted(PRESETS), help="a named set of priors")
-    source.add_argument("--config", metavar="FILE.json", help="priors as JSON (see Config.to_json)")
-    parser.add_argument(
-        "--schema", metavar="FILE.sql", help="CREATE TABLE statements to use instead of sampling the schema"
-    )
-    parser.add_argument(
-        "--dialect",
-        choices=["sqlite", "postgres", "mysql"],
-        help="SQL dialect of --schema (default: detected)",
-    )
+    add_source_arguments(parser, "CREATE TABLE statements to use instead of sampling the schema")
     parser.add_argument("--num-dbs", type=int, required=True, metavar="N", help="number of databases")
     parser.add_argument("--seed-offset", type=int, default=0, metavar="K", help="first seed (default 0)")
     parser.add_argument("--format", choices=FORMATS, required=True, help="format of each database")
@@ -986,37 +977,21 @@ def add_corpus_arguments(parser: Any) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
-def _read_input(path: str, what: str, limit: int) -> str:
-    p = Path(path)
-    if not p.is_file():
-        raise CorpusError(f"{what}: {path!r} is not a readable file")
-    if p.stat().st_size > limit:
-        raise CorpusError(f"{what}: {path!r} is {p.stat().st_size:,} bytes; the limit is {limit:,} bytes")
-    try:
-        return p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CorpusError(f"{what}: cannot read {path!r}: {exc}") from None
-
-
 def run_corpus_command(args: Any) -> int:
     """Run ``corpus`` from parsed arguments. Exit status: 0 every database complete,
     1 some database failed (listed on stderr and in the manifest), 2 bad input,
     130 interrupted (rerun the same command to resume)."""
     import signal
 
-    from .sql import MAX_SQL_BYTES
-
     try:
+        config = load_config(args)
         if args.preset is not None:
-            config, name = Config.preset(args.preset), args.preset
+            name = args.preset
         else:
-            config = Config.from_json(_read_input(args.config, "--config", 10_000_000))
             # the config file's name names the databases, made safe for a folder name
             name = re.sub(r"[^A-Za-z0-9_.+-]", "_", Path(args.config).stem).lstrip("._+-") or DEFAULT_NAME
-        schema_sql = None if args.schema is None else _read_input(args.schema, "--schema", MAX_SQL_BYTES)
-        if args.dialect is not None and schema_sql is None:
-            raise CorpusError("--dialect only applies together with --schema")
-    except (ConfigError, CorpusError) as exc:
+        schema_sql = load_schema_sql(args)
+    except ValueError as exc:  # UsageError, ConfigError
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

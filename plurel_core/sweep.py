@@ -28,7 +28,8 @@ from typing import Any
 
 import pandas as pd
 
-from .config import PRESETS, Config, ConfigError
+from .cli_inputs import add_source_arguments, load_config, load_schema_sql
+from .config import Config
 from .database import Schema
 from .generate import generate
 from .stats import STAT_FIELDS, database_stats
@@ -289,18 +290,8 @@ def write_table(df: pd.DataFrame, out: str | os.PathLike) -> Path:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``python -m plurel_core sweep``."""
-    src = parser.add_mutually_exclusive_group(required=True)
-    src.add_argument("--preset", choices=sorted(PRESETS), help="a named set of priors")
-    src.add_argument("--config", metavar="FILE.json", help="priors as JSON (see Config.to_json)")
-    parser.add_argument(
-        "--schema",
-        metavar="FILE.sql",
-        help="CREATE TABLE statements to use instead of sampling the schema (row counts still per seed)",
-    )
-    parser.add_argument(
-        "--dialect",
-        choices=["sqlite", "postgres", "mysql"],
-        help="SQL dialect of --schema (default: detected)",
+    add_source_arguments(
+        parser, "CREATE TABLE statements to use instead of sampling the schema (row counts still per seed)"
     )
     parser.add_argument("--num-dbs", type=int, required=True, metavar="N", help="databases to generate")
     parser.add_argument("--seed-offset", type=int, default=0, metavar="K", help="first seed (default 0)")
@@ -314,40 +305,19 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _read_text(path: str, what: str, limit: int) -> str:
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"{what}: {path!r} is not a readable file")
-    if p.stat().st_size > limit:
-        raise ValueError(f"{what}: {path!r} is {p.stat().st_size:,} bytes; the limit is {limit:,} bytes")
-    try:
-        return p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{what}: cannot read {path!r}: {exc}") from None
-
-
 def run(args: argparse.Namespace) -> int:
     """Run the ``sweep`` subcommand: 0 on success, 2 for bad arguments (one message on
     stderr, nothing written), 130 when interrupted (nothing written)."""
-    from .sql import MAX_SQL_BYTES, parse_schema
+    from .sql import parse_schema
 
     try:
-        if args.config is not None:
-            try:
-                config = Config.from_json(_read_text(args.config, "--config", 10_000_000))
-            except ConfigError as exc:
-                raise ValueError(f"--config {args.config}: {exc}") from None
-        else:
-            config = Config.preset(args.preset)
-        sql = None
-        if args.schema is not None:
-            sql = _read_text(args.schema, "--schema", MAX_SQL_BYTES)
+        config = load_config(args)
+        sql = load_schema_sql(args)
+        if sql is not None:
             try:
                 parse_schema(sql, args.dialect)  # reject bad DDL before any worker starts
             except ValueError as exc:
                 raise ValueError(f"--schema {args.schema}: {exc}") from None
-        elif args.dialect is not None:
-            raise ValueError("--dialect only applies together with --schema")
         _check_int("--num-dbs", args.num_dbs, 1, MAX_DATABASES)
         _check_int("--seed-offset", args.seed_offset, 0)
         _check_int("--workers", args.workers, 1, 256)
