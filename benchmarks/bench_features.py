@@ -1,6 +1,7 @@
 """Stage-3 speed: paper-preset databases and one large activity table.
 
-Run ``python benchmarks/bench_features.py [--seeds 20] [--skip-scale]``. Prints the median
+Run ``python benchmarks/bench_features.py [--seeds 20] [--skip-scale] [--workers N]``.
+Prints the load average, then the median
 seconds per database of ``generate(Config.preset("paper"), seed)`` (falling back to
 hand-made foreign keys when Stage 2 is unavailable), feature cells per second, and the
 seconds and peak RSS of one activity table of 1,000,000 rows with 20 feature columns and
@@ -10,6 +11,7 @@ seconds and peak RSS of one activity table of 1,000,000 rows with 20 feature col
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import time
@@ -33,7 +35,7 @@ def _uniform_fks(schema: Schema, seed: int) -> ForeignKeys:
     return ForeignKeys(samples)
 
 
-def bench_paper(seeds: int) -> None:
+def bench_paper(seeds: int, workers: int | None = None) -> None:
     cfg = Config.preset("paper")
     times, cells = [], 0
     try:
@@ -48,11 +50,13 @@ def bench_paper(seeds: int) -> None:
     for seed in range(seeds):
         t = time.perf_counter()
         if use_generate:
-            db = generate(cfg, seed)
+            db = generate(cfg, seed) if workers is None else _generate_with(cfg, seed, workers)
             cells += sum(len(t.df) * len(t.feature_cols) for t in db.tables.values())
         else:
             schema = sample_schema(cfg.schema, seed)
-            feats = sample_features(schema, _uniform_fks(schema, seed), cfg.features, cfg.postprocess, seed)
+            feats = sample_features(
+                schema, _uniform_fks(schema, seed), cfg.features, cfg.postprocess, seed, workers=workers
+            )
             cells += sum(df.size for df in feats.frames.values())
         times.append(time.perf_counter() - t)
     what = "generate()" if use_generate else "sample_schema + uniform FKs + sample_features"
@@ -61,7 +65,18 @@ def bench_paper(seeds: int) -> None:
     print(f"  {cells / sum(times):,.0f} feature cells/s")
 
 
-def bench_scale() -> None:
+def _generate_with(cfg: Config, seed: int, workers: int):
+    from plurel_core.connectivity import sample_foreign_keys
+    from plurel_core.generate import assemble
+    from plurel_core.schema import sample_schema
+
+    schema = sample_schema(cfg.schema, seed)
+    fks = sample_foreign_keys(schema, cfg.connectivity, seed)
+    feats = sample_features(schema, fks, cfg.features, cfg.postprocess, seed, workers=workers)
+    return assemble(schema, fks, feats, seed)
+
+
+def bench_scale(workers: int | None = None) -> None:
     cols = tuple(
         ColumnSpec(f"feature_{i}", "categorical", 5) if i % 2 else ColumnSpec(f"feature_{i}", "numerical")
         for i in range(20)
@@ -84,7 +99,7 @@ def bench_scale() -> None:
     }
     cfg = Config()
     t = time.perf_counter()
-    feats = sample_features(schema, ForeignKeys(samples), cfg.features, cfg.postprocess, 0)
+    feats = sample_features(schema, ForeignKeys(samples), cfg.features, cfg.postprocess, 0, workers=workers)
     dt = time.perf_counter() - t
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     tr = feats.scm["events"]
@@ -97,10 +112,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--skip-scale", action="store_true")
+    ap.add_argument("--workers", type=int, default=None, help="threads (default: sample_features')")
     args = ap.parse_args()
-    bench_paper(args.seeds)
+    print("load average: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    bench_paper(args.seeds, args.workers)
     if not args.skip_scale:
-        bench_scale()
+        bench_scale(args.workers)
 
 
 if __name__ == "__main__":

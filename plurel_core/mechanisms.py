@@ -30,7 +30,11 @@ __all__ = [
     "Activation",
     "RandomMLP",
     "random_activation",
+    "random_activations",
     "random_weight",
+    "random_weights",
+    "random_mlps",
+    "evaluate_mlps",
     "NumericalEncoder",
     "CategoricalEncoder",
     "NumericalDecoder",
@@ -208,25 +212,49 @@ def random_activation(
     return Activation(name, fn, scale, float(clamp))
 
 
+def random_activations(
+    rng: np.random.Generator,
+    count: int,
+    names: tuple[str, ...],
+    log_scale: tuple[float, float] = (-1.0, 1.0),
+    clamp: float = 1e6,
+) -> list[Activation]:
+    """``count`` independent :func:`random_activation` draws, with vectorised choices."""
+    if count == 0:
+        return []
+    picks = [names[int(i)] for i in rng.integers(len(names), size=count)]
+    for name in set(picks):
+        if name not in ACTIVATIONS:
+            raise ValueError(f"activation: got {name!r}; allowed: {list(ACTIVATIONS)}")
+    lo, hi = (float(v) for v in log_scale)
+    scales = np.exp(rng.uniform(lo, hi, count) if hi > lo else np.full(count, lo))
+    return [
+        Activation(name, ACTIVATIONS[name](rng), float(sc), float(clamp))
+        for name, sc in zip(picks, scales, strict=True)
+    ]
+
+
 # -- weight initialisation --------------------------------------------------------------
+# Inits draw ``count`` matrices at once (a few generator calls however many matrices a
+# table needs): ``INITS[name](rng, count, fan_in, fan_out) -> (count, fan_in, fan_out)``.
 
 
-def _normal(rng: np.random.Generator, shape: tuple[int, int], std: float) -> np.ndarray:
+def _normal(rng: np.random.Generator, shape: tuple[int, ...], std: float) -> np.ndarray:
     w = rng.standard_normal(shape, dtype=F32)
     w *= F32(std)
     return w
 
 
-def _uniform(rng: np.random.Generator, shape: tuple[int, int], bound: float) -> np.ndarray:
+def _uniform(rng: np.random.Generator, shape: tuple[int, ...], bound: float) -> np.ndarray:
     w = rng.random(shape, dtype=F32)
     w *= F32(2 * bound)
     w -= F32(bound)
     return w
 
 
-def _trunc_normal(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
+def _trunc_normal(rng: np.random.Generator, count: int, fan_in: int, fan_out: int) -> np.ndarray:
     # N(0, 1) truncated to [-2, 2] by redrawing the values outside
-    w = rng.standard_normal((fan_in, fan_out), dtype=F32)
+    w = rng.standard_normal((count, fan_in, fan_out), dtype=F32)
     bad = np.abs(w) > 2
     while bad.any():
         w[bad] = rng.standard_normal(int(bad.sum()), dtype=F32)
@@ -234,24 +262,67 @@ def _trunc_normal(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.nda
     return w
 
 
-def _sparse(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
+def _sparse(rng: np.random.Generator, count: int, fan_in: int, fan_out: int) -> np.ndarray:
     # kaiming-normal values with half of the inputs of every output unit set to zero
-    w = _normal(rng, (fan_in, fan_out), math.sqrt(2.0 / fan_in))
+    w = _normal(rng, (count, fan_in, fan_out), math.sqrt(2.0 / fan_in))
     zeros = int(math.ceil(0.5 * fan_in))
-    ranks = np.argsort(rng.random((fan_in, fan_out), dtype=F32), axis=0)
-    np.put_along_axis(w, ranks[:zeros], 0.0, axis=0)
+    ranks = np.argsort(rng.random((count, fan_in, fan_out), dtype=F32), axis=1)
+    np.put_along_axis(w, ranks[:, :zeros], 0.0, axis=1)
     return w
 
 
-INITS: dict[str, Callable[[np.random.Generator, int, int], np.ndarray]] = {
-    "kaiming_normal": lambda rng, i, o: _normal(rng, (i, o), math.sqrt(2.0 / i)),
-    "kaiming_uniform": lambda rng, i, o: _uniform(rng, (i, o), math.sqrt(6.0 / i)),
-    "xavier_normal": lambda rng, i, o: _normal(rng, (i, o), math.sqrt(2.0 / (i + o))),
-    "xavier_uniform": lambda rng, i, o: _uniform(rng, (i, o), math.sqrt(6.0 / (i + o))),
+INITS: dict[str, Callable[[np.random.Generator, int, int, int], np.ndarray]] = {
+    "kaiming_normal": lambda rng, c, i, o: _normal(rng, (c, i, o), math.sqrt(2.0 / i)),
+    "kaiming_uniform": lambda rng, c, i, o: _uniform(rng, (c, i, o), math.sqrt(6.0 / i)),
+    "xavier_normal": lambda rng, c, i, o: _normal(rng, (c, i, o), math.sqrt(2.0 / (i + o))),
+    "xavier_uniform": lambda rng, c, i, o: _uniform(rng, (c, i, o), math.sqrt(6.0 / (i + o))),
     "trunc_normal": _trunc_normal,
     "sparse": _sparse,
 }
-"""Weight-matrix inits: ``INITS[name](rng, fan_in, fan_out) -> (fan_in, fan_out)`` array."""
+"""Weight-matrix inits: ``INITS[name](rng, count, fan_in, fan_out) -> (count, fan_in, fan_out)``."""
+
+
+def random_weights(
+    rng: np.random.Generator,
+    shapes: list[tuple[int, int]],
+    schemes: tuple[str, ...] = tuple(INITS),
+    density: tuple[float, float] = (1.0, 1.0),
+) -> list[tuple[np.ndarray, str, float]]:
+    """One float32 matrix per ``(fan_in, fan_out)`` in ``shapes``, each as :func:`random_weight`
+    draws it: an init scheme uniform from ``schemes``, a Bernoulli(ρ) mask with
+    ρ ~ U(density) and a 1/ρ rescale. All matrices are drawn with a few vectorised calls
+    (grouped by shape and scheme); returns (matrix, scheme, ρ) per shape, in order."""
+    count = len(shapes)
+    if count == 0:
+        return []
+    picks = rng.integers(len(schemes), size=count)
+    for name in {schemes[int(i)] for i in np.unique(picks)}:
+        if name not in INITS:
+            raise ValueError(f"init scheme: got {name!r}; allowed: {list(INITS)}")
+    lo, hi = (float(v) for v in density)
+    rhos = rng.uniform(lo, hi, count) if hi > lo else np.full(count, lo)
+    dims = np.asarray(shapes, dtype=np.int64).reshape(count, 2)
+    # group matrices by (fan_in, fan_out, scheme): one init call and one mask per group
+    span = int(dims.max()) + 1
+    code = (dims[:, 0] * span + dims[:, 1]) * len(schemes) + picks
+    keys, inverse = np.unique(code, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(len(keys) + 1))
+    out: list = [None] * count
+    for gi, key in enumerate(keys.tolist()):
+        pick = key % len(schemes)
+        fi, fo = divmod(key // len(schemes), span)
+        members = order[bounds[gi] : bounds[gi + 1]]
+        stack = INITS[schemes[pick]](rng, len(members), fi, fo)
+        r = rhos[members]
+        if (r < 1.0).any():
+            keep = rng.random(stack.shape, dtype=F32) < r[:, None, None]
+            stack *= keep
+            stack *= (1.0 / r).astype(F32)[:, None, None]
+        for i, w in zip(members.tolist(), stack, strict=True):
+            out[i] = w
+    names = [schemes[i] for i in picks.tolist()]
+    return [(w, name, r) for w, name, r in zip(out, names, rhos.tolist(), strict=True)]
 
 
 def random_weight(
@@ -263,38 +334,42 @@ def random_weight(
 ) -> tuple[np.ndarray, str, float]:
     """A float32 ``(fan_in, fan_out)`` matrix from a scheme drawn from ``schemes``, masked by
     Bernoulli(ρ) with ρ ~ U(density) and rescaled by 1/ρ. Returns (matrix, scheme, ρ)."""
-    scheme = sample_set(rng, schemes)
-    if scheme not in INITS:
-        raise ValueError(f"init scheme: got {scheme!r}; allowed: {list(INITS)}")
-    w = INITS[scheme](rng, fan_in, fan_out)
-    rho = sample_range(rng, tuple(float(v) for v in density))
-    if rho < 1.0:
-        w *= rng.random(w.shape, dtype=F32) < rho
-        w *= F32(1.0 / rho)
-    return w, scheme, rho
+    return random_weights(rng, [(fan_in, fan_out)], schemes, density)[0]
 
 
 # OpenBLAS runs a product on one thread only while rows · fan_in · fan_out stays at or
 # below 2^18; beyond that it spreads small products over threads, which is many times
 # slower than one thread when the cores are busy. Products are therefore cut into blocks
-# of at most ROW_BLOCK rows (a power of two). Rows are processed in chunks that are
-# multiples of ROW_BLOCK, so every row meets the same block layout for any chunk size
-# and gets bit-identical results.
+# of at most ROW_BLOCK rows (a power of two), evaluated as one stacked matmul (numpy calls
+# one single-threaded product per block without a Python loop). Rows are processed in
+# chunks that are multiples of ROW_BLOCK, so every row meets the same block layout for any
+# chunk size and gets bit-identical results.
 _SINGLE_THREAD_WORK = 1 << 18
 ROW_BLOCK = 256
 
 
 def matmul_rows(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """``x @ w`` for float32 ``x`` of shape (rows, k), computed in blocks of rows."""
-    rows, k = x.shape
+    """``x @ w`` for float32 ``x`` of shape (..., rows, k) and ``w`` of shape (..., k, out)
+    (leading axes broadcast), computed in blocks of rows."""
+    rows, k = x.shape[-2:]
+    o = w.shape[-1]
+    if k == 1:
+        # an outer product: one multiplication per element, exactly what the product gives
+        return x * w
     block = ROW_BLOCK
-    while block > 1 and block * k * w.shape[1] > _SINGLE_THREAD_WORK:
+    while block > 1 and block * k * o > _SINGLE_THREAD_WORK:
         block //= 2
     if rows <= block:
-        return x @ w
-    out = np.empty((rows, w.shape[1]), dtype=np.result_type(x, w))
-    for i in range(0, rows, block):
-        np.matmul(x[i : i + block], w, out=out[i : i + block])
+        return np.matmul(x, w)
+    full = rows - rows % block
+    lead = np.broadcast_shapes(x.shape[:-2], w.shape[:-2])
+    xb = x[..., :full, :].reshape(x.shape[:-2] + (full // block, block, k))
+    head = np.matmul(xb, w[..., None, :, :])
+    if full == rows:
+        return head.reshape(lead + (rows, o))
+    out = np.empty(lead + (rows, o), dtype=head.dtype)
+    out[..., :full, :] = head.reshape(lead + (full, o))
+    out[..., full:, :] = np.matmul(x[..., full:, :], w)
     return out
 
 
@@ -303,40 +378,149 @@ class RandomMLP:
 
     ``layers ~ U(priors.mlp_layers)`` weight matrices; each from a random init scheme with a
     Bernoulli density mask; every layer but the last is followed by its own random
-    activation (``activation_names``).
+    activation (``activation_names``). :func:`random_mlps` draws many at once.
     """
 
     def __init__(self, rng: np.random.Generator, in_dim: int, out_dim: int, priors: FeaturePriors):
-        layers = sample_range(rng, priors.mlp_layers)
-        hidden = priors.embedding_dim
-        dims = [in_dim] + [hidden] * (layers - 1) + [out_dim]
-        self.weights: list[np.ndarray] = []
-        self.init_names: list[str] = []
-        self.densities: list[float] = []
-        self.activations: list[Activation] = []
-        for i in range(layers):
-            w, scheme, rho = random_weight(
-                rng, dims[i], dims[i + 1], priors.init_schemes, priors.weight_density
-            )
-            self.weights.append(w)
-            self.init_names.append(scheme)
-            self.densities.append(rho)
-        for _ in range(layers - 1):
-            self.activations.append(
-                random_activation(
-                    rng, priors.activations, priors.activation_log_scale, priors.activation_clamp
-                )
-            )
+        other = random_mlps(rng, 1, in_dim, out_dim, priors)[0]
+        self.__dict__.update(other.__dict__)
+
+    @classmethod
+    def _assemble(
+        cls, weights: list[tuple[np.ndarray, str, float]], activations: list[Activation]
+    ) -> RandomMLP:
+        mlp = cls.__new__(cls)
+        mlp.weights = [w for w, _, _ in weights]
+        mlp.init_names = [s for _, s, _ in weights]
+        mlp.densities = [r for _, _, r in weights]
+        mlp.activations = activations
+        return mlp
 
     @property
     def activation_names(self) -> list[str]:
         return [a.name for a in self.activations]
 
+    @property
+    def in_dim(self) -> int:
+        return self.weights[0].shape[0]
+
+    @property
+    def out_dim(self) -> int:
+        return self.weights[-1].shape[1]
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=F32)
-        for w, act in zip(self.weights[:-1], self.activations, strict=True):
-            x = act(matmul_rows(x, w))
-        return matmul_rows(x, self.weights[-1])
+        return evaluate_mlps([self], x[None])[0]
+
+
+def random_mlps(
+    rng: np.random.Generator, count: int, in_dim: int, out_dim: int, priors: FeaturePriors
+) -> list[RandomMLP]:
+    """``count`` independent :class:`RandomMLP` s ``in_dim → out_dim``, drawn together.
+
+    The same distribution as drawing them one by one (layers ~ U(mlp_layers), a scheme,
+    density and activation per layer), with a handful of vectorised generator calls.
+    """
+    if count == 0:
+        return []
+    lo, hi = priors.mlp_layers
+    depths = rng.integers(lo, hi + 1, size=count)
+    hidden = priors.embedding_dim
+    shapes: list[tuple[int, int]] = []
+    for layers in depths:
+        dims = [in_dim] + [hidden] * (int(layers) - 1) + [out_dim]
+        shapes.extend(zip(dims[:-1], dims[1:], strict=True))
+    weights = random_weights(rng, shapes, priors.init_schemes, priors.weight_density)
+    acts = random_activations(
+        rng,
+        int(depths.sum()) - count,
+        priors.activations,
+        priors.activation_log_scale,
+        priors.activation_clamp,
+    )
+    mlps = []
+    wi = ai = 0
+    for layers in depths:
+        layers = int(layers)
+        mlps.append(RandomMLP._assemble(weights[wi : wi + layers], acts[ai : ai + layers - 1]))
+        wi += layers
+        ai += layers - 1
+    return mlps
+
+
+def _apply_activations(h: np.ndarray, acts: list[Activation]) -> np.ndarray:
+    """``acts[i]`` applied to ``h[i]`` of a (members, rows, d) stack, in place.
+
+    Members sharing an activation function must be contiguous: each run is one call of
+    the function on a view; the per-member clamps and scales then broadcast along the first
+    axis, so every element gets exactly the arithmetic of :meth:`Activation.__call__`.
+    """
+    np.clip(h, -_INPUT_LIMIT, _INPUT_LIMIT, out=h)
+    start = 0
+    count = len(acts)
+    while start < count:
+        fn = acts[start].fn
+        stop = start + 1
+        while stop < count and acts[stop].fn is fn:
+            stop += 1
+        sub = h[start:stop]
+        y = fn(sub)
+        if y is not sub:
+            sub[...] = y
+        start = stop
+    scale = np.array([a.scale for a in acts], dtype=np.float64)
+    bound = (np.array([a.clamp for a in acts]) / scale).astype(F32)[:, None, None]
+    np.clip(h, -bound, bound, out=h)
+    h *= scale.astype(F32)[:, None, None]
+    return h
+
+
+def evaluate_mlps(mlps: list[RandomMLP], x: np.ndarray) -> np.ndarray:
+    """Outputs of several MLPs with equal in/out dims: ``x`` is (len(mlps), rows, in) or
+    (1, rows, in) (one input shared by all); returns (len(mlps), rows, out) float32.
+
+    All members run as one stacked product per layer; before each hidden activation the
+    stack is reordered so that members sharing an activation function are contiguous and
+    each function is called once per layer (far fewer numpy calls than one MLP at a time).
+    Each member's result equals evaluating it alone.
+    """
+    x = np.asarray(x, dtype=F32)
+    count = len(mlps)
+    out = np.empty((count, x.shape[1], mlps[0].out_dim), dtype=F32)
+    depth = [len(m.weights) for m in mlps]
+    active = list(range(count))  # member behind each slice of h
+    h = x  # (len(active), rows, k), or (1, rows, k) shared by all
+    layer = 0
+    while active:
+        ws = [mlps[i].weights[layer] for i in active]
+        done = [j for j, i in enumerate(active) if depth[i] == layer + 1]
+        keep = [j for j, i in enumerate(active) if depth[i] > layer + 1]
+        shared = h.shape[0] == 1 and len(active) > 1
+        if done and keep and ws[done[0]].shape != ws[keep[0]].shape:
+            # last layers (→ out_dim) and hidden layers differ in shape: two products
+            out[[active[j] for j in done]] = matmul_rows(
+                h if shared else h[done], np.stack([ws[j] for j in done])
+            )
+            h = matmul_rows(h if shared else h[keep], np.stack([ws[j] for j in keep]))
+            active = [active[j] for j in keep]
+            keep = list(range(len(active)))
+        else:
+            h = matmul_rows(h, np.stack(ws) if len(ws) > 1 else ws[0][None])
+            if done:
+                out[[active[j] for j in done]] = h[done]
+        if not keep:
+            break
+        # group members by activation function (first-occurrence order) so each runs once
+        order: dict[int, int] = {}
+        for j in keep:
+            order.setdefault(id(mlps[active[j]].activations[layer].fn), len(order))
+        keep.sort(key=lambda j: order[id(mlps[active[j]].activations[layer].fn)])
+        if keep != list(range(h.shape[0])):
+            h = h[keep]
+        active = [active[j] for j in keep]
+        h = _apply_activations(h, [mlps[i].activations[layer] for i in active])
+        layer += 1
+    return out
 
 
 # -- encoders and decoders --------------------------------------------------------------
@@ -347,6 +531,16 @@ class NumericalEncoder:
 
     def __init__(self, rng: np.random.Generator, priors: FeaturePriors):
         self.mlp = RandomMLP(rng, 1, priors.embedding_dim, priors)
+
+    @classmethod
+    def batch(cls, rng: np.random.Generator, count: int, priors: FeaturePriors) -> list[NumericalEncoder]:
+        """``count`` independent encoders, drawn together (see :func:`random_mlps`)."""
+        out = []
+        for mlp in random_mlps(rng, count, 1, priors.embedding_dim, priors):
+            enc = cls.__new__(cls)
+            enc.mlp = mlp
+            out.append(enc)
+        return out
 
     def __call__(self, values: np.ndarray) -> np.ndarray:
         return self.mlp(np.asarray(values, dtype=F32).reshape(-1, 1))
@@ -364,6 +558,20 @@ class CategoricalEncoder:
         self.mlp = RandomMLP(rng, d, d, priors)
         self._table: np.ndarray | None = None
 
+    @classmethod
+    def batch(
+        cls, rng: np.random.Generator, ks: list[int], priors: FeaturePriors
+    ) -> list[CategoricalEncoder]:
+        """One independent encoder per category count in ``ks``, drawn together."""
+        d = priors.embedding_dim
+        tables = random_weights(rng, [(k, d) for k in ks], priors.init_schemes)
+        out = []
+        for (emb, scheme, _), mlp in zip(tables, random_mlps(rng, len(ks), d, d, priors), strict=True):
+            enc = cls.__new__(cls)
+            enc.embedding, enc.init_name, enc.mlp, enc._table = emb, scheme, mlp, None
+            out.append(enc)
+        return out
+
     def table(self) -> np.ndarray:
         if self._table is None:
             self._table = self.mlp(self.embedding)
@@ -379,6 +587,16 @@ class NumericalDecoder:
     def __init__(self, rng: np.random.Generator, priors: FeaturePriors):
         self.mlp = RandomMLP(rng, priors.embedding_dim, 1, priors)
 
+    @classmethod
+    def batch(cls, rng: np.random.Generator, count: int, priors: FeaturePriors) -> list[NumericalDecoder]:
+        """``count`` independent decoders, drawn together."""
+        out = []
+        for mlp in random_mlps(rng, count, priors.embedding_dim, 1, priors):
+            dec = cls.__new__(cls)
+            dec.mlp = mlp
+            out.append(dec)
+        return out
+
     def __call__(self, h: np.ndarray) -> np.ndarray:
         return self.mlp(h)[:, 0]
 
@@ -391,6 +609,21 @@ class CategoricalDecoder:
         d = priors.embedding_dim
         self.mlp = RandomMLP(rng, d, d, priors)
         self.embedding, self.init_name, _ = random_weight(rng, k, d, priors.init_schemes)
+
+    @classmethod
+    def batch(
+        cls, rng: np.random.Generator, ks: list[int], priors: FeaturePriors
+    ) -> list[CategoricalDecoder]:
+        """One independent decoder per category count in ``ks``, drawn together."""
+        d = priors.embedding_dim
+        mlps = random_mlps(rng, len(ks), d, d, priors)
+        tables = random_weights(rng, [(k, d) for k in ks], priors.init_schemes)
+        out = []
+        for mlp, (emb, scheme, _) in zip(mlps, tables, strict=True):
+            dec = cls.__new__(cls)
+            dec.mlp, dec.embedding, dec.init_name = mlp, emb, scheme
+            out.append(dec)
+        return out
 
     def __call__(self, h: np.ndarray) -> np.ndarray:
         return np.argmax(matmul_rows(self.mlp(h), self.embedding.T), axis=1)
@@ -465,8 +698,8 @@ class Aggregator:
             out = state[0]
         elif self.name == "product":
             out = np.exp(np.clip(state[0], -87, self.log_clamp))
-            out[state[0] <= -87] = 0
-            out[state[1]] *= -1
+            np.copyto(out, F32(0), where=state[0] <= -87)
+            np.negative(out, out=out, where=state[1])
         else:
             out = state[0] + np.log(state[1])
         return np.clip(out, -self.clamp, self.clamp, out=out)

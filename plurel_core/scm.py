@@ -26,16 +26,23 @@ How the work is kept small (rows are the expensive axis):
   those small tables, so each parent costs one gather per row;
 - parent-table encoders run on the parent's rows, are folded over the parent's columns
   (that part of the aggregation is the same for every node) and gathered by the foreign
-  key once per table.
+  key once per table;
+- all encoders and decoders of a table are drawn in a few vectorised batches, and the
+  out-edge encoders of a node (which read the same knots) are evaluated as one stacked MLP;
+- the row chunks of a large table run in threads (numpy releases the GIL in its loops and
+  matrix products).
 
 Per-row randomness (source values, node noise) is drawn for all rows in row order from
-streams keyed by table and node, and chunks are whole multiples of the matrix-product row
-block, so rows are bit-identical for any ``chunk_rows``.
+streams keyed by table and node (a chunk jumps the noise stream to its first row), and
+chunks are whole multiples of the matrix-product row block, so rows are bit-identical for
+any ``chunk_rows`` and any number of threads.
 """
 
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -52,6 +59,7 @@ from .mechanisms import (
     CategoricalEncoder,
     NumericalDecoder,
     NumericalEncoder,
+    evaluate_mlps,
     log_abs,
 )
 from .postprocess import postprocess_table
@@ -65,6 +73,8 @@ ENCODER_KNOTS = 256
 CHUNK_ROWS = 8192
 # noise levels: each noise value is one of 256 frozen Beta draws, indexed by a random byte
 _NOISE_LEVELS = 256
+# most floats one stacked encoder evaluation may hold at once (64 MB)
+_STACK_FLOATS = 1 << 24
 
 
 @dataclass
@@ -132,19 +142,81 @@ class _Knots:
 class _Contribution:
     """One weighted, clamped encoder table and the codes that index it (per row)."""
 
-    def __init__(self, table: np.ndarray, codes: np.ndarray, agg: str):
+    def __init__(self, table: np.ndarray, codes: np.ndarray, log_abs_table=None, neg=None):
         self.codes = codes
-        self.table = table
+        # row views (see _rows_view) of the tables, made once
+        self.table = _rows_view(table)
+        self.log_abs = None if log_abs_table is None else _rows_view(log_abs_table)
+        self.neg = None if neg is None else _rows_view(neg)
+        self.dim = table.shape[1]
+
+
+def _encoder_tables(
+    mlps: list, inputs: list[np.ndarray], weights: np.ndarray | None = None, clamp: float = 0.0
+) -> list[np.ndarray]:
+    """``mlps[i](inputs[i])`` for encoders with equal in/out dims, evaluated together
+    (times ``weights[i]`` and clipped to ``± clamp`` when weights are given).
+
+    Inputs of equal shape are stacked (one object shared by all is broadcast, not copied),
+    so a node's out-edge encoders cost a few stacked numpy calls instead of a few per edge.
+    """
+    out: list[np.ndarray | None] = [None] * len(mlps)
+    groups: dict[tuple, list[int]] = {}
+    for i, x in enumerate(inputs):
+        groups.setdefault(x.shape, []).append(i)
+    batches = []
+    for shape, members in groups.items():
+        # bound the stacked hidden activations (members · rows · d floats)
+        size = max(1, _STACK_FLOATS // max(1, shape[0] * max(m.weights[0].shape[1] for m in mlps)))
+        batches.extend(members[i : i + size] for i in range(0, len(members), size))
+    for members in batches:
+        first = inputs[members[0]]
+        if all(inputs[i] is first for i in members):
+            x = first[None]
+        else:
+            x = np.stack([inputs[i] for i in members])
+        tables = evaluate_mlps([mlps[i] for i in members], x)
+        if weights is not None:
+            tables *= weights[members].astype(F32)[:, None, None]
+            np.clip(tables, -clamp, clamp, out=tables)
+        for j, i in enumerate(members):
+            out[i] = tables[j]
+    return out
+
+
+def _weighted_tables(tables: list[np.ndarray], weights: np.ndarray, clamp: float, agg: str) -> list:
+    """``clip(w · table, ± clamp)`` per table (plus log|·| and sign for ``product``)."""
+    out = []
+    for t, w in zip(tables, weights, strict=True):
+        t = t * F32(w)
+        np.clip(t, -clamp, clamp, out=t)
         if agg == "product":
-            self.log_abs = log_abs(table)
-            self.neg = table < 0
+            out.append((t, log_abs(t), t < 0))
+        else:
+            out.append((t, None, None))
+    return out
+
+
+def _rows_view(x: np.ndarray) -> np.ndarray:
+    """A 1-d view of a C-contiguous 2-d array with one opaque item per row: gathering rows
+    of it copies whole rows at once (faster than ``take`` along an axis)."""
+    x = np.ascontiguousarray(x)
+    return x.view(np.dtype((np.void, x.shape[1] * x.itemsize))).reshape(x.shape[0])
+
+
+def _take_rows(rows_view: np.ndarray, dtype, dim: int, q: np.ndarray, out: np.ndarray | None = None):
+    """Rows ``q`` of a table given as its row view, as a (len(q), dim) array (or into ``out``)."""
+    if out is None:
+        out = np.empty((q.shape[0], dim), dtype=dtype)
+    np.take(rows_view, q, out=out.view(rows_view.dtype).reshape(q.shape[0]))
+    return out
 
 
 def _gather_start(agg: str, c: _Contribution, rows: slice) -> list:
     q = c.codes[rows]
     if agg == "product":
-        return [np.take(c.log_abs, q, axis=0), np.take(c.neg, q, axis=0)]
-    x = np.take(c.table, q, axis=0)
+        return [_take_rows(c.log_abs, F32, c.dim, q), _take_rows(c.neg, np.bool_, c.dim, q)]
+    x = _take_rows(c.table, F32, c.dim, q)
     if agg == "logsumexp":
         return [x, np.ones_like(x)]
     return [x]
@@ -153,12 +225,10 @@ def _gather_start(agg: str, c: _Contribution, rows: slice) -> list:
 def _gather_add(a: Aggregator, state: list, c: _Contribution, rows: slice, tmp: np.ndarray) -> None:
     q = c.codes[rows]
     if a.name == "product":
-        np.take(c.log_abs, q, axis=0, out=tmp)
-        state[0] += tmp
-        state[1] ^= np.take(c.neg, q, axis=0)
+        state[0] += _take_rows(c.log_abs, F32, c.dim, q, tmp)
+        state[1] ^= _take_rows(c.neg, np.bool_, c.dim, q)
         return
-    np.take(c.table, q, axis=0, out=tmp)
-    a.add(state, tmp)
+    a.add(state, _take_rows(c.table, F32, c.dim, q, tmp))
 
 
 def _noise_lut(rng: np.random.Generator, alpha: float, beta: float, d: int) -> np.ndarray:
@@ -166,17 +236,21 @@ def _noise_lut(rng: np.random.Generator, alpha: float, beta: float, d: int) -> n
 
 
 class _NoiseStream:
-    """Row-ordered noise bytes of one node: reading rows in any chunking gives the same bytes."""
+    """Row-ordered noise bytes of one node: the bytes of rows ``r0..r0+m`` are the same
+    whichever chunk (or thread) reads them, because every chunk jumps the bit generator to
+    its first row."""
 
     def __init__(self, seed: int, table: str, node: int, d: int):
-        words = [int(seed), *key_words("features", table, "noise", node)]
-        self.bits = np.random.PCG64(np.random.SeedSequence(words))
+        self.words = [int(seed), *key_words("features", table, "noise", node)]
         self.words_per_row = -(-d // 8)
         self.d = d
 
-    def next(self, rows: int) -> np.ndarray:
-        raw = self.bits.random_raw(rows * self.words_per_row)
-        return raw.view(np.uint8).reshape(rows, 8 * self.words_per_row)[:, : self.d]
+    def rows(self, r0: int, m: int) -> np.ndarray:
+        bits = np.random.PCG64(np.random.SeedSequence(self.words))
+        if r0:
+            bits.advance(r0 * self.words_per_row)
+        raw = bits.random_raw(m * self.words_per_row)
+        return raw.view(np.uint8).reshape(m, 8 * self.words_per_row)[:, : self.d]
 
 
 def _parent_partials(
@@ -193,7 +267,7 @@ def _parent_partials(
     feature column of every (non-deferred) foreign key, gathered to the child's rows."""
     d = features.embedding_dim
     clamp = features.embedding_clamp
-    encoders: dict[tuple[str, str], object] = {}
+    encoders: dict[str, dict[str, object]] = {}
     combined: dict[str, list] = {}
     inputs: list[str] = []
     for sample in samples:
@@ -204,42 +278,50 @@ def _parent_partials(
         if not cols:
             continue
         # encoders are owned by the parent → child pair (shared by its foreign keys)
-        rng = stream(seed, "features", child, "parent", parent)
-        embs = []
-        for name, col in cols.items():
-            key = (parent, name)
-            if key not in encoders:
-                if col.type == "categorical":
-                    encoders[key] = CategoricalEncoder(rng, max(col.num_categories, 1), features)
-                else:
-                    encoders[key] = NumericalEncoder(rng, features)
-            enc = encoders[key]
+        if parent not in encoders:
+            rng = stream(seed, "features", child, "parent", parent)
+            num = [c for c, col in cols.items() if col.type != "categorical"]
+            cat = [c for c, col in cols.items() if col.type == "categorical"]
+            made = dict(zip(num, NumericalEncoder.batch(rng, len(num), features), strict=True))
+            ks = [max(cols[c].num_categories, 1) for c in cat]
+            made.update(zip(cat, CategoricalEncoder.batch(rng, ks, features), strict=True))
+            encoders[parent] = made
+        made = encoders[parent]
+        codes, ins = [], []
+        for cname, col in cols.items():
             if col.type == "categorical":
-                e = enc.table()[col.values.astype(np.intp)]
+                codes.append(col.values.astype(np.intp))
+                ins.append(made[cname].embedding)
             else:
                 kn = _Knots(col.values, "numerical", 0, knots)
-                e = enc(kn.inputs)[kn.codes]
-            embs.append(e)
-            label = f"{parent}.{name}"
+                codes.append(kn.codes)
+                ins.append(kn.inputs.astype(F32).reshape(-1, 1))
+            label = f"{parent}.{cname}"
             if label not in inputs:
                 inputs.append(label)
-        k = len(embs)
-        pn = embs[0].shape[0]
+        tables = _encoder_tables([made[c].mlp for c in cols], ins)
+        k = len(tables)
+        pn = codes[0].shape[0]
         idx = np.where(sample.parent_rows < 0, pn, sample.parent_rows).astype(np.intp)
+        every = slice(None)
         for agg in aggs:
             a = Aggregator(agg, clamp)
             w = F32(1.0 / k) if agg == "sum" else F32(1.0)
-            state = None
-            for e in embs:
-                x = np.clip(e * w, -clamp, clamp)
-                if state is None:
-                    state = a.start(x)
-                else:
-                    a.add(state, x)
+            # weight and clamp the small encoder tables, then gather the parent's rows
+            parts = []
+            for t, q in zip(tables, codes, strict=True):
+                t = np.clip(t * w, -clamp, clamp)
+                parts.append(
+                    _Contribution(t, q, log_abs(t), t < 0) if agg == "product" else _Contribution(t, q)
+                )
+            state = _gather_start(agg, parts[0], every)
+            tmp = np.empty((pn, d), dtype=F32)
+            for c in parts[1:]:
+                _gather_add(a, state, c, every, tmp)
             # row pn: a NULL foreign key contributes k zero embeddings
             null = a.zeros_state(1, d, k)
             state = [np.concatenate([s, z]) for s, z in zip(state, null, strict=True)]
-            gathered = [s[idx] for s in state]
+            gathered = [_take_rows(_rows_view(s), s.dtype, d, idx) for s in state]
             if agg in combined:
                 a.merge(combined[agg], gathered)
             else:
@@ -256,6 +338,7 @@ def sample_table_scm(
     *,
     chunk_rows: int = CHUNK_ROWS,
     encoder_knots: int | None = ENCODER_KNOTS,
+    pool: ThreadPoolExecutor | None = None,
 ) -> TableSCM:
     """Sample one table's SCM and its raw column values.
 
@@ -263,7 +346,8 @@ def sample_table_scm(
     this table through ``samples``, the table's foreign keys). Structure draws come from
     ``stream(seed, "features", table)``; source values from
     ``stream(seed, "features", table, "source", node)``; node noise from a row-ordered
-    stream keyed ``("features", table, "noise", node)``.
+    stream keyed ``("features", table, "noise", node)``. With a thread ``pool``, the row
+    chunks of each node are computed in parallel (the result is the same).
     """
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows: got {chunk_rows!r}; expected an integer >= 1")
@@ -304,7 +388,6 @@ def sample_table_scm(
     source_set = set(sources)
     source_name: dict[int, str] = {}
     agg: dict[int, str] = {}
-    decoders: dict[int, object] = {}
     luts: dict[int, np.ndarray] = {}
     for v in range(num_nodes):
         if v in source_set:
@@ -315,23 +398,29 @@ def sample_table_scm(
         beta = sample_range(rng, features.noise_beta)
         luts[v] = _noise_lut(rng, alpha, beta, d)
         g.nodes[v]["noise_alpha"], g.nodes[v]["noise_beta"] = alpha, beta
-        if ctype[v] == "categorical":
-            decoders[v] = CategoricalDecoder(rng, nk[v], features)
-        else:
-            decoders[v] = NumericalDecoder(rng, features)
+    # every decoder and encoder of the table is drawn in a few vectorised batches
+    decoders: dict[int, object] = {}
+    num_dec = [v for v in agg if ctype[v] != "categorical"]
+    cat_dec = [v for v in agg if ctype[v] == "categorical"]
+    decoders.update(zip(num_dec, NumericalDecoder.batch(rng, len(num_dec), features), strict=True))
+    decoders.update(
+        zip(cat_dec, CategoricalDecoder.batch(rng, [nk[v] for v in cat_dec], features), strict=True)
+    )
+    edges = sorted(g.edges())
+    num_enc = [e for e in edges if ctype[e[0]] != "categorical"]
+    cat_enc = [e for e in edges if ctype[e[0]] == "categorical"]
     encoders: dict[tuple[int, int], object] = {}
-    for u, v in sorted(g.edges()):
-        if ctype[u] == "categorical":
-            encoders[u, v] = CategoricalEncoder(rng, nk[u], features)
-        else:
-            encoders[u, v] = NumericalEncoder(rng, features)
+    encoders.update(zip(num_enc, NumericalEncoder.batch(rng, len(num_enc), features), strict=True))
+    encoders.update(
+        zip(cat_enc, CategoricalEncoder.batch(rng, [nk[u] for u, _ in cat_enc], features), strict=True)
+    )
 
     partials, parent_inputs = _parent_partials(
         name, samples, raw, set(agg.values()), n, features, seed, encoder_knots
     )
 
     values: dict[int, np.ndarray] = {}
-    knots: dict[int, _Knots] = {}
+    contribs: dict[int, list[_Contribution]] = {v: [] for v in agg}
     ts_components: dict[int, dict[str, np.ndarray]] = {}
     source_params: dict[int, dict] = {}
     categorical_ts: dict[int, dict[str, np.ndarray]] = {}
@@ -351,23 +440,35 @@ def sample_table_scm(
             source_params[v] = draw.params
         else:
             values[v] = _propagate(
-                v,
-                g,
+                contribs.pop(v),
                 n,
                 d,
                 clamp,
                 agg[v],
-                knots,
-                encoders,
                 decoders[v],
                 luts[v],
                 partials,
                 _NoiseStream(seed, name, v, d),
                 ctype[v],
                 chunk_rows,
+                pool,
             )
-        if g.out_degree(v) > 0:
-            knots[v] = _Knots(values[v], ctype[v], nk[v], encoder_knots)
+        children = sorted(g.successors(v))
+        if children:
+            # all out-edge encoders of v read the same knots: evaluate them together
+            kn = _Knots(values[v], ctype[v], nk[v], encoder_knots)
+            encs = [encoders[v, w] for w in children]
+            weights = np.array([g.edges[v, w]["weight"] for w in children], dtype=np.float64)
+            if kn.inputs is None:
+                ins = [e.embedding for e in encs]
+            else:
+                ins = [kn.inputs.astype(F32).reshape(-1, 1)] * len(encs)
+            tables = _encoder_tables([e.mlp for e in encs], ins, weights, clamp)
+            for w, t in zip(children, tables, strict=True):
+                if agg[w] == "product":
+                    contribs[w].append(_Contribution(t, kn.codes, log_abs(t), t < 0))
+                else:
+                    contribs[w].append(_Contribution(t, kn.codes))
 
     # collect columns (lazy tables quantise their categorical columns now)
     columns: dict[str, RawColumn] = {}
@@ -421,34 +522,26 @@ def sample_table_scm(
 
 
 def _propagate(
-    v: int,
-    g: nx.DiGraph,
+    contribs: list[_Contribution],
     n: int,
     d: int,
     clamp: float,
     agg_name: str,
-    knots: dict[int, _Knots],
-    encoders: dict,
     decoder,
     lut: np.ndarray,
     partials: dict[str, list],
     noise: _NoiseStream,
     ctype: str,
     chunk_rows: int,
+    pool: ThreadPoolExecutor | None = None,
 ) -> np.ndarray:
-    """Values of non-source node ``v`` for all rows, computed chunk by chunk."""
+    """Values of a non-source node for all rows, computed chunk by chunk from its parents'
+    contributions (in parent order)."""
     a = Aggregator(agg_name, clamp)
-    contribs = []
-    for u in sorted(g.predecessors(v)):
-        kn = knots[u]
-        enc = encoders[u, v]
-        table = enc.table() if kn.inputs is None else enc(kn.inputs)
-        w = F32(g.edges[u, v]["weight"])
-        table = np.clip(table * w, -clamp, clamp)
-        contribs.append(_Contribution(table, kn.codes, agg_name))
     partial = partials.get(agg_name)
     out = np.empty(n, dtype=np.int64 if ctype == "categorical" else F32)
-    for r0 in range(0, n, chunk_rows):
+
+    def chunk(r0: int) -> None:
         rows = slice(r0, min(n, r0 + chunk_rows))
         m = rows.stop - rows.start
         state = _gather_start(agg_name, contribs[0], rows)
@@ -458,8 +551,17 @@ def _propagate(
         if partial is not None:
             a.merge(state, [p[rows] for p in partial])
         h = a.finish(state)
-        h += lut[noise.next(m)]
+        h += lut[noise.rows(r0, m)]
         out[rows] = decoder(h)
+
+    starts = range(0, n, chunk_rows)
+    if pool is None or len(starts) < 2:
+        for r0 in starts:
+            chunk(r0)
+    else:
+        # chunks are independent (numpy releases the GIL in its loops and products)
+        for f in [pool.submit(chunk, r0) for r0 in starts]:
+            f.result()
     return out
 
 
@@ -500,25 +602,51 @@ def sample_features(
     *,
     chunk_rows: int = CHUNK_ROWS,
     encoder_knots: int | None = ENCODER_KNOTS,
+    workers: int | None = None,
 ) -> Features:
     """Stage 3: the feature columns of every table, post-processed, plus each SCM's trace.
 
     Tables are sampled in ``schema.tables`` order (topological); each is conditioned on
     the raw SCM values of its parents. ``frames[table]`` holds only feature columns, in
     the order of ``TableSpec.columns`` (minus columns post-processing dropped), indexed
-    ``0..n-1``. Results do not depend on ``chunk_rows``.
+    ``0..n-1``. Results do not depend on ``chunk_rows`` or on ``workers`` (threads for the
+    row chunks of tables larger than one chunk; default: up to 2, one per CPU).
     """
+    if workers is None:
+        workers = min(2, os.cpu_count() or 1)
+    if workers < 1:
+        raise ValueError(f"workers: got {workers!r}; expected an integer >= 1 or None")
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows: got {chunk_rows!r}; expected an integer >= 1")
+    order = list(schema.tables)
     raw: dict[str, TableSCM] = {}
     frames: dict[str, pd.DataFrame] = {}
     traces: dict[str, SCMTrace] = {}
-    for name, spec in schema.tables.items():
-        result = sample_table_scm(
-            spec, fks.for_table(name), raw, features, seed, chunk_rows=chunk_rows, encoder_knots=encoder_knots
-        )
-        result.node_values = {}  # only the columns are needed later
-        raw[name] = result
-        frame, details = postprocess_table(spec, result.columns, schema.t0, schema.t1, post, seed)
-        result.trace.details["columns"] = details
-        frames[name] = frame
-        traces[name] = result.trace
-    return Features(frames, traces)
+    # row chunks of large tables run in threads (numpy releases the GIL in its loops and
+    # products); tables stay sequential: for paper-sized tables threads cost more CPU
+    # than they save
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    try:
+        for name in order:
+            spec = schema.tables[name]
+            result = sample_table_scm(
+                spec,
+                fks.for_table(name),
+                raw,
+                features,
+                seed,
+                chunk_rows=chunk_rows,
+                encoder_knots=encoder_knots,
+                pool=pool,
+            )
+            result.node_values = {}  # only the columns are needed later
+            raw[name] = result
+            frame, details = postprocess_table(spec, result.columns, schema.t0, schema.t1, post, seed)
+            result.trace.details["columns"] = details
+            frames[name] = frame
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    for name in order:
+        traces[name] = raw[name].trace
+    return Features({name: frames[name] for name in order}, traces)

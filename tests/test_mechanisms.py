@@ -16,9 +16,12 @@ from plurel_core.mechanisms import (
     NumericalEncoder,
     RandomMLP,
     aggregate,
+    evaluate_mlps,
     matmul_rows,
     random_activation,
+    random_mlps,
     random_weight,
+    random_weights,
 )
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -134,6 +137,50 @@ def test_encoders_and_decoders():
     dec = CategoricalDecoder(rng, 7, priors)
     out = dec(h)
     assert out.shape == (300,) and out.min() >= 0 and out.max() <= 6
+
+
+@pytest.mark.parametrize("in_dim, out_dim", [(1, 32), (32, 32), (32, 1), (1, 1)])
+def test_stacked_mlps_equal_one_at_a_time(in_dim, out_dim):
+    # depths 1..4 mixed, so members leave the stack at different layers
+    priors = FeaturePriors(mlp_layers=(1, 4))
+    rng = np.random.default_rng(in_dim * 100 + out_dim)
+    mlps = random_mlps(rng, 40, in_dim, out_dim, priors)
+    assert {len(m.weights) for m in mlps} == {1, 2, 3, 4}
+    shared = (rng.standard_normal((1, 300, in_dim)) * 10).astype(np.float32)
+    own = (rng.standard_normal((40, 300, in_dim)) * 10).astype(np.float32)
+    a = evaluate_mlps(mlps, shared)
+    b = evaluate_mlps(mlps, own)
+    assert a.shape == b.shape == (40, 300, out_dim)
+    for i, m in enumerate(mlps):
+        np.testing.assert_array_equal(a[i], m(shared[0]))
+        np.testing.assert_array_equal(b[i], m(own[i]))
+        # and the plain definition: layer by layer, activation after all but the last
+        x = own[i]
+        for w, act in zip(m.weights[:-1], m.activations, strict=True):
+            x = act(x @ w)
+        np.testing.assert_allclose(b[i], x @ m.weights[-1], rtol=1e-4, atol=1e-3 * (1 + np.abs(b[i]).max()))
+
+
+def test_random_weights_batch_follows_the_scheme_distribution():
+    shapes = [(32, 32)] * 600 + [(1, 32)] * 300 + [(7, 32)] * 300
+    out = random_weights(np.random.default_rng(0), shapes, INIT_NAMES, (0.3, 1.0))
+    assert [w.shape for w, _, _ in out] == shapes
+    schemes = [s for _, s, _ in out]
+    counts = np.array([schemes.count(name) for name in INIT_NAMES])
+    assert counts.min() > 0.6 * len(shapes) / len(INIT_NAMES)
+    rhos = np.array([r for _, _, r in out])
+    assert 0.3 <= rhos.min() and rhos.max() <= 1.0 and abs(rhos.mean() - 0.65) < 0.03
+    # kaiming normal on 32 inputs: std sqrt(2/32) before the mask; masked share 1 - ρ,
+    # rescaled by 1/ρ, so E[w²] = (2/32)/ρ
+    kn = [
+        (w, r)
+        for (w, s, r), shape in zip(out, shapes, strict=True)
+        if s == "kaiming_normal" and shape == (32, 32)
+    ]
+    ratio = np.mean([np.mean(w**2) * r / (2 / 32) for w, r in kn])
+    assert 0.9 < ratio < 1.1
+    zeros = np.mean([np.mean(w == 0) - (1 - r) for w, r in kn])
+    assert abs(zeros) < 0.02
 
 
 def test_matmul_rows_equals_matmul():

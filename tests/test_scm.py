@@ -109,6 +109,17 @@ def test_deterministic_and_chunk_independent():
     assert not a.frames["child"].equals(d.frames["child"])
 
 
+def test_threads_do_not_change_results():
+    schema, fks = _schema(child_rows=3000)
+    args = (schema, fks, FeaturePriors(), PostprocessPriors(), 11)
+    one = sample_features(*args, workers=1)
+    many = sample_features(*args, workers=3, chunk_rows=300)
+    for name in schema.tables:
+        pd.testing.assert_frame_equal(one.frames[name], many.frames[name])
+    with pytest.raises(ValueError, match="workers"):
+        sample_features(*args, workers=0)
+
+
 def test_feature_priors_change_features():
     schema, fks = _schema()
     a = sample_features(schema, fks, FeaturePriors(), PostprocessPriors(), 2)
