@@ -14,16 +14,20 @@ import argparse
 import os
 import resource
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 
-from plurel_core.config import Config
-from plurel_core.database import ColumnSpec, ForeignKeys, ForeignKeySample, ForeignKeySpec, Schema, TableSpec
-from plurel_core.rng import stream
-from plurel_core.scm import sample_features
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+
+from plurel_core.config import Config  # noqa: E402
+from plurel_core.database import ColumnSpec, ForeignKeys, ForeignKeySample, ForeignKeySpec, Schema, TableSpec  # noqa: E402
+from plurel_core.rng import stream  # noqa: E402
+from plurel_core.scm import sample_features  # noqa: E402
 
 
 def _uniform_fks(schema: Schema, seed: int) -> ForeignKeys:

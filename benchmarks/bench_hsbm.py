@@ -11,14 +11,17 @@ import argparse
 import resource
 import sys
 import time
+from pathlib import Path
 
 import networkx as nx
 import pandas as pd
 
-from plurel_core.config import ConnectivityPriors
-from plurel_core.connectivity import sample_block_matrices, sample_foreign_keys, sample_hsbm_parents
-from plurel_core.database import ForeignKeySpec, Schema, TableSpec
-from plurel_core.rng import stream
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+
+from plurel_core.config import ConnectivityPriors  # noqa: E402
+from plurel_core.connectivity import sample_block_matrices, sample_foreign_keys, sample_hsbm_parents  # noqa: E402
+from plurel_core.database import ForeignKeySpec, Schema, TableSpec  # noqa: E402
+from plurel_core.rng import stream  # noqa: E402
 
 HIERARCHIES = {
     "1 level, 1x1 (uniform)": ((1,), (1,)),
