@@ -43,8 +43,8 @@ __all__ = [
 ]
 
 # The largest database (cells = rows × columns incl. keys and date) the explorer generates
-# in a browser session: Stage 3 runs at very roughly 30–60 k cells per second on a laptop
-# core, so this bounds a page update to well under a minute. The paper's priors stay below
+# in a browser session: generation runs at roughly 250 k cells per second on one core, so
+# this bounds a page update to several seconds. The paper's priors stay below
 # it (median ~0.25 M cells, the largest of 400 seeds 1.1 M); larger databases belong to the
 # command line and corpus tools.
 MAX_CELLS = 1_500_000
