@@ -130,13 +130,9 @@ class ParsedColumn:
 
 
 @dataclass(frozen=True)
-class ParsedForeignKey:
-    columns: tuple[str, ...]
-    parent: str
-    parent_columns: tuple[str, ...]
-    nullable: bool = False
-    one_to_one: bool = False
-    deferred: bool = False
+class ParsedForeignKey(ForeignKeySpec):
+    """A foreign key as declared, with its line in the SQL text (for messages)."""
+
     line: int = 0
 
 
