@@ -73,11 +73,12 @@ with right:
     st.dataframe(first_activity.df.head(8), width="stretch", hide_index=True)
 
 st.subheader("Where to go next")
-nav = st.columns(4)
+nav = st.columns(5)
 nav[0].page_link("views/1_Schema.py", label="Stage 1 · Schema", icon=":material/account_tree:")
 nav[1].page_link("views/2_Connectivity.py", label="Stage 2 · Connectivity", icon=":material/link:")
 nav[2].page_link("views/3_Features.py", label="Stage 3 · Features", icon=":material/science:")
 nav[3].page_link("views/4_Export.py", label="Export", icon=":material/download:")
+nav[4].page_link("views/5_Sweep.py", label="Sweep over many databases", icon=":material/query_stats:")
 st.caption(
     "Your preset, seed and every changed prior are kept in the page URL: copy it to share exactly this view. "
     "Use the sidebar for presets, seeds, a reset to the paper's priors and config files."
