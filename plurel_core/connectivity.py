@@ -132,9 +132,10 @@ def _check_chunk_size(chunk_size: object) -> int:
     return int(chunk_size)
 
 
-def _check_hierarchy(
-    parent_clusters: Sequence[int], child_clusters: Sequence[int], blocks: Sequence[np.ndarray]
-) -> tuple[tuple[int, ...], tuple[int, ...], list[np.ndarray]]:
+def _check_levels(
+    parent_clusters: Sequence[int], child_clusters: Sequence[int]
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Cluster counts per HSBM level on both sides, with the same number of levels."""
     pc = _check_clusters("parent_clusters", parent_clusters)
     cc = _check_clusters("child_clusters", child_clusters)
     if len(pc) != len(cc):
@@ -142,6 +143,13 @@ def _check_hierarchy(
             f"parent_clusters and child_clusters must have one entry per HSBM level, "
             f"got {len(pc)} and {len(cc)} levels"
         )
+    return pc, cc
+
+
+def _check_hierarchy(
+    parent_clusters: Sequence[int], child_clusters: Sequence[int], blocks: Sequence[np.ndarray]
+) -> tuple[tuple[int, ...], tuple[int, ...], list[np.ndarray]]:
+    pc, cc = _check_levels(parent_clusters, child_clusters)
     if len(blocks) != len(pc):
         raise ValueError(f"blocks must hold one matrix per HSBM level ({len(pc)}), got {len(blocks)}")
     out = []
@@ -213,13 +221,7 @@ def sample_block_matrices(
     Off-diagonal cells ~ U(across[0], across[1]) independently; cells
     ``B_l[i mod rows, i mod cols]`` for ``i < max(rows, cols)`` are set to ``within``.
     """
-    pc = _check_clusters("parent_clusters", parent_clusters)
-    cc = _check_clusters("child_clusters", child_clusters)
-    if len(pc) != len(cc):
-        raise ValueError(
-            f"parent_clusters and child_clusters must have one entry per HSBM level, "
-            f"got {len(pc)} and {len(cc)} levels"
-        )
+    pc, cc = _check_levels(parent_clusters, child_clusters)
     try:
         ok = math.isfinite(float(within)) and float(within) > 0
     except (TypeError, ValueError):
