@@ -97,19 +97,24 @@ def page(browser, server):
     context.close()
 
 
-# Records the app's script-run state every 10 ms, so a run that starts and ends between two
-# Playwright polls is still seen (and timed).
+# Records the app's script-run transitions with a MutationObserver on the attribute Streamlit
+# sets on its root element, so even a run shorter than any polling interval is seen (and timed).
 WATCH_RUNS = """
 window.__st = {start: 0, end: 0, state: null};
-setInterval(() => {
-  const el = document.querySelector('[data-testid="stApp"]');
-  const s = el ? el.getAttribute('data-test-script-state') : null;
-  if (s !== window.__st.state) {
-    if (s === 'running') window.__st.start = performance.now();
-    if (s === 'notRunning' && window.__st.state === 'running') window.__st.end = performance.now();
-    window.__st.state = s;
-  }
-}, 10);
+const __stObserver = new MutationObserver(records => {
+  const now = performance.now();
+  records.forEach((r, i) => {
+    const next = i + 1 < records.length ? records[i + 1].oldValue
+                                         : r.target.getAttribute('data-test-script-state');
+    if (next === 'running' && r.oldValue !== 'running') window.__st.start = now;
+    if (r.oldValue === 'running' && next !== 'running') window.__st.end = now;
+    window.__st.state = next;
+  });
+});
+__stObserver.observe(document, {
+  attributes: true, subtree: true, attributeOldValue: true,
+  attributeFilter: ['data-test-script-state'],
+});
 """
 
 
