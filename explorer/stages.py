@@ -156,21 +156,22 @@ def current_schema() -> Schema:
     return cached_schema(k.seed, k.schema, k.sql)
 
 
-def current_foreign_keys() -> ForeignKeys:
-    """Stages 1–2 for the session's state; raises ``SizeError`` above the size limit."""
+def _keys_within_size_limit() -> StageKeys:
+    """The session's cache keys, after checking the schema they give against the size limit."""
     k = current_keys()
-    schema = cached_schema(k.seed, k.schema, k.sql)
-    problem = size_problem(schema)
+    problem = size_problem(cached_schema(k.seed, k.schema, k.sql))
     if problem:
         raise SizeError(problem)
+    return k
+
+
+def current_foreign_keys() -> ForeignKeys:
+    """Stages 1–2 for the session's state; raises ``SizeError`` above the size limit."""
+    k = _keys_within_size_limit()
     return cached_foreign_keys(k.seed, k.schema, k.sql, k.connectivity)
 
 
 def current_database() -> Database:
     """Stages 1–3 for the session's state; raises ``SizeError`` above the size limit."""
-    k = current_keys()
-    schema = cached_schema(k.seed, k.schema, k.sql)
-    problem = size_problem(schema)
-    if problem:
-        raise SizeError(problem)
+    k = _keys_within_size_limit()
     return cached_database(k.seed, k.schema, k.sql, k.connectivity, k.features, k.postprocess)

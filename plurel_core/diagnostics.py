@@ -24,7 +24,7 @@ from .stats import (
     column_kind,
     cross_table_correlations,
     feature_columns,
-    fk_parent_positions,
+    fk_children_per_parent,
     nan_corr,
     numeric_matrix,
     spec_columns,
@@ -268,15 +268,11 @@ def _near_duplicates(db: Database, table: str, cols: list[str]) -> list[Diagnost
 
 def _fk_checks(db: Database) -> list[Diagnostic]:
     out: list[Diagnostic] = []
-    for child, fk in db.schema.foreign_keys():
-        pos = fk_parent_positions(db, child, fk)
-        if pos is None:
+    for child, fk, counts in fk_children_per_parent(db):
+        n_parent = len(counts)
+        n_referencing = int(counts.sum())
+        if n_parent < MIN_ROWS or n_referencing < MIN_ROWS:
             continue
-        n_parent = len(db.tables[fk.parent].df)
-        valid = pos[pos >= 0]
-        if n_parent < MIN_ROWS or len(valid) < MIN_ROWS:
-            continue
-        counts = np.bincount(valid, minlength=n_parent)
         unreferenced = float(np.mean(counts == 0))
         where = f"foreign key {fk.name} → {fk.parent}"
         if unreferenced > UNREFERENCED_SHARE:
@@ -290,7 +286,7 @@ def _fk_checks(db: Database) -> list[Diagnostic]:
                 )
             )
         top = np.sort(counts)[::-1][:HANDFUL_PARENTS]
-        share = float(top.sum() / len(valid))
+        share = float(top.sum() / n_referencing)
         if n_parent > 4 * HANDFUL_PARENTS and share >= HANDFUL_SHARE:
             hit = int(np.count_nonzero(top))
             out.append(
@@ -298,7 +294,7 @@ def _fk_checks(db: Database) -> list[Diagnostic]:
                     "warning",
                     child,
                     fk.name,
-                    f"{where}: {share:.1%} of the {len(valid)} child rows point at only {hit} of the "
+                    f"{where}: {share:.1%} of the {n_referencing} child rows point at only {hit} of the "
                     f"{n_parent} parent rows.",
                     _blame_fk(db, child, fk.name, "handful"),
                 )

@@ -13,6 +13,7 @@ The helpers :func:`column_kind`, :func:`feature_columns`, :func:`fk_parent_posit
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import networkx as nx
@@ -28,6 +29,7 @@ __all__ = [
     "column_kind",
     "spec_columns",
     "feature_columns",
+    "fk_children_per_parent",
     "fk_parent_positions",
     "gini",
     "nan_corr",
@@ -183,9 +185,9 @@ def gini(counts: np.ndarray) -> float:
     return float(2.0 * np.dot(ranks, c) / (n * total) - (n + 1) / n)
 
 
-def _fk_degree_stats(db: Database) -> tuple[list[float], list[float]]:
-    ginis: list[float] = []
-    unreferenced: list[float] = []
+def fk_children_per_parent(db: Database) -> Iterator[tuple[str, ForeignKeySpec, np.ndarray]]:
+    """``(child table, fk, counts)`` for every resolvable FK with a non-empty parent table:
+    ``counts[i]`` is the number of child rows referencing parent row ``i``."""
     for child, fk in db.schema.foreign_keys():
         pos = fk_parent_positions(db, child, fk)
         if pos is None:
@@ -193,7 +195,13 @@ def _fk_degree_stats(db: Database) -> tuple[list[float], list[float]]:
         n_parent = len(db.tables[fk.parent].df)
         if n_parent == 0:
             continue
-        counts = np.bincount(pos[pos >= 0], minlength=n_parent)
+        yield child, fk, np.bincount(pos[pos >= 0], minlength=n_parent)
+
+
+def _fk_degree_stats(db: Database) -> tuple[list[float], list[float]]:
+    ginis: list[float] = []
+    unreferenced: list[float] = []
+    for _child, _fk, counts in fk_children_per_parent(db):
         ginis.append(gini(counts))
         unreferenced.append(float(np.mean(counts == 0)))
     return ginis, unreferenced
