@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from .config import FeaturePriors, sample_range, sample_set
 
@@ -44,9 +45,14 @@ __all__ = [
     "matmul_rows",
     "log_abs",
     "ROW_BLOCK",
+    "clip",
+    "GatheredAggregation",
 ]
 
 F32 = np.float32
+# the clip ufunc itself: np.clip adds several Python-level calls around it, which adds up
+# over the many small arrays of an SCM
+clip = getattr(getattr(np, "_core", None), "umath", np).clip
 
 
 # -- activations ------------------------------------------------------------------------
@@ -92,7 +98,7 @@ def _wrap(t: np.ndarray) -> np.ndarray:
     huge arguments; float32 values beyond 1e12 carry no phase information anyway, so they
     are clipped first and three reduction passes then reach [-π, π].
     """
-    np.clip(t, -1e12, 1e12, out=t)
+    clip(t, -1e12, 1e12, out=t)
     for _ in range(3):
         t -= np.rint(t * _INV_TWO_PI) * _TWO_PI
     return t
@@ -145,14 +151,14 @@ ACTIVATIONS: dict[str, Callable[[np.random.Generator], Callable[[np.ndarray], np
     "softsign": _static(lambda x: x / (np.abs(x) + F32(1))),
     "tanh": _static(lambda x: np.tanh(x, out=x)),
     "sigmoid": _static(_sigmoid),
-    "hardswish": _static(lambda x: x * (np.clip(x + F32(3), 0, 6) / F32(6))),
+    "hardswish": _static(lambda x: x * (clip(x + F32(3), 0, 6) / F32(6))),
     "mish": _static(lambda x: x * np.tanh(_softplus(x))),
     "leaky_relu": _static(lambda x: np.where(x > 0, x, x * F32(0.01))),
     # the sigmoid form of GELU, x · σ(1.702 x): no cubic term that could overflow
     "gelu": _static(lambda x: x * _sigmoid(x * F32(1.702))),
     "softplus": _static(_softplus),
-    "hardsigmoid": _static(lambda x: np.clip(x / F32(6) + F32(0.5), 0, 1)),
-    "hardtanh": _static(lambda x: np.clip(x, -1, 1, out=x)),
+    "hardsigmoid": _static(lambda x: clip(x / F32(6) + F32(0.5), 0, 1)),
+    "hardtanh": _static(lambda x: clip(x, -1, 1, out=x)),
     "celu": _static(_elu),  # CELU with α = 1
     "tanhshrink": _static(lambda x: x - np.tanh(x)),
     "rrelu": _rrelu,
@@ -164,7 +170,7 @@ ACTIVATIONS: dict[str, Callable[[np.random.Generator], Callable[[np.ndarray], np
     "sin": _static(_sin),
     "cos": _static(_cos),
     "sign": _static(lambda x: np.sign(x, out=x)),
-    "clamp": _static(lambda x: np.clip(x, -1, 1, out=x)),
+    "clamp": _static(lambda x: clip(x, -1, 1, out=x)),
     "signed_log1p": _static(_signed_log1p),
     # (√(x² + 1) − 1) / 2 + x, with hypot so x² never overflows
     "smooth_bent": _static(lambda x: (np.hypot(x, F32(1)) - F32(1)) * F32(0.5) + x),
@@ -174,6 +180,14 @@ ACTIVATIONS: dict[str, Callable[[np.random.Generator], Callable[[np.ndarray], np
 
 
 _INPUT_LIMIT = F32(1e30)
+# activations whose arithmetic could overflow float32 for inputs near its maximum (a product
+# with a factor > 1 or a sum with x); their inputs are clipped to ±1e30 first
+_OVERFLOW_PRONE = frozenset({"selu", "gelu", "smooth_bent", "random_sines"})
+# activations whose outputs lie within ±7 (random_sines: at most 7 sines of amplitude <= 1),
+# far inside any clamp / scale bound, so clamping them is a no-op that can be skipped
+_BOUNDED = frozenset(
+    {"tanh", "sigmoid", "softsign", "hardsigmoid", "hardtanh", "sin", "cos", "sign", "clamp", "random_sines"}
+)
 
 
 @dataclass
@@ -186,15 +200,24 @@ class Activation:
     clamp: float
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        # inputs beyond ±1e30 are clipped first, so no activation can overflow float32
-        y = self.fn(np.clip(x, -_INPUT_LIMIT, _INPUT_LIMIT, out=x))
-        if y.dtype != F32:
-            y = y.astype(F32)
-        # clamp before scaling: the same result, but the product cannot overflow
-        bound = self.clamp / self.scale
-        np.clip(y, -bound, bound, out=y)
+        y = _unscaled(self, x)
         y *= F32(self.scale)
         return y
+
+
+def _unscaled(act: Activation, x: np.ndarray) -> np.ndarray:
+    """``clip(f(x), ± clamp / scale)`` as float32 (may overwrite ``x``): the activation
+    before its scale, which stacked MLPs fold into the next layer's weights."""
+    if act.name in _OVERFLOW_PRONE:
+        clip(x, -_INPUT_LIMIT, _INPUT_LIMIT, out=x)
+    y = act.fn(x)
+    if y.dtype != F32:
+        y = y.astype(F32)
+    if act.name not in _BOUNDED and act.clamp / act.scale < 3.4e38:
+        # clamp before scaling: the same result, but the product cannot overflow
+        bound = F32(act.clamp / act.scale)
+        clip(y, -bound, bound, out=y)
+    return y
 
 
 def random_activation(
@@ -449,30 +472,39 @@ def random_mlps(
 
 
 def _apply_activations(h: np.ndarray, acts: list[Activation]) -> np.ndarray:
-    """``acts[i]`` applied to ``h[i]`` of a (members, rows, d) stack, in place.
+    """``acts[i]`` applied to ``h[i]`` of a (members, rows, d) stack, in place, without the
+    scales (the caller folds each member's scale into its next layer's weights).
 
     Members sharing an activation function must be contiguous: each run is one call of
-    the function on a view; the per-member clamps and scales then broadcast along the first
-    axis, so every element gets exactly the arithmetic of :meth:`Activation.__call__`.
+    the function on a view (and one clamp, with per-member bounds, when it needs one).
     """
-    np.clip(h, -_INPUT_LIMIT, _INPUT_LIMIT, out=h)
     start = 0
     count = len(acts)
     while start < count:
-        fn = acts[start].fn
+        act = acts[start]
         stop = start + 1
-        while stop < count and acts[stop].fn is fn:
+        while stop < count and acts[stop].fn is act.fn:
             stop += 1
         sub = h[start:stop]
-        y = fn(sub)
+        if act.name in _OVERFLOW_PRONE:
+            clip(sub, -_INPUT_LIMIT, _INPUT_LIMIT, out=sub)
+        y = act.fn(sub)
         if y is not sub:
             sub[...] = y
+        if act.name not in _BOUNDED:
+            bound = np.array([a.clamp / a.scale for a in acts[start:stop]]).astype(F32)
+            clip(sub, -bound[:, None, None], bound[:, None, None], out=sub)
         start = stop
-    scale = np.array([a.scale for a in acts], dtype=np.float64)
-    bound = (np.array([a.clamp for a in acts]) / scale).astype(F32)[:, None, None]
-    np.clip(h, -bound, bound, out=h)
-    h *= scale.astype(F32)[:, None, None]
     return h
+
+
+def _layer_weights(mlps: list[RandomMLP], members: list[int], layer: int) -> np.ndarray:
+    """Stacked weights of ``layer`` for ``members``, times the scale of each member's
+    preceding activation (so activations never multiply their outputs by it)."""
+    w = np.stack([mlps[i].weights[layer] for i in members])
+    if layer > 0:
+        w *= np.array([mlps[i].activations[layer - 1].scale for i in members], dtype=F32)[:, None, None]
+    return w
 
 
 def evaluate_mlps(mlps: list[RandomMLP], x: np.ndarray) -> np.ndarray:
@@ -492,20 +524,19 @@ def evaluate_mlps(mlps: list[RandomMLP], x: np.ndarray) -> np.ndarray:
     h = x  # (len(active), rows, k), or (1, rows, k) shared by all
     layer = 0
     while active:
-        ws = [mlps[i].weights[layer] for i in active]
         done = [j for j, i in enumerate(active) if depth[i] == layer + 1]
         keep = [j for j, i in enumerate(active) if depth[i] > layer + 1]
         shared = h.shape[0] == 1 and len(active) > 1
-        if done and keep and ws[done[0]].shape != ws[keep[0]].shape:
+        last_shape = mlps[active[done[0]]].weights[layer].shape if done else None
+        if done and keep and last_shape != mlps[active[keep[0]]].weights[layer].shape:
             # last layers (→ out_dim) and hidden layers differ in shape: two products
-            out[[active[j] for j in done]] = matmul_rows(
-                h if shared else h[done], np.stack([ws[j] for j in done])
-            )
-            h = matmul_rows(h if shared else h[keep], np.stack([ws[j] for j in keep]))
+            ends = [active[j] for j in done]
+            out[ends] = matmul_rows(h if shared else h[done], _layer_weights(mlps, ends, layer))
             active = [active[j] for j in keep]
+            h = matmul_rows(h if shared else h[keep], _layer_weights(mlps, active, layer))
             keep = list(range(len(active)))
         else:
-            h = matmul_rows(h, np.stack(ws) if len(ws) > 1 else ws[0][None])
+            h = matmul_rows(h, _layer_weights(mlps, active, layer))
             if done:
                 out[[active[j] for j in done]] = h[done]
         if not keep:
@@ -697,12 +728,12 @@ class Aggregator:
         if self.name in ("sum", "max"):
             out = state[0]
         elif self.name == "product":
-            out = np.exp(np.clip(state[0], -87, self.log_clamp))
+            out = np.exp(clip(state[0], -87, self.log_clamp))
             np.copyto(out, F32(0), where=state[0] <= -87)
             np.negative(out, out=out, where=state[1])
         else:
             out = state[0] + np.log(state[1])
-        return np.clip(out, -self.clamp, self.clamp, out=out)
+        return clip(out, -self.clamp, self.clamp, out=out)
 
 
 _LOG_ZERO = F32(-1e30)
@@ -719,7 +750,7 @@ def log_abs(x: np.ndarray) -> np.ndarray:
 
 def _fold(name: str) -> Callable[[np.ndarray, float], np.ndarray]:
     def agg(stack: np.ndarray, clamp: float = 1e4) -> np.ndarray:
-        stack = np.clip(np.asarray(stack, dtype=F32), -clamp, clamp)
+        stack = clip(np.asarray(stack, dtype=F32), -clamp, clamp)
         a = Aggregator(name, clamp)
         state = a.start(stack[0])
         for x in stack[1:]:
@@ -741,3 +772,146 @@ def aggregate(name: str, stack: np.ndarray, clamp: float = 1e4) -> np.ndarray:
     if name not in AGGREGATIONS:
         raise ValueError(f"aggregation: got {name!r}; allowed: {list(AGGREGATIONS)}")
     return AGGREGATIONS[name](stack, clamp)
+
+
+# -- gathered aggregation (the per-row hot path) -----------------------------------------
+
+_AGG_CODES = {"sum": 0, "max": 1, "product": 2, "logsumexp": 3}
+# 2^-i for i = 0..1099 (float64 reaches 0 below 2^-1074): exact scalings of a mantissa
+_POW2_NEG = np.ldexp(1.0, -np.arange(1100))
+_LN2 = math.log(2.0)
+
+
+@njit(nogil=True, cache=True)
+def _aggregate_rows(kind, values, signs, mant, expo, offsets, codes, r0, lut, noise, clamp, log_clamp, out):
+    """``out[i] = clip(AGG_p values[offsets[p] + codes[p, r0 + i]], ±clamp) + lut[noise[i]]``.
+
+    One pass over the rows; for each row the parents' table rows are read in parent order
+    and folded into a d-vector: sum / max in float32; product as a float32 sum of
+    log-magnitudes (``values``) and a parity of ``signs``; logsumexp from each value's
+    ``exp(v) = mant · 2^expo`` (mant ∈ [1, 2)), summed in float64 relative to the row's
+    largest exponent, so no exp is needed per element and nothing under- or overflows.
+    """
+    parents = offsets.shape[0]
+    rows, d = out.shape
+    acc = np.empty(d, dtype=np.float32)
+    neg = np.empty(d, dtype=np.uint8)
+    acc64 = np.empty(d, dtype=np.float64)
+    top = np.empty(d, dtype=np.int32)
+    for i in range(rows):
+        r = r0 + i
+        first = offsets[0] + codes[0, r]
+        if kind == 0 or kind == 1:
+            for j in range(d):
+                acc[j] = values[first, j]
+            for p in range(1, parents):
+                q = offsets[p] + codes[p, r]
+                if kind == 0:
+                    for j in range(d):
+                        acc[j] += values[q, j]
+                else:
+                    for j in range(d):
+                        acc[j] = max(acc[j], values[q, j])
+        elif kind == 2:
+            for j in range(d):
+                acc[j] = values[first, j]
+                neg[j] = signs[first, j]
+            for p in range(1, parents):
+                q = offsets[p] + codes[p, r]
+                for j in range(d):
+                    acc[j] += values[q, j]
+                    neg[j] ^= signs[q, j]
+            for j in range(d):
+                a = acc[j]
+                if a <= -87.0:
+                    acc[j] = 0.0
+                else:
+                    acc[j] = math.exp(min(a, log_clamp))
+                    if neg[j]:
+                        acc[j] = -acc[j]
+        else:
+            for j in range(d):
+                top[j] = expo[first, j]
+            for p in range(1, parents):
+                q = offsets[p] + codes[p, r]
+                for j in range(d):
+                    top[j] = max(top[j], expo[q, j])
+            for j in range(d):
+                acc64[j] = 0.0
+            for p in range(parents):
+                q = offsets[p] + codes[p, r]
+                for j in range(d):
+                    acc64[j] += mant[q, j] * _POW2_NEG[min(top[j] - expo[q, j], 1099)]
+            for j in range(d):
+                acc[j] = (top[j] + math.log2(acc64[j])) * _LN2
+        for j in range(d):
+            out[i, j] = min(max(acc[j], -clamp), clamp) + lut[noise[i, j]]
+
+
+class GatheredAggregation:
+    """The aggregation of one SCM node's parent embeddings, row by row.
+
+    ``tables[p]`` is parent ``p``'s weighted, clamped encoder table and ``codes[p]`` gives,
+    for every row of the child, the table row it reads (a categorical code or a quantile
+    knot). Tables are concatenated once; :meth:`rows` then folds the parents of a run of
+    rows in one compiled pass, with no per-parent temporaries (the result equals the
+    :class:`Aggregator` fold in parent order, up to float rounding for ``logsumexp``).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        tables: list[np.ndarray],
+        codes: list[np.ndarray],
+        clamp: float,
+        partial: list[np.ndarray] | None = None,
+    ):
+        if name not in _AGG_CODES:
+            raise ValueError(f"aggregation: got {name!r}; allowed: {list(AGGREGATIONS)}")
+        self.kind = _AGG_CODES[name]
+        self.clamp = F32(clamp)
+        self.log_clamp = F32(math.log(clamp))
+        values = np.concatenate(tables).astype(F32, copy=False)
+        d = values.shape[1]
+        sizes = [t.shape[0] for t in tables]
+        codes = list(codes)
+        self.signs = np.zeros((1, d), dtype=np.uint8)
+        self.mant = np.zeros((1, d), dtype=np.float64)
+        self.expo = np.zeros((1, d), dtype=np.int32)
+        if name == "product":
+            self.signs = (values < 0).view(np.uint8)
+            values = log_abs(values)
+        if partial is not None:
+            # an already folded state (Aggregator form) for each row: one more "parent"
+            # whose table row is the child row itself
+            rows = partial[0].shape[0]
+            if name == "product":
+                values = np.concatenate([values, partial[0]])
+                self.signs = np.concatenate([self.signs, partial[1].view(np.uint8)])
+            elif name == "logsumexp":
+                values = np.concatenate([values, partial[0] + np.log(partial[1])])
+            else:
+                values = np.concatenate([values, partial[0]])
+            sizes.append(rows)
+            codes.append(np.arange(rows))
+        if name == "logsumexp":
+            # exp(v) = mant · 2^expo with mant in [1, 2): the per-row work is a sum of
+            # exactly rescaled mantissas
+            t = values.astype(np.float64) / _LN2
+            expo = np.floor(t)
+            self.mant = np.exp2(t - expo)
+            self.expo = expo.astype(np.int32)
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        self.codes = np.stack(codes).astype(np.int32)
+        self.values = values
+        self.dim = d
+
+    def rows(self, r0: int, lut: np.ndarray, noise: np.ndarray) -> np.ndarray:
+        """Aggregated embeddings of rows ``r0 .. r0 + len(noise)``, clipped to ± clamp, plus
+        ``lut[noise]`` (one noise level per row and dimension)."""
+        out = np.empty((noise.shape[0], self.dim), dtype=F32)
+        _aggregate_rows(
+            self.kind, self.values, self.signs, self.mant, self.expo, self.offsets, self.codes,
+            r0, lut, noise, self.clamp, self.log_clamp, out,
+        )  # fmt: skip
+        return out

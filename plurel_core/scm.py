@@ -40,8 +40,11 @@ any ``chunk_rows`` and any number of threads.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -57,8 +60,10 @@ from .mechanisms import (
     Aggregator,
     CategoricalDecoder,
     CategoricalEncoder,
+    GatheredAggregation,
     NumericalDecoder,
     NumericalEncoder,
+    clip,
     evaluate_mlps,
     log_abs,
 )
@@ -178,7 +183,7 @@ def _encoder_tables(
         tables = evaluate_mlps([mlps[i] for i in members], x)
         if weights is not None:
             tables *= weights[members].astype(F32)[:, None, None]
-            np.clip(tables, -clamp, clamp, out=tables)
+            clip(tables, -clamp, clamp, out=tables)
         for j, i in enumerate(members):
             out[i] = tables[j]
     return out
@@ -189,7 +194,7 @@ def _weighted_tables(tables: list[np.ndarray], weights: np.ndarray, clamp: float
     out = []
     for t, w in zip(tables, weights, strict=True):
         t = t * F32(w)
-        np.clip(t, -clamp, clamp, out=t)
+        clip(t, -clamp, clamp, out=t)
         if agg == "product":
             out.append((t, log_abs(t), t < 0))
         else:
@@ -310,7 +315,7 @@ def _parent_partials(
             # weight and clamp the small encoder tables, then gather the parent's rows
             parts = []
             for t, q in zip(tables, codes, strict=True):
-                t = np.clip(t * w, -clamp, clamp)
+                t = clip(t * w, -clamp, clamp)
                 parts.append(
                     _Contribution(t, q, log_abs(t), t < 0) if agg == "product" else _Contribution(t, q)
                 )
@@ -329,38 +334,52 @@ def _parent_partials(
     return combined, inputs
 
 
-def sample_table_scm(
-    spec: TableSpec,
-    samples: list[ForeignKeySample],
-    raw: dict[str, TableSCM],
-    features: FeaturePriors,
-    seed: int,
-    *,
-    chunk_rows: int = CHUNK_ROWS,
-    encoder_knots: int | None = ENCODER_KNOTS,
-    pool: ThreadPoolExecutor | None = None,
-) -> TableSCM:
-    """Sample one table's SCM and its raw column values.
+@dataclass
+class TableStructure:
+    """Everything of one table's SCM that does not depend on its parents' values: the
+    graph, node types, aggregations, noise levels, every encoder and decoder, and the
+    source nodes' values. Drawn by :func:`sample_table_structure`."""
 
-    ``raw`` holds the already generated parent tables (their raw column values condition
-    this table through ``samples``, the table's foreign keys). Structure draws come from
-    ``stream(seed, "features", table)``; source values from
-    ``stream(seed, "features", table, "source", node)``; node noise from a row-ordered
-    stream keyed ``("features", table, "noise", node)``. With a thread ``pool``, the row
-    chunks of each node are computed in parallel (the result is the same).
+    spec: TableSpec
+    layout: str
+    frac: float
+    graph: nx.DiGraph
+    propagation: str
+    col_nodes: list[int]
+    ntype: dict[int, str]
+    nk: dict[int, int]
+    source_name: dict[int, str]
+    agg: dict[int, str]
+    luts: dict[int, np.ndarray]
+    decoders: dict[int, object]
+    encoders: dict[tuple[int, int], object]
+    source_values: dict[int, np.ndarray] = field(default_factory=dict)
+    ts_components: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
+    categorical_ts: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
+    source_params: dict[int, dict] = field(default_factory=dict)
+
+    @property
+    def lazy(self) -> bool:
+        return self.propagation == "type_lazy"
+
+    @property
+    def num_nodes(self) -> int:
+        return self.graph.number_of_nodes()
+
+    def ctype(self, v: int) -> str:
+        """The type node ``v`` is computed with (lazy tables compute everything numerically)."""
+        return "numerical" if self.lazy else self.ntype[v]
+
+
+def sample_table_structure(spec: TableSpec, features: FeaturePriors, seed: int) -> TableStructure:
+    """Draw the parts of a table's SCM that do not depend on other tables' values.
+
+    Structure draws come from ``stream(seed, "features", table)`` and source values from
+    ``stream(seed, "features", table, "source", node)``, so a table's structure can be drawn
+    before (or while) its parents' values are computed.
     """
-    if chunk_rows < 1:
-        raise ValueError(f"chunk_rows: got {chunk_rows!r}; expected an integer >= 1")
-    # whole row blocks per chunk keep every row's arithmetic identical for any chunk size
-    chunk_rows = -(-chunk_rows // ROW_BLOCK) * ROW_BLOCK
-    if encoder_knots is not None and encoder_knots < 1:
-        raise ValueError(f"encoder_knots: got {encoder_knots!r}; expected an integer >= 1 or None")
     name, n, c = spec.name, spec.num_rows, len(spec.columns)
-    d, clamp = features.embedding_dim, features.embedding_clamp
-    if c == 0:
-        trace = SCMTrace(graph=nx.DiGraph(), layout="", propagation="", weight_dist="")
-        return TableSCM({}, trace)
-
+    d = features.embedding_dim
     rng = stream(seed, "features", name)
     layout = sample_set(rng, features.scm_layouts)
     frac = sample_range(rng, features.column_node_frac)
@@ -381,16 +400,13 @@ def sample_table_scm(
             ntype[v], nk[v] = "categorical", sample_range(rng, features.latent_categories)
         else:
             ntype[v], nk[v] = "numerical", 0
-    # the type a node is computed with (lazy tables compute everything numerically)
     ctype = {v: ("numerical" if lazy else ntype[v]) for v in range(num_nodes)}
 
-    sources = [v for v in range(num_nodes) if g.in_degree(v) == 0]
-    source_set = set(sources)
     source_name: dict[int, str] = {}
     agg: dict[int, str] = {}
     luts: dict[int, np.ndarray] = {}
     for v in range(num_nodes):
-        if v in source_set:
+        if g.in_degree(v) == 0:
             source_name[v] = sample_set(rng, features.source_types)
             continue
         agg[v] = sample_set(rng, features.aggregations)
@@ -414,40 +430,81 @@ def sample_table_scm(
     encoders.update(
         zip(cat_enc, CategoricalEncoder.batch(rng, [nk[u] for u, _ in cat_enc], features), strict=True)
     )
+    s = TableStructure(
+        spec, layout, frac, g, propagation, col_nodes, ntype, nk, source_name, agg, luts, decoders, encoders
+    )
+    for v, kind in source_name.items():
+        srng = stream(seed, "features", name, "source", v)
+        if ctype[v] == "categorical":
+            draw = categorical_source(kind, srng, n, nk[v], features, spec.kind)
+            if draw.components is not None:
+                s.categorical_ts[v] = {k: x.astype(F32) for k, x in draw.components.items()}
+            s.source_values[v] = draw.values
+        else:
+            draw = SOURCES[kind](srng, n, features, spec.kind)
+            if draw.components is not None:
+                s.ts_components[v] = draw.components
+            s.source_values[v] = draw.values.astype(F32)
+        s.source_params[v] = draw.params
+    return s
+
+
+def sample_table_scm(
+    spec: TableSpec,
+    samples: list[ForeignKeySample],
+    raw: dict[str, TableSCM],
+    features: FeaturePriors,
+    seed: int,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+    encoder_knots: int | None = ENCODER_KNOTS,
+    pool: ThreadPoolExecutor | None = None,
+    structure: TableStructure | None = None,
+) -> TableSCM:
+    """Sample one table's SCM and its raw column values.
+
+    ``raw`` holds the already generated parent tables (their raw column values condition
+    this table through ``samples``, the table's foreign keys). ``structure`` is the table's
+    :func:`sample_table_structure` (drawn here when not given); node noise comes from a
+    row-ordered stream keyed ``("features", table, "noise", node)``. With a thread ``pool``,
+    the row chunks of each node are computed in parallel (the result is the same).
+    """
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows: got {chunk_rows!r}; expected an integer >= 1")
+    # whole row blocks per chunk keep every row's arithmetic identical for any chunk size
+    chunk_rows = -(-chunk_rows // ROW_BLOCK) * ROW_BLOCK
+    if encoder_knots is not None and encoder_knots < 1:
+        raise ValueError(f"encoder_knots: got {encoder_knots!r}; expected an integer >= 1 or None")
+    name, n, c = spec.name, spec.num_rows, len(spec.columns)
+    d, clamp = features.embedding_dim, features.embedding_clamp
+    if c == 0:
+        trace = SCMTrace(graph=nx.DiGraph(), layout="", propagation="", weight_dist="")
+        return TableSCM({}, trace)
+    s = structure if structure is not None else sample_table_structure(spec, features, seed)
+    g, agg, nk, ntype, lazy = s.graph, s.agg, s.nk, s.ntype, s.lazy
+    decoders, encoders, luts = s.decoders, s.encoders, s.luts
+    num_nodes, col_nodes = s.num_nodes, s.col_nodes
+    node_col = {v: i for i, v in enumerate(col_nodes)}
+    ctype = {v: s.ctype(v) for v in range(num_nodes)}
+    source_set = set(s.source_name)
 
     partials, parent_inputs = _parent_partials(
         name, samples, raw, set(agg.values()), n, features, seed, encoder_knots
     )
 
     values: dict[int, np.ndarray] = {}
-    contribs: dict[int, list[_Contribution]] = {v: [] for v in agg}
-    ts_components: dict[int, dict[str, np.ndarray]] = {}
-    source_params: dict[int, dict] = {}
-    categorical_ts: dict[int, dict[str, np.ndarray]] = {}
+    # per non-source node: its parents' weighted encoder tables and the codes indexing them
+    tables: dict[int, list[np.ndarray]] = {v: [] for v in agg}
+    codes: dict[int, list[np.ndarray]] = {v: [] for v in agg}
     for v in range(num_nodes):
         if v in source_set:
-            srng = stream(seed, "features", name, "source", v)
-            if ctype[v] == "categorical":
-                draw = categorical_source(source_name[v], srng, n, nk[v], features, spec.kind)
-                if draw.components is not None:
-                    categorical_ts[v] = {k: x.astype(F32) for k, x in draw.components.items()}
-                values[v] = draw.values
-            else:
-                draw = SOURCES[source_name[v]](srng, n, features, spec.kind)
-                if draw.components is not None:
-                    ts_components[v] = draw.components
-                values[v] = draw.values.astype(F32)
-            source_params[v] = draw.params
+            values[v] = s.source_values[v]
         else:
             values[v] = _propagate(
-                contribs.pop(v),
+                GatheredAggregation(agg[v], tables.pop(v), codes.pop(v), clamp, partials.get(agg[v])),
                 n,
-                d,
-                clamp,
-                agg[v],
                 decoders[v],
                 luts[v],
-                partials,
                 _NoiseStream(seed, name, v, d),
                 ctype[v],
                 chunk_rows,
@@ -463,12 +520,10 @@ def sample_table_scm(
                 ins = [e.embedding for e in encs]
             else:
                 ins = [kn.inputs.astype(F32).reshape(-1, 1)] * len(encs)
-            tables = _encoder_tables([e.mlp for e in encs], ins, weights, clamp)
-            for w, t in zip(children, tables, strict=True):
-                if agg[w] == "product":
-                    contribs[w].append(_Contribution(t, kn.codes, log_abs(t), t < 0))
-                else:
-                    contribs[w].append(_Contribution(t, kn.codes))
+            out_tables = _encoder_tables([e.mlp for e in encs], ins, weights, clamp)
+            for w, t in zip(children, out_tables, strict=True):
+                tables[w].append(t)
+                codes[w].append(kn.codes)
 
     # collect columns (lazy tables quantise their categorical columns now)
     columns: dict[str, RawColumn] = {}
@@ -494,7 +549,7 @@ def sample_table_scm(
         attrs["num_categories"] = nk[v] if attrs["type"] == "categorical" else 0
         attrs["column"] = col
         attrs["aggregation"] = agg.get(v)
-        attrs["source"] = source_name.get(v)
+        attrs["source"] = s.source_name.get(v)
         attrs["activations"] = {"decoder": decoders[v].mlp.activation_names} if v in decoders else {}
     for (u, v), enc in encoders.items():
         g.edges[u, v]["activations"] = enc.mlp.activation_names
@@ -502,17 +557,17 @@ def sample_table_scm(
 
     trace = SCMTrace(
         graph=g,
-        layout=layout,
-        propagation=propagation,
+        layout=s.layout,
+        propagation=s.propagation,
         weight_dist=g.graph.get("weight_dist", ""),
-        ts_components=ts_components,
+        ts_components=s.ts_components,
         parent_inputs=parent_inputs,
         details={
             "num_nodes": num_nodes,
-            "column_node_frac": frac,
+            "column_node_frac": s.frac,
             "column_nodes": {spec.columns[i].name: v for i, v in enumerate(col_nodes)},
-            "sources": source_params,
-            "categorical_ts": categorical_ts,
+            "sources": s.source_params,
+            "categorical_ts": s.categorical_ts,
             "lazy_quantisation": lazy_info,
             "encoder_knots": encoder_knots,
             "columns": {},
@@ -522,44 +577,29 @@ def sample_table_scm(
 
 
 def _propagate(
-    contribs: list[_Contribution],
+    inputs: GatheredAggregation,
     n: int,
-    d: int,
-    clamp: float,
-    agg_name: str,
     decoder,
     lut: np.ndarray,
-    partials: dict[str, list],
     noise: _NoiseStream,
     ctype: str,
     chunk_rows: int,
     pool: ThreadPoolExecutor | None = None,
 ) -> np.ndarray:
-    """Values of a non-source node for all rows, computed chunk by chunk from its parents'
-    contributions (in parent order)."""
-    a = Aggregator(agg_name, clamp)
-    partial = partials.get(agg_name)
+    """Values of a non-source node for all rows, computed chunk by chunk: aggregated parent
+    embeddings plus noise, through the node's decoder."""
     out = np.empty(n, dtype=np.int64 if ctype == "categorical" else F32)
 
     def chunk(r0: int) -> None:
-        rows = slice(r0, min(n, r0 + chunk_rows))
-        m = rows.stop - rows.start
-        state = _gather_start(agg_name, contribs[0], rows)
-        tmp = np.empty((m, d), dtype=F32)
-        for c in contribs[1:]:
-            _gather_add(a, state, c, rows, tmp)
-        if partial is not None:
-            a.merge(state, [p[rows] for p in partial])
-        h = a.finish(state)
-        h += lut[noise.rows(r0, m)]
-        out[rows] = decoder(h)
+        m = min(n, r0 + chunk_rows) - r0
+        out[r0 : r0 + m] = decoder(inputs.rows(r0, lut, noise.rows(r0, m)))
 
     starts = range(0, n, chunk_rows)
     if pool is None or len(starts) < 2:
         for r0 in starts:
             chunk(r0)
     else:
-        # chunks are independent (numpy releases the GIL in its loops and products)
+        # chunks are independent (the aggregation kernel and numpy's products release the GIL)
         for f in [pool.submit(chunk, r0) for r0 in starts]:
             f.result()
     return out
@@ -591,6 +631,36 @@ def _quantise(
         codes = k - 1 - codes
     info = {"thresholds": thresholds.astype(float).tolist(), "permuted": permuted, "reversed": reversed_}
     return codes, info
+
+
+_gc_lock = threading.Lock()
+_gc_users = 0
+_gc_was_enabled = False
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused():
+    """Pause Python's cyclic garbage collector (reference counting still frees everything).
+
+    An SCM creates tens of thousands of small objects (weights, activations, MLPs); each
+    few hundred allocations would otherwise trigger a collection pass, and the passes
+    that walk every live object cost more than a tenth of the generation time. Nested and
+    concurrent users share one pause; the collector's previous state is restored when
+    the last one leaves.
+    """
+    global _gc_users, _gc_was_enabled
+    with _gc_lock:
+        if _gc_users == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_users += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_users -= 1
+            if _gc_users == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 def sample_features(
@@ -629,16 +699,17 @@ def sample_features(
     try:
         for name in order:
             spec = schema.tables[name]
-            result = sample_table_scm(
-                spec,
-                fks.for_table(name),
-                raw,
-                features,
-                seed,
-                chunk_rows=chunk_rows,
-                encoder_knots=encoder_knots,
-                pool=pool,
-            )
+            with _cyclic_gc_paused():
+                result = sample_table_scm(
+                    spec,
+                    fks.for_table(name),
+                    raw,
+                    features,
+                    seed,
+                    chunk_rows=chunk_rows,
+                    encoder_knots=encoder_knots,
+                    pool=pool,
+                )
             result.node_values = {}  # only the columns are needed later
             raw[name] = result
             frame, details = postprocess_table(spec, result.columns, schema.t0, schema.t1, post, seed)
