@@ -91,16 +91,24 @@ _TWO_PI = F32(2 * np.pi)
 _INV_TWO_PI = F32(1 / (2 * np.pi))
 
 
-def _wrap(t: np.ndarray) -> np.ndarray:
-    """``t`` shifted by multiples of 2π into about [-π, π] (in place).
+_SIN_FAST_LIMIT = F32(65536.0)
 
-    sin/cos are periodic, but their vectorised kernels fall back to a slow scalar path for
-    huge arguments; float32 values beyond 1e12 carry no phase information anyway, so they
-    are clipped first and three reduction passes then reach [-π, π].
+
+def _wrap(t: np.ndarray) -> np.ndarray:
+    """``t`` with its elements beyond ±65536 shifted by multiples of 2π into about [-π, π]
+    (in place).
+
+    numpy's float32 sin/cos are fast and accurate up to there but fall back to a slow
+    scalar path beyond; float32 values beyond 1e12 carry no phase information anyway, so
+    those elements are clipped first and three reduction passes then reach [-π, π]. The
+    choice is per element, so a value's result never depends on its neighbours.
     """
-    clip(t, -1e12, 1e12, out=t)
-    for _ in range(3):
-        t -= np.rint(t * _INV_TWO_PI) * _TWO_PI
+    if t.size and (t.max() > _SIN_FAST_LIMIT or t.min() < -_SIN_FAST_LIMIT):
+        big = np.abs(t) > _SIN_FAST_LIMIT
+        sub = clip(t[big], F32(-1e12), F32(1e12))
+        for _ in range(3):
+            sub -= np.rint(sub * _INV_TWO_PI) * _TWO_PI
+        t[big] = sub
     return t
 
 
@@ -339,7 +347,9 @@ def random_weights(
         stack = INITS[schemes[pick]](rng, len(members), fi, fo)
         r = rhos[members]
         if (r < 1.0).any():
-            keep = rng.random(stack.shape, dtype=F32) < r[:, None, None]
+            # Bernoulli(ρ) from 16 random bits per weight: P(keep) = round(ρ · 2^16) / 2^16
+            bits = rng.bit_generator.random_raw(-(-stack.size // 4)).view(np.uint16)[: stack.size]
+            keep = bits.reshape(stack.shape) < np.round(r * 65536).astype(np.uint32)[:, None, None]
             stack *= keep
             stack *= (1.0 / r).astype(F32)[:, None, None]
         for i, w in zip(members.tolist(), stack, strict=True):
@@ -782,9 +792,17 @@ _POW2_NEG = np.ldexp(1.0, -np.arange(1100))
 _LN2 = math.log(2.0)
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _code(codes, row, r):
+    return r if row < 0 else codes[row, r]
+
+
 @njit(nogil=True, cache=True)
-def _aggregate_rows(kind, values, signs, mant, expo, offsets, codes, r0, lut, noise, clamp, log_clamp, out):
-    """``out[i] = clip(AGG_p values[offsets[p] + codes[p, r0 + i]], ±clamp) + lut[noise[i]]``.
+def _aggregate_rows(
+    kind, values, signs, mant, expo, offsets, codes, code_rows, r0, lut, noise, clamp, log_clamp, out
+):
+    """``out[i] = clip(AGG_p values[offsets[p] + c_p(r0 + i)], ±clamp) + lut[noise[i]]`` with
+    ``c_p(r) = codes[code_rows[p], r]``, or ``r`` itself where ``code_rows[p] < 0``.
 
     One pass over the rows; for each row the parents' table rows are read in parent order
     and folded into a d-vector: sum / max in float32; product as a float32 sum of
@@ -800,12 +818,12 @@ def _aggregate_rows(kind, values, signs, mant, expo, offsets, codes, r0, lut, no
     top = np.empty(d, dtype=np.int32)
     for i in range(rows):
         r = r0 + i
-        first = offsets[0] + codes[0, r]
+        first = offsets[0] + _code(codes, code_rows[0], r)
         if kind == 0 or kind == 1:
             for j in range(d):
                 acc[j] = values[first, j]
             for p in range(1, parents):
-                q = offsets[p] + codes[p, r]
+                q = offsets[p] + _code(codes, code_rows[p], r)
                 if kind == 0:
                     for j in range(d):
                         acc[j] += values[q, j]
@@ -817,7 +835,7 @@ def _aggregate_rows(kind, values, signs, mant, expo, offsets, codes, r0, lut, no
                 acc[j] = values[first, j]
                 neg[j] = signs[first, j]
             for p in range(1, parents):
-                q = offsets[p] + codes[p, r]
+                q = offsets[p] + _code(codes, code_rows[p], r)
                 for j in range(d):
                     acc[j] += values[q, j]
                     neg[j] ^= signs[q, j]
@@ -833,13 +851,13 @@ def _aggregate_rows(kind, values, signs, mant, expo, offsets, codes, r0, lut, no
             for j in range(d):
                 top[j] = expo[first, j]
             for p in range(1, parents):
-                q = offsets[p] + codes[p, r]
+                q = offsets[p] + _code(codes, code_rows[p], r)
                 for j in range(d):
                     top[j] = max(top[j], expo[q, j])
             for j in range(d):
                 acc64[j] = 0.0
             for p in range(parents):
-                q = offsets[p] + codes[p, r]
+                q = offsets[p] + _code(codes, code_rows[p], r)
                 for j in range(d):
                     acc64[j] += mant[q, j] * _POW2_NEG[min(top[j] - expo[q, j], 1099)]
             for j in range(d):
@@ -851,59 +869,70 @@ def _aggregate_rows(kind, values, signs, mant, expo, offsets, codes, r0, lut, no
 class GatheredAggregation:
     """The aggregation of one SCM node's parent embeddings, row by row.
 
-    ``tables[p]`` is parent ``p``'s weighted, clamped encoder table and ``codes[p]`` gives,
-    for every row of the child, the table row it reads (a categorical code or a quantile
-    knot). Tables are concatenated once; :meth:`rows` then folds the parents of a run of
-    rows in one compiled pass, with no per-parent temporaries (the result equals the
-    :class:`Aggregator` fold in parent order, up to float rounding for ``logsumexp``).
+    ``tables[p]`` is parent ``p``'s weighted, clamped encoder table and its codes give, for
+    every row of the child, the table row it reads (a categorical code or a quantile knot):
+    ``codes[p]``, or with ``code_rows`` row ``code_rows[p]`` of the 2-D int32 ``codes``
+    (so parents can share one matrix of codes without copies). ``partial`` is an already
+    folded state (:class:`Aggregator` form) per child row, aggregated last. Tables are
+    concatenated once; :meth:`rows` then folds the parents of a run of rows in one compiled
+    pass, with no per-parent temporaries (the result equals the :class:`Aggregator` fold in
+    parent order, up to float rounding for ``logsumexp``).
     """
 
     def __init__(
         self,
         name: str,
         tables: list[np.ndarray],
-        codes: list[np.ndarray],
+        codes: list[np.ndarray] | np.ndarray,
         clamp: float,
         partial: list[np.ndarray] | None = None,
+        *,
+        code_rows: list[int] | None = None,
     ):
         if name not in _AGG_CODES:
             raise ValueError(f"aggregation: got {name!r}; allowed: {list(AGGREGATIONS)}")
         self.kind = _AGG_CODES[name]
         self.clamp = F32(clamp)
         self.log_clamp = F32(math.log(clamp))
-        values = np.concatenate(tables).astype(F32, copy=False)
-        d = values.shape[1]
+        if code_rows is None:
+            self.codes = np.stack(codes).astype(np.int32, copy=False)
+            code_rows = list(range(len(tables)))
+        else:
+            self.codes = np.asarray(codes, dtype=np.int32)
         sizes = [t.shape[0] for t in tables]
-        codes = list(codes)
+        parts = list(tables)
+        if partial is not None:
+            # one more "parent" whose table row is the child row itself (code row -1)
+            sizes.append(partial[0].shape[0])
+            code_rows = [*code_rows, -1]
+            parts.append(partial[0] + np.log(partial[1]) if name == "logsumexp" else partial[0])
+        values = np.concatenate(parts).astype(F32, copy=False)
+        d = values.shape[1]
         self.signs = np.zeros((1, d), dtype=np.uint8)
-        self.mant = np.zeros((1, d), dtype=np.float64)
+        self.mant = np.zeros((1, d), dtype=F32)
         self.expo = np.zeros((1, d), dtype=np.int32)
         if name == "product":
-            self.signs = (values < 0).view(np.uint8)
-            values = log_abs(values)
-        if partial is not None:
-            # an already folded state (Aggregator form) for each row: one more "parent"
-            # whose table row is the child row itself
-            rows = partial[0].shape[0]
-            if name == "product":
-                values = np.concatenate([values, partial[0]])
-                self.signs = np.concatenate([self.signs, partial[1].view(np.uint8)])
-            elif name == "logsumexp":
-                values = np.concatenate([values, partial[0] + np.log(partial[1])])
-            else:
-                values = np.concatenate([values, partial[0]])
-            sizes.append(rows)
-            codes.append(np.arange(rows))
-        if name == "logsumexp":
+            # the partial is already (log-magnitude, negative) per element
+            head = values.shape[0] - (0 if partial is None else sizes[-1])
+            signs = np.empty(values.shape, dtype=np.uint8)
+            np.less(values[:head], 0, out=signs[:head].view(np.bool_))
+            values[:head] = log_abs(values[:head])
+            if partial is not None:
+                signs[head:] = partial[1].view(np.uint8)
+            self.signs = signs
+        elif name == "logsumexp":
             # exp(v) = mant · 2^expo with mant in [1, 2): the per-row work is a sum of
-            # exactly rescaled mantissas
-            t = values.astype(np.float64) / _LN2
+            # exactly rescaled mantissas (float32 is enough: the split's rounding stays
+            # within a float32 ulp of v)
+            t = values * F32(1 / _LN2)
             expo = np.floor(t)
-            self.mant = np.exp2(t - expo)
+            t -= expo
+            t *= F32(_LN2)
+            self.mant = np.exp(t, out=t)
             self.expo = expo.astype(np.int32)
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-        self.codes = np.stack(codes).astype(np.int32)
         self.values = values
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        self.code_rows = np.asarray(code_rows, dtype=np.int64)
         self.dim = d
 
     def rows(self, r0: int, lut: np.ndarray, noise: np.ndarray) -> np.ndarray:
@@ -912,6 +941,6 @@ class GatheredAggregation:
         out = np.empty((noise.shape[0], self.dim), dtype=F32)
         _aggregate_rows(
             self.kind, self.values, self.signs, self.mant, self.expo, self.offsets, self.codes,
-            r0, lut, noise, self.clamp, self.log_clamp, out,
+            self.code_rows, r0, lut, noise, self.clamp, self.log_clamp, out,
         )  # fmt: skip
         return out

@@ -493,15 +493,23 @@ def sample_table_scm(
     )
 
     values: dict[int, np.ndarray] = {}
-    # per non-source node: its parents' weighted encoder tables and the codes indexing them
+    # per non-source node: its parents' weighted encoder tables (in parent order); row u of
+    # node_codes: for every row, the table row (category or knot) parent u's encoders read
     tables: dict[int, list[np.ndarray]] = {v: [] for v in agg}
-    codes: dict[int, list[np.ndarray]] = {v: [] for v in agg}
+    node_codes = np.empty((num_nodes, n), dtype=np.int32)
     for v in range(num_nodes):
         if v in source_set:
             values[v] = s.source_values[v]
         else:
             values[v] = _propagate(
-                GatheredAggregation(agg[v], tables.pop(v), codes.pop(v), clamp, partials.get(agg[v])),
+                GatheredAggregation(
+                    agg[v],
+                    tables.pop(v),
+                    node_codes,
+                    clamp,
+                    partials.get(agg[v]),
+                    code_rows=sorted(g.predecessors(v)),
+                ),
                 n,
                 decoders[v],
                 luts[v],
@@ -514,6 +522,7 @@ def sample_table_scm(
         if children:
             # all out-edge encoders of v read the same knots: evaluate them together
             kn = _Knots(values[v], ctype[v], nk[v], encoder_knots)
+            node_codes[v] = kn.codes
             encs = [encoders[v, w] for w in children]
             weights = np.array([g.edges[v, w]["weight"] for w in children], dtype=np.float64)
             if kn.inputs is None:
@@ -523,7 +532,6 @@ def sample_table_scm(
             out_tables = _encoder_tables([e.mlp for e in encs], ins, weights, clamp)
             for w, t in zip(children, out_tables, strict=True):
                 tables[w].append(t)
-                codes[w].append(kn.codes)
 
     # collect columns (lazy tables quantise their categorical columns now)
     columns: dict[str, RawColumn] = {}
