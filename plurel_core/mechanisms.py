@@ -47,6 +47,7 @@ __all__ = [
     "ROW_BLOCK",
     "clip",
     "GatheredAggregation",
+    "PreparedPartial",
 ]
 
 F32 = np.float32
@@ -792,17 +793,13 @@ _POW2_NEG = np.ldexp(1.0, -np.arange(1100))
 _LN2 = math.log(2.0)
 
 
-@njit(nogil=True, cache=True, inline="always")
-def _code(codes, row, r):
-    return r if row < 0 else codes[row, r]
-
-
 @njit(nogil=True, cache=True)
-def _aggregate_rows(
-    kind, values, signs, mant, expo, offsets, codes, code_rows, r0, lut, noise, clamp, log_clamp, out
+def _aggregate_rows(  # noqa: PLR0912
+    kind, values, signs, mant, expo, offsets, codes, code_rows, partial, r0, lut, noise, clamp, log_clamp, out
 ):
-    """``out[i] = clip(AGG_p values[offsets[p] + c_p(r0 + i)], ±clamp) + lut[noise[i]]`` with
-    ``c_p(r) = codes[code_rows[p], r]``, or ``r`` itself where ``code_rows[p] < 0``.
+    """``out[i] = clip(AGG_p values[offsets[p] + codes[code_rows[p], r]], ±clamp) + lut[noise[i]]``
+    for rows ``r = r0 + i``, the fold ending with row ``r`` of the ``partial`` arrays when
+    ``partial[0]`` has rows (a state already folded elsewhere).
 
     One pass over the rows; for each row the parents' table rows are read in parent order
     and folded into a d-vector: sum / max in float32; product as a float32 sum of
@@ -810,7 +807,9 @@ def _aggregate_rows(
     ``exp(v) = mant · 2^expo`` (mant ∈ [1, 2)), summed in float64 relative to the row's
     largest exponent, so no exp is needed per element and nothing under- or overflows.
     """
+    pvalues, psigns, pmant, pexpo = partial
     parents = offsets.shape[0]
+    has_partial = pvalues.shape[0] > 0 or pmant.shape[0] > 0
     rows, d = out.shape
     acc = np.empty(d, dtype=np.float32)
     neg = np.empty(d, dtype=np.uint8)
@@ -818,27 +817,38 @@ def _aggregate_rows(
     top = np.empty(d, dtype=np.int32)
     for i in range(rows):
         r = r0 + i
-        first = offsets[0] + _code(codes, code_rows[0], r)
+        first = offsets[0] + codes[code_rows[0], r]
         if kind == 0 or kind == 1:
             for j in range(d):
                 acc[j] = values[first, j]
             for p in range(1, parents):
-                q = offsets[p] + _code(codes, code_rows[p], r)
+                q = offsets[p] + codes[code_rows[p], r]
                 if kind == 0:
                     for j in range(d):
                         acc[j] += values[q, j]
                 else:
                     for j in range(d):
                         acc[j] = max(acc[j], values[q, j])
+            if has_partial:
+                if kind == 0:
+                    for j in range(d):
+                        acc[j] += pvalues[r, j]
+                else:
+                    for j in range(d):
+                        acc[j] = max(acc[j], pvalues[r, j])
         elif kind == 2:
             for j in range(d):
                 acc[j] = values[first, j]
                 neg[j] = signs[first, j]
             for p in range(1, parents):
-                q = offsets[p] + _code(codes, code_rows[p], r)
+                q = offsets[p] + codes[code_rows[p], r]
                 for j in range(d):
                     acc[j] += values[q, j]
                     neg[j] ^= signs[q, j]
+            if has_partial:
+                for j in range(d):
+                    acc[j] += pvalues[r, j]
+                    neg[j] ^= psigns[r, j]
             for j in range(d):
                 a = acc[j]
                 if a <= -87.0:
@@ -851,19 +861,71 @@ def _aggregate_rows(
             for j in range(d):
                 top[j] = expo[first, j]
             for p in range(1, parents):
-                q = offsets[p] + _code(codes, code_rows[p], r)
+                q = offsets[p] + codes[code_rows[p], r]
                 for j in range(d):
                     top[j] = max(top[j], expo[q, j])
+            if has_partial:
+                for j in range(d):
+                    top[j] = max(top[j], pexpo[r, j])
             for j in range(d):
                 acc64[j] = 0.0
             for p in range(parents):
-                q = offsets[p] + _code(codes, code_rows[p], r)
+                q = offsets[p] + codes[code_rows[p], r]
                 for j in range(d):
                     acc64[j] += mant[q, j] * _POW2_NEG[min(top[j] - expo[q, j], 1099)]
+            if has_partial:
+                for j in range(d):
+                    acc64[j] += pmant[r, j] * _POW2_NEG[min(top[j] - pexpo[r, j], 1099)]
             for j in range(d):
                 acc[j] = (top[j] + math.log2(acc64[j])) * _LN2
         for j in range(d):
             out[i, j] = min(max(acc[j], -clamp), clamp) + lut[noise[i, j]]
+
+
+def _mantissa_exponent(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``exp(v) = mant · 2^expo`` with mant in [1, 2) (float32 is enough: the split's
+    rounding stays within a float32 ulp of v)."""
+    t = values * F32(1 / _LN2)
+    expo = np.floor(t)
+    t -= expo
+    t *= F32(_LN2)
+    return np.exp(t, out=t), expo.astype(np.int32)
+
+
+@dataclass
+class PreparedPartial:
+    """A folded :class:`Aggregator` state per row, in the form the aggregation kernel reads:
+    values (sum, max; log-magnitudes for product), signs (product) or mantissa / exponent
+    pairs (logsumexp). Made once per table and shared by its nodes."""
+
+    values: np.ndarray
+    signs: np.ndarray
+    mant: np.ndarray
+    expo: np.ndarray
+
+    @classmethod
+    def empty(cls, d: int) -> PreparedPartial:
+        """No partial state (arrays without rows)."""
+        return cls(
+            np.zeros((0, d), F32),
+            np.zeros((0, d), np.uint8),
+            np.zeros((0, d), F32),
+            np.zeros((0, d), np.int32),
+        )
+
+    @classmethod
+    def from_state(cls, name: str, state: list[np.ndarray]) -> PreparedPartial:
+        values, signs, mant, expo = cls.empty(state[0].shape[1]).arrays()
+        if name == "product":
+            values, signs = state[0].astype(F32, copy=False), state[1].view(np.uint8)
+        elif name == "logsumexp":
+            mant, expo = _mantissa_exponent(state[0] + np.log(state[1]))
+        else:
+            values = state[0].astype(F32, copy=False)
+        return cls(values, signs, mant, expo)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return self.values, self.signs, self.mant, self.expo
 
 
 class GatheredAggregation:
@@ -873,10 +935,11 @@ class GatheredAggregation:
     every row of the child, the table row it reads (a categorical code or a quantile knot):
     ``codes[p]``, or with ``code_rows`` row ``code_rows[p]`` of the 2-D int32 ``codes``
     (so parents can share one matrix of codes without copies). ``partial`` is an already
-    folded state (:class:`Aggregator` form) per child row, aggregated last. Tables are
-    concatenated once; :meth:`rows` then folds the parents of a run of rows in one compiled
-    pass, with no per-parent temporaries (the result equals the :class:`Aggregator` fold in
-    parent order, up to float rounding for ``logsumexp``).
+    folded state per child row (:class:`Aggregator` form, or prepared once with
+    :meth:`PreparedPartial.from_state`), aggregated last. Tables are concatenated once;
+    :meth:`rows` then folds the parents of a run of rows in one compiled pass, with no
+    per-parent temporaries (the result equals the :class:`Aggregator` fold in parent
+    order, up to float rounding for ``logsumexp``).
     """
 
     def __init__(
@@ -885,7 +948,7 @@ class GatheredAggregation:
         tables: list[np.ndarray],
         codes: list[np.ndarray] | np.ndarray,
         clamp: float,
-        partial: list[np.ndarray] | None = None,
+        partial: list[np.ndarray] | PreparedPartial | None = None,
         *,
         code_rows: list[int] | None = None,
     ):
@@ -899,40 +962,27 @@ class GatheredAggregation:
             code_rows = list(range(len(tables)))
         else:
             self.codes = np.asarray(codes, dtype=np.int32)
-        sizes = [t.shape[0] for t in tables]
-        parts = list(tables)
-        if partial is not None:
-            # one more "parent" whose table row is the child row itself (code row -1)
-            sizes.append(partial[0].shape[0])
-            code_rows = [*code_rows, -1]
-            parts.append(partial[0] + np.log(partial[1]) if name == "logsumexp" else partial[0])
-        values = np.concatenate(parts).astype(F32, copy=False)
+        self.code_rows = np.asarray(code_rows, dtype=np.int64)
+        values = np.concatenate(tables).astype(F32, copy=False)
+        sizes = np.array([t.shape[0] for t in tables], dtype=np.int64)
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
         d = values.shape[1]
         self.signs = np.zeros((1, d), dtype=np.uint8)
         self.mant = np.zeros((1, d), dtype=F32)
         self.expo = np.zeros((1, d), dtype=np.int32)
         if name == "product":
-            # the partial is already (log-magnitude, negative) per element
-            head = values.shape[0] - (0 if partial is None else sizes[-1])
-            signs = np.empty(values.shape, dtype=np.uint8)
-            np.less(values[:head], 0, out=signs[:head].view(np.bool_))
-            values[:head] = log_abs(values[:head])
-            if partial is not None:
-                signs[head:] = partial[1].view(np.uint8)
-            self.signs = signs
+            self.signs = (values < 0).view(np.uint8)
+            values = log_abs(values)
         elif name == "logsumexp":
-            # exp(v) = mant · 2^expo with mant in [1, 2): the per-row work is a sum of
-            # exactly rescaled mantissas (float32 is enough: the split's rounding stays
-            # within a float32 ulp of v)
-            t = values * F32(1 / _LN2)
-            expo = np.floor(t)
-            t -= expo
-            t *= F32(_LN2)
-            self.mant = np.exp(t, out=t)
-            self.expo = expo.astype(np.int32)
+            # the per-row work becomes a sum of exactly rescaled mantissas
+            self.mant, self.expo = _mantissa_exponent(values)
         self.values = values
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-        self.code_rows = np.asarray(code_rows, dtype=np.int64)
+        if partial is None:
+            self.partial = PreparedPartial.empty(d)
+        elif isinstance(partial, PreparedPartial):
+            self.partial = partial
+        else:
+            self.partial = PreparedPartial.from_state(name, partial)
         self.dim = d
 
     def rows(self, r0: int, lut: np.ndarray, noise: np.ndarray) -> np.ndarray:
@@ -941,6 +991,6 @@ class GatheredAggregation:
         out = np.empty((noise.shape[0], self.dim), dtype=F32)
         _aggregate_rows(
             self.kind, self.values, self.signs, self.mant, self.expo, self.offsets, self.codes,
-            self.code_rows, r0, lut, noise, self.clamp, self.log_clamp, out,
+            self.code_rows, self.partial.arrays(), r0, lut, noise, self.clamp, self.log_clamp, out,
         )  # fmt: skip
         return out

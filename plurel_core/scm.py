@@ -63,6 +63,7 @@ from .mechanisms import (
     GatheredAggregation,
     NumericalDecoder,
     NumericalEncoder,
+    PreparedPartial,
     clip,
     evaluate_mlps,
     log_abs,
@@ -491,12 +492,18 @@ def sample_table_scm(
     partials, parent_inputs = _parent_partials(
         name, samples, raw, set(agg.values()), n, features, seed, encoder_knots
     )
+    # in the kernel's form once per aggregation, shared by the nodes that use it
+    prepared = {a: PreparedPartial.from_state(a, state) for a, state in partials.items()}
+    del partials
 
     values: dict[int, np.ndarray] = {}
-    # per non-source node: its parents' weighted encoder tables (in parent order); row u of
-    # node_codes: for every row, the table row (category or knot) parent u's encoders read
+    # per non-source node: its parents' weighted encoder tables (in parent order); row
+    # code_row[u] of node_codes: for every row, the table row (category or knot) that
+    # parent u's encoders read
     tables: dict[int, list[np.ndarray]] = {v: [] for v in agg}
-    node_codes = np.empty((num_nodes, n), dtype=np.int32)
+    has_children = [v for v in range(num_nodes) if g.out_degree(v) > 0]
+    code_row = {v: i for i, v in enumerate(has_children)}
+    node_codes = np.empty((len(has_children), n), dtype=np.int32)
     for v in range(num_nodes):
         if v in source_set:
             values[v] = s.source_values[v]
@@ -507,8 +514,8 @@ def sample_table_scm(
                     tables.pop(v),
                     node_codes,
                     clamp,
-                    partials.get(agg[v]),
-                    code_rows=sorted(g.predecessors(v)),
+                    prepared.get(agg[v]),
+                    code_rows=[code_row[u] for u in sorted(g.predecessors(v))],
                 ),
                 n,
                 decoders[v],
@@ -522,7 +529,7 @@ def sample_table_scm(
         if children:
             # all out-edge encoders of v read the same knots: evaluate them together
             kn = _Knots(values[v], ctype[v], nk[v], encoder_knots)
-            node_codes[v] = kn.codes
+            node_codes[code_row[v]] = kn.codes
             encs = [encoders[v, w] for w in children]
             weights = np.array([g.edges[v, w]["weight"] for w in children], dtype=np.float64)
             if kn.inputs is None:
@@ -704,28 +711,27 @@ def sample_features(
     # products); tables stay sequential: for paper-sized tables threads cost more CPU
     # than they save
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
-    try:
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_cyclic_gc_paused())
+        if pool is not None:
+            stack.callback(pool.shutdown)
         for name in order:
             spec = schema.tables[name]
-            with _cyclic_gc_paused():
-                result = sample_table_scm(
-                    spec,
-                    fks.for_table(name),
-                    raw,
-                    features,
-                    seed,
-                    chunk_rows=chunk_rows,
-                    encoder_knots=encoder_knots,
-                    pool=pool,
-                )
+            result = sample_table_scm(
+                spec,
+                fks.for_table(name),
+                raw,
+                features,
+                seed,
+                chunk_rows=chunk_rows,
+                encoder_knots=encoder_knots,
+                pool=pool,
+            )
             result.node_values = {}  # only the columns are needed later
             raw[name] = result
             frame, details = postprocess_table(spec, result.columns, schema.t0, schema.t1, post, seed)
             result.trace.details["columns"] = details
             frames[name] = frame
-    finally:
-        if pool is not None:
-            pool.shutdown()
     for name in order:
         traces[name] = raw[name].trace
     return Features({name: frames[name] for name in order}, traces)
