@@ -287,10 +287,12 @@ def _uniform(rng: np.random.Generator, shape: tuple[int, ...], bound: float) -> 
 def _trunc_normal(rng: np.random.Generator, count: int, fan_in: int, fan_out: int) -> np.ndarray:
     # N(0, 1) truncated to [-2, 2] by redrawing the values outside
     w = rng.standard_normal((count, fan_in, fan_out), dtype=F32)
-    bad = np.abs(w) > 2
-    while bad.any():
-        w[bad] = rng.standard_normal(int(bad.sum()), dtype=F32)
-        bad = np.abs(w) > 2
+    flat = w.reshape(-1)
+    bad = np.flatnonzero(np.abs(flat) > 2)
+    while bad.size:
+        redraw = rng.standard_normal(bad.size, dtype=F32)
+        flat[bad] = redraw
+        bad = bad[np.abs(redraw) > 2]
     return w
 
 
