@@ -792,6 +792,7 @@ def aggregate(name: str, stack: np.ndarray, clamp: float = 1e4) -> np.ndarray:
 _AGG_CODES = {"sum": 0, "max": 1, "product": 2, "logsumexp": 3}
 # 2^-i for i = 0..1099 (float64 reaches 0 below 2^-1074): exact scalings of a mantissa
 _POW2_NEG = np.ldexp(1.0, -np.arange(1100))
+_POW2_LAST = np.float32(1099)
 _LN2 = math.log(2.0)
 
 
@@ -816,7 +817,7 @@ def _aggregate_rows(  # noqa: PLR0912
     acc = np.empty(d, dtype=np.float32)
     neg = np.empty(d, dtype=np.uint8)
     acc64 = np.empty(d, dtype=np.float64)
-    top = np.empty(d, dtype=np.int32)
+    top = np.empty(d, dtype=np.float32)
     for i in range(rows):
         r = r0 + i
         first = offsets[0] + codes[code_rows[0], r]
@@ -874,10 +875,10 @@ def _aggregate_rows(  # noqa: PLR0912
             for p in range(parents):
                 q = offsets[p] + codes[code_rows[p], r]
                 for j in range(d):
-                    acc64[j] += mant[q, j] * _POW2_NEG[min(top[j] - expo[q, j], 1099)]
+                    acc64[j] += mant[q, j] * _POW2_NEG[int(min(top[j] - expo[q, j], _POW2_LAST))]
             if has_partial:
                 for j in range(d):
-                    acc64[j] += pmant[r, j] * _POW2_NEG[min(top[j] - pexpo[r, j], 1099)]
+                    acc64[j] += pmant[r, j] * _POW2_NEG[int(min(top[j] - pexpo[r, j], _POW2_LAST))]
             for j in range(d):
                 acc[j] = (top[j] + math.log2(acc64[j])) * _LN2
         for j in range(d):
@@ -885,13 +886,16 @@ def _aggregate_rows(  # noqa: PLR0912
 
 
 def _mantissa_exponent(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``exp(v) = mant · 2^expo`` with mant in [1, 2) (float32 is enough: the split's
-    rounding stays within a float32 ulp of v)."""
+    """``exp(v) = mant · 2^expo`` with mant in [1, 2) and an integer-valued float32 ``expo``.
+
+    float32 is enough: the split's rounding stays within a float32 ulp of v, and beyond
+    |v| ≈ 1e7 (where float32 holds only integers of v / ln 2) mant is 1 and expo is v / ln 2.
+    """
     t = values * F32(1 / _LN2)
     expo = np.floor(t)
     t -= expo
     t *= F32(_LN2)
-    return np.exp(t, out=t), expo.astype(np.int32)
+    return np.exp(t, out=t), expo
 
 
 @dataclass
@@ -912,7 +916,7 @@ class PreparedPartial:
             np.zeros((0, d), F32),
             np.zeros((0, d), np.uint8),
             np.zeros((0, d), F32),
-            np.zeros((0, d), np.int32),
+            np.zeros((0, d), F32),
         )
 
     @classmethod
@@ -971,7 +975,7 @@ class GatheredAggregation:
         d = values.shape[1]
         self.signs = np.zeros((1, d), dtype=np.uint8)
         self.mant = np.zeros((1, d), dtype=F32)
-        self.expo = np.zeros((1, d), dtype=np.int32)
+        self.expo = np.zeros((1, d), dtype=F32)
         if name == "product":
             self.signs = (values < 0).view(np.uint8)
             values = log_abs(values)

@@ -22,15 +22,19 @@ How the work is kept small (rows are the expensive axis):
 - a numerical encoder is evaluated on at most ``encoder_knots`` (default 256) quantile
   knots of its input, and each row uses its quantile bucket's knot (exact when the input
   has at most that many rows; ``encoder_knots=None`` always evaluates every row);
-- weighting and clamping (and, for ``product``, the log-magnitude and sign) are applied to
-  those small tables, so each parent costs one gather per row;
+- weighting and clamping are applied to those small tables; a node's parents are then
+  folded row by row in one compiled pass (:class:`~plurel_core.mechanisms.GatheredAggregation`)
+  that reads each parent's table row through its codes, with no per-parent temporaries;
 - parent-table encoders run on the parent's rows, are folded over the parent's columns
   (that part of the aggregation is the same for every node) and gathered by the foreign
   key once per table;
 - all encoders and decoders of a table are drawn in a few vectorised batches, and the
   out-edge encoders of a node (which read the same knots) are evaluated as one stacked MLP;
-- the row chunks of a large table run in threads (numpy releases the GIL in its loops and
-  matrix products).
+- the row chunks of a large table run in threads (the aggregation kernel and numpy's loops
+  and matrix products release the GIL);
+- Python's cyclic garbage collector is paused while the stage runs: its passes over the
+  many small objects of an SCM cost more than a tenth of the time (reference counting
+  still frees almost everything; the few cycles are collected once it resumes).
 
 Per-row randomness (source values, node noise) is drawn for all rows in row order from
 streams keyed by table and node (a chunk jumps the noise stream to its first row), and
@@ -187,19 +191,6 @@ def _encoder_tables(
             clip(tables, -clamp, clamp, out=tables)
         for j, i in enumerate(members):
             out[i] = tables[j]
-    return out
-
-
-def _weighted_tables(tables: list[np.ndarray], weights: np.ndarray, clamp: float, agg: str) -> list:
-    """``clip(w · table, ± clamp)`` per table (plus log|·| and sign for ``product``)."""
-    out = []
-    for t, w in zip(tables, weights, strict=True):
-        t = t * F32(w)
-        clip(t, -clamp, clamp, out=t)
-        if agg == "product":
-            out.append((t, log_abs(t), t < 0))
-        else:
-            out.append((t, None, None))
     return out
 
 

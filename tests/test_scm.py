@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
 
+from plurel_core import scm
 from plurel_core.config import AGGREGATION_NAMES, SOURCE_NAMES, FeaturePriors, PostprocessPriors
 from plurel_core.database import ColumnSpec, ForeignKeys, ForeignKeySample, ForeignKeySpec, Schema, TableSpec
 from plurel_core.scm import RawColumn, TableSCM, sample_features, sample_table_scm
@@ -118,6 +120,28 @@ def test_threads_do_not_change_results():
         pd.testing.assert_frame_equal(one.frames[name], many.frames[name])
     with pytest.raises(ValueError, match="workers"):
         sample_features(*args, workers=0)
+
+
+def test_garbage_collector_is_left_as_it_was(monkeypatch):
+    schema, fks = _schema(child_rows=300)
+    args = (schema, fks, FeaturePriors(), PostprocessPriors(), 3)
+    assert gc.isenabled()
+    sample_features(*args)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        sample_features(*args)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+    def fail(*a, **k):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(scm, "sample_table_scm", fail)
+    with pytest.raises(RuntimeError, match="boom"):
+        sample_features(*args)
+    assert gc.isenabled()
 
 
 def test_feature_priors_change_features():
