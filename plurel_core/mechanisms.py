@@ -535,6 +535,14 @@ def evaluate_mlps(mlps: list[RandomMLP], x: np.ndarray) -> np.ndarray:
     depth = [len(m.weights) for m in mlps]
     active = list(range(count))  # member behind each slice of h
     h = x  # (len(active), rows, k), or (1, rows, k) shared by all
+    if x.shape[0] == 1 and count > 1:
+        # a shared input: order the members by their first activation now, so the first
+        # layer's products come out already grouped (no reordering copy)
+        first: dict[int, int] = {}
+        for m in mlps:
+            if len(m.activations):
+                first.setdefault(id(m.activations[0].fn), len(first))
+        active.sort(key=lambda i: first.get(id(mlps[i].activations[0].fn), -1) if mlps[i].activations else -1)
     layer = 0
     while active:
         done = [j for j, i in enumerate(active) if depth[i] == layer + 1]
