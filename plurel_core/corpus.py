@@ -722,7 +722,12 @@ def generate_corpus(
         import dask
         import distributed  # noqa: F401 - loads its config defaults before they are overridden
 
-        with dask.config.set({"distributed.admin.low-level-log-length": LOG_LENGTH}):
+        with dask.config.set(
+            {
+                "distributed.admin.low-level-log-length": LOG_LENGTH,
+                "distributed.nanny.pre-spawn-environ": _worker_environ(),
+            }
+        ):
             try:
                 cluster, client = _start_client(scheduler, workers)
                 result.startup_seconds = time.perf_counter() - t_begin
@@ -758,6 +763,18 @@ def generate_corpus(
         if interrupted:
             raise CorpusInterrupted(result)
     return result
+
+
+def _worker_environ() -> dict[str, Any]:
+    """Environment of local worker processes: Dask's defaults minus its malloc trim
+    threshold. Setting that threshold also turns off glibc's adaptive mmap threshold, so
+    every array over 128 KiB would be mapped and unmapped anew; a database makes many of
+    them, and generation ran about 40 % slower in a worker than in a plain process."""
+    import dask
+
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {})
+    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    return environ
 
 
 def dask_setup(worker: Any) -> None:
