@@ -5,12 +5,18 @@ Everything works on float32 arrays of shape ``(rows, dim)`` and is frozen at con
 all random parameters are drawn from the ``rng`` passed in, so calling a mechanism twice on
 the same rows gives the same result. MLPs have no biases (``x @ W`` per layer).
 
-Numerical safety: every activation is written so that no float32 input, however large,
-overflows (softplus via ``log1p(exp(-|x|))``, sigmoid via ``tanh``, hypot for the bent
-identity, ...), and its output, after the random scale ``e^U(lo, hi)``, is clamped to
-``± activation_clamp``. Aggregations clamp each weighted parent embedding to
+Numerical safety: no float32 input, however large, makes an activation overflow (softplus
+via ``log1p(exp(-|x|))``, sigmoid via ``tanh``, the few whose arithmetic could overflow
+see inputs clipped to ±1e30), and its output, after the random scale ``e^U(lo, hi)``, is
+clamped to ``± activation_clamp``. Aggregations clamp each weighted parent embedding to
 ``± embedding_clamp``; ``product`` is computed in log space and ``logsumexp`` with a running
-maximum, and both clip their result to ``± embedding_clamp``.
+maximum (or, in the row kernel, from mantissa / exponent pairs), and both clip their
+result to ``± embedding_clamp``.
+
+Speed: a table's SCM has thousands of random MLPs, so MLPs are evaluated in stacks (one
+product per layer, one call per distinct activation), each activation's scale is folded
+into the next layer's weights, and the per-row fold of a node's parents is one compiled
+loop (:class:`GatheredAggregation`, numba).
 """
 
 from __future__ import annotations
@@ -220,8 +226,9 @@ _INPUT_LIMIT = F32(1e30)
 # activations whose arithmetic could overflow float32 for inputs near its maximum (a product
 # with a factor > 1 or a sum with x); their inputs are clipped to ±1e30 first
 _OVERFLOW_PRONE = frozenset({"selu", "gelu", "smooth_bent", "random_sines"})
-# activations whose outputs lie within ±7 (random_sines: at most 7 sines of amplitude <= 1),
-# far inside any clamp / scale bound, so clamping them is a no-op that can be skipped
+# activations whose outputs lie within ±7 (random_sines: at most 7 sines of amplitude <= 1):
+# clamping them to a bound of at least 7 (the usual case: 1e6 / e) is a no-op, skipped
+_BOUND_OF_BOUNDED = 7.0
 _BOUNDED = frozenset(
     {"tanh", "sigmoid", "softsign", "hardsigmoid", "hardtanh", "sin", "cos", "sign", "clamp", "random_sines"}
 )
@@ -250,10 +257,10 @@ def _unscaled(act: Activation, x: np.ndarray) -> np.ndarray:
     y = act.fn(x)
     if y.dtype != F32:
         y = y.astype(F32)
-    if act.name not in _BOUNDED and act.clamp / act.scale < 3.4e38:
+    bound = act.clamp / act.scale
+    if bound < 3.4e38 and (act.name not in _BOUNDED or bound < _BOUND_OF_BOUNDED):
         # clamp before scaling: the same result, but the product cannot overflow
-        bound = F32(act.clamp / act.scale)
-        clip(y, -bound, bound, out=y)
+        clip(y, -F32(bound), F32(bound), out=y)
     return y
 
 
@@ -532,9 +539,10 @@ def _apply_activations(h: np.ndarray, acts: list[Activation]) -> np.ndarray:
         y = act.fn(sub)
         if y is not sub:
             sub[...] = y
-        if act.name not in _BOUNDED:
-            bound = np.array([a.clamp / a.scale for a in acts[start:stop]]).astype(F32)
-            clip(sub, -bound[:, None, None], bound[:, None, None], out=sub)
+        bound = np.array([a.clamp / a.scale for a in acts[start:stop]])
+        if act.name not in _BOUNDED or bound.min() < _BOUND_OF_BOUNDED:
+            bound = bound.astype(F32)[:, None, None]
+            clip(sub, -bound, bound, out=sub)
         start = stop
     return h
 

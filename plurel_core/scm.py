@@ -76,7 +76,16 @@ from .postprocess import postprocess_table
 from .rng import key_words, stream
 from .sources import SOURCES, categorical_source
 
-__all__ = ["sample_features", "sample_table_scm", "RawColumn", "TableSCM", "ENCODER_KNOTS", "CHUNK_ROWS"]
+__all__ = [
+    "sample_features",
+    "sample_table_scm",
+    "sample_table_structure",
+    "RawColumn",
+    "TableSCM",
+    "TableStructure",
+    "ENCODER_KNOTS",
+    "CHUNK_ROWS",
+]
 
 F32 = np.float32
 ENCODER_KNOTS = 256
@@ -457,7 +466,8 @@ def sample_table_scm(
 
     ``raw`` holds the already generated parent tables (their raw column values condition
     this table through ``samples``, the table's foreign keys). ``structure`` is the table's
-    :func:`sample_table_structure` (drawn here when not given); node noise comes from a
+    :func:`sample_table_structure` (drawn here when not given; it is used up: its graph
+    becomes the trace's); node noise comes from a
     row-ordered stream keyed ``("features", table, "noise", node)``. With a thread ``pool``,
     the row chunks of each node are computed in parallel (the result is the same).
     """

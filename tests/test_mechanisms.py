@@ -17,6 +17,7 @@ from plurel_core.mechanisms import (
     NumericalDecoder,
     NumericalEncoder,
     RandomMLP,
+    _apply_activations,
     aggregate,
     evaluate_mlps,
     matmul_rows,
@@ -74,6 +75,24 @@ def test_activation_is_finite_float32_and_clamped(name):
 def test_activation_values(name, x, expected):
     f = ACTIVATIONS[name](np.random.default_rng(0))
     np.testing.assert_allclose(f(np.array(x, dtype=np.float32)), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
+@pytest.mark.parametrize("clamp, log_scale", [(1e6, (-1.0, 1.0)), (1.0, (4.0, 5.0))])
+def test_stacked_activations_equal_single_ones_and_respect_the_clamp(name, clamp, log_scale):
+    # the stacked path leaves the scale to the next layer's weights; times the scale it must
+    # give what the activation gives alone, within ± clamp (also when clamp / scale < 1)
+    rng = np.random.default_rng(3)
+    acts = [random_activation(rng, (name,), log_scale, clamp) for _ in range(3)]
+    same_fn = [acts[0]] * 3  # one function object, as stacked members share it
+    for group in (acts, same_fn):
+        h = np.stack([EXTREME] * 3)[:, :, None]  # (members, rows, d)
+        scales = np.array([a.scale for a in group], np.float32)[:, None]
+        stacked = _apply_activations(h.copy(), group)[:, :, 0] * scales
+        for i, act in enumerate(group):
+            alone = act(EXTREME.copy())
+            np.testing.assert_allclose(stacked[i], alone, rtol=1e-6)
+            assert np.abs(alone).max() <= clamp * (1 + 1e-6)
 
 
 def test_random_sines_and_rrelu_are_frozen_per_construction():
