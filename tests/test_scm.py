@@ -13,7 +13,7 @@ import pytest
 from plurel_core import scm
 from plurel_core.config import AGGREGATION_NAMES, SOURCE_NAMES, FeaturePriors, PostprocessPriors
 from plurel_core.database import ColumnSpec, ForeignKeys, ForeignKeySample, ForeignKeySpec, Schema, TableSpec
-from plurel_core.scm import RawColumn, TableSCM, sample_features, sample_table_scm
+from plurel_core.scm import RawColumn, TableSCM, sample_features, sample_table_scm, sample_table_structure
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -260,6 +260,23 @@ def test_parent_features_condition_the_child():
         for c in child_spec.columns:
             np.testing.assert_array_equal(alone.columns[c.name].values, alone2.columns[c.name].values)
     assert changed == 4
+
+
+def test_a_structure_drawn_ahead_gives_the_same_table():
+    # the structure depends only on the table's spec, the priors and the seed
+    schema, fks = _schema()
+    feats = FeaturePriors()
+    parent = sample_table_scm(schema.tables["parent"], [], {}, feats, 9)
+    spec = schema.tables["child"]
+    ahead = sample_table_structure(spec, feats, 9)
+    assert ahead.num_nodes == ahead.graph.number_of_nodes() and set(ahead.source_values) == set(
+        ahead.source_name
+    )
+    a = sample_table_scm(spec, fks.for_table("child"), {"parent": parent}, feats, 9, structure=ahead)
+    b = sample_table_scm(spec, fks.for_table("child"), {"parent": parent}, feats, 9)
+    assert nx.utils.graphs_equal(a.trace.graph, b.trace.graph)
+    for c in spec.columns:
+        np.testing.assert_array_equal(a.columns[c.name].values, b.columns[c.name].values)
 
 
 def test_knots_are_exact_for_small_tables():
