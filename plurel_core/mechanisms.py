@@ -840,6 +840,17 @@ _POW2_LAST = np.float32(1099)
 _LN2 = math.log(2.0)
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _fold_row(kind, acc, table, row):
+    """``acc`` += (sum, kind 0) or max= (kind 1) row ``row`` of ``table``."""
+    if kind == 0:
+        for j in range(acc.shape[0]):
+            acc[j] += table[row, j]
+    else:
+        for j in range(acc.shape[0]):
+            acc[j] = max(acc[j], table[row, j])
+
+
 @njit(nogil=True, cache=True)
 def _aggregate_rows(  # noqa: PLR0912
     kind, values, signs, mant, expo, offsets, codes, code_rows, partial, r0, lut, noise, clamp, log_clamp, out
@@ -869,20 +880,9 @@ def _aggregate_rows(  # noqa: PLR0912
             for j in range(d):
                 acc[j] = values[first, j]
             for p in range(1, parents):
-                q = offsets[p] + codes[code_rows[p], r]
-                if kind == 0:
-                    for j in range(d):
-                        acc[j] += values[q, j]
-                else:
-                    for j in range(d):
-                        acc[j] = max(acc[j], values[q, j])
+                _fold_row(kind, acc, values, offsets[p] + codes[code_rows[p], r])
             if has_partial:
-                if kind == 0:
-                    for j in range(d):
-                        acc[j] += pvalues[r, j]
-                else:
-                    for j in range(d):
-                        acc[j] = max(acc[j], pvalues[r, j])
+                _fold_row(kind, acc, pvalues, r)
         elif kind == 2:
             for j in range(d):
                 acc[j] = values[first, j]
