@@ -852,7 +852,7 @@ def _fold_row(kind, acc, table, row):
 
 
 @njit(nogil=True, cache=True)
-def _aggregate_rows(  # noqa: PLR0912
+def _aggregate_rows(
     kind, values, signs, mant, expo, offsets, codes, code_rows, partial, r0, lut, noise, clamp, log_clamp, out
 ):
     """``out[i] = clip(AGG_p values[offsets[p] + codes[code_rows[p], r]], ±clamp) + lut[noise[i]]``
