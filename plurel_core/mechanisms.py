@@ -244,24 +244,11 @@ class Activation:
     clamp: float
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        y = _unscaled(self, x)
+        # the stacked path with one member (float32, may overwrite a float32 ``x``)
+        h = np.ascontiguousarray(x, dtype=F32).reshape(1, -1, 1)
+        y = _apply_activations(h, [self]).reshape(np.shape(x))
         y *= F32(self.scale)
         return y
-
-
-def _unscaled(act: Activation, x: np.ndarray) -> np.ndarray:
-    """``clip(f(x), ± clamp / scale)`` as float32 (may overwrite ``x``): the activation
-    before its scale, which stacked MLPs fold into the next layer's weights."""
-    if act.name in _OVERFLOW_PRONE:
-        clip(x, -_INPUT_LIMIT, _INPUT_LIMIT, out=x)
-    y = act.fn(x)
-    if y.dtype != F32:
-        y = y.astype(F32)
-    bound = act.clamp / act.scale
-    if bound < 3.4e38 and (act.name not in _BOUNDED or bound < _BOUND_OF_BOUNDED):
-        # clamp before scaling: the same result, but the product cannot overflow
-        clip(y, -F32(bound), F32(bound), out=y)
-    return y
 
 
 def random_activation(

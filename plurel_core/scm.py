@@ -341,7 +341,6 @@ class TableStructure:
     graph, node types, aggregations, noise levels, every encoder and decoder, and the
     source nodes' values. Drawn by :func:`sample_table_structure`."""
 
-    spec: TableSpec
     layout: str
     frac: float
     graph: nx.DiGraph
@@ -432,7 +431,7 @@ def sample_table_structure(spec: TableSpec, features: FeaturePriors, seed: int) 
         zip(cat_enc, CategoricalEncoder.batch(rng, [nk[u] for u, _ in cat_enc], features), strict=True)
     )
     s = TableStructure(
-        spec, layout, frac, g, propagation, col_nodes, ntype, nk, source_name, agg, luts, decoders, encoders
+        layout, frac, g, propagation, col_nodes, ntype, nk, source_name, agg, luts, decoders, encoders
     )
     for v, kind in source_name.items():
         srng = stream(seed, "features", name, "source", v)
