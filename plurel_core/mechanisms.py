@@ -827,15 +827,10 @@ _POW2_LAST = np.float32(1099)
 _LN2 = math.log(2.0)
 
 
-@njit(nogil=True, cache=True, inline="always")
-def _fold_row(kind, acc, table, row):
-    """``acc`` += (sum, kind 0) or max= (kind 1) row ``row`` of ``table``."""
-    if kind == 0:
-        for j in range(acc.shape[0]):
-            acc[j] += table[row, j]
-    else:
-        for j in range(acc.shape[0]):
-            acc[j] = max(acc[j], table[row, j])
+# rows folded together: the tile's accumulators (float32 and float64, 256 × d) stay in L1/L2
+# while every parent table is read in turn (one table at a time instead of one row of
+# every table per row, which for nodes with many parents means a cache miss per read)
+_ROW_TILE = 256
 
 
 @njit(nogil=True, cache=True)
@@ -846,74 +841,113 @@ def _aggregate_rows(
     for rows ``r = r0 + i``, the fold ending with row ``r`` of the ``partial`` arrays when
     ``partial[0]`` has rows (a state already folded elsewhere).
 
-    One pass over the rows; for each row the parents' table rows are read in parent order
-    and folded into a d-vector: sum / max in float32; product as a float32 sum of
-    log-magnitudes (``values``) and a parity of ``signs``; logsumexp from each value's
-    ``exp(v) = mant · 2^expo`` (mant ∈ [1, 2)), summed in float64 relative to the row's
-    largest exponent, so no exp is needed per element and nothing under- or overflows.
+    Rows are folded a tile at a time, parent by parent in parent order, so each element
+    sees the same operations in the same order as a row-by-row fold: sum / max in float32;
+    product as a float32 sum of log-magnitudes (``values``) and a parity of ``signs``;
+    logsumexp from each value's ``exp(v) = mant · 2^expo`` (mant ∈ [1, 2)), summed in
+    float64 relative to the row's largest exponent, so no exp is needed per element and
+    nothing under- or overflows.
     """
     pvalues, psigns, pmant, pexpo = partial
     parents = offsets.shape[0]
     has_partial = pvalues.shape[0] > 0 or pmant.shape[0] > 0
     rows, d = out.shape
-    acc = np.empty(d, dtype=np.float32)
-    neg = np.empty(d, dtype=np.uint8)
-    acc64 = np.empty(d, dtype=np.float64)
-    top = np.empty(d, dtype=np.float32)
-    for i in range(rows):
-        r = r0 + i
-        first = offsets[0] + codes[code_rows[0], r]
+    neg = np.empty((_ROW_TILE, d), dtype=np.uint8)
+    top = np.empty((_ROW_TILE, d), dtype=np.float32)
+    acc64 = np.empty((_ROW_TILE, d), dtype=np.float64)
+    for t0 in range(0, rows, _ROW_TILE):
+        t1 = min(rows, t0 + _ROW_TILE)
+        acc = out[t0:t1]
         if kind == 0 or kind == 1:
-            for j in range(d):
-                acc[j] = values[first, j]
-            for p in range(1, parents):
-                _fold_row(kind, acc, values, offsets[p] + codes[code_rows[p], r])
-            if has_partial:
-                _fold_row(kind, acc, pvalues, r)
-        elif kind == 2:
-            for j in range(d):
-                acc[j] = values[first, j]
-                neg[j] = signs[first, j]
-            for p in range(1, parents):
-                q = offsets[p] + codes[code_rows[p], r]
-                for j in range(d):
-                    acc[j] += values[q, j]
-                    neg[j] ^= signs[q, j]
-            if has_partial:
-                for j in range(d):
-                    acc[j] += pvalues[r, j]
-                    neg[j] ^= psigns[r, j]
-            for j in range(d):
-                a = acc[j]
-                if a <= -87.0:
-                    acc[j] = 0.0
-                else:
-                    acc[j] = math.exp(min(a, log_clamp))
-                    if neg[j]:
-                        acc[j] = -acc[j]
-        else:
-            for j in range(d):
-                top[j] = expo[first, j]
-            for p in range(1, parents):
-                q = offsets[p] + codes[code_rows[p], r]
-                for j in range(d):
-                    top[j] = max(top[j], expo[q, j])
-            if has_partial:
-                for j in range(d):
-                    top[j] = max(top[j], pexpo[r, j])
-            for j in range(d):
-                acc64[j] = 0.0
             for p in range(parents):
-                q = offsets[p] + codes[code_rows[p], r]
-                for j in range(d):
-                    acc64[j] += mant[q, j] * _POW2_NEG[int(min(top[j] - expo[q, j], _POW2_LAST))]
+                cr, off = code_rows[p], offsets[p]
+                for i in range(t1 - t0):
+                    q = off + codes[cr, r0 + t0 + i]
+                    if p == 0:
+                        for j in range(d):
+                            acc[i, j] = values[q, j]
+                    elif kind == 0:
+                        for j in range(d):
+                            acc[i, j] += values[q, j]
+                    else:
+                        for j in range(d):
+                            acc[i, j] = max(acc[i, j], values[q, j])
             if has_partial:
+                for i in range(t1 - t0):
+                    r = r0 + t0 + i
+                    if kind == 0:
+                        for j in range(d):
+                            acc[i, j] += pvalues[r, j]
+                    else:
+                        for j in range(d):
+                            acc[i, j] = max(acc[i, j], pvalues[r, j])
+        elif kind == 2:
+            for p in range(parents):
+                cr, off = code_rows[p], offsets[p]
+                for i in range(t1 - t0):
+                    q = off + codes[cr, r0 + t0 + i]
+                    if p == 0:
+                        for j in range(d):
+                            acc[i, j] = values[q, j]
+                            neg[i, j] = signs[q, j]
+                    else:
+                        for j in range(d):
+                            acc[i, j] += values[q, j]
+                            neg[i, j] ^= signs[q, j]
+            if has_partial:
+                for i in range(t1 - t0):
+                    r = r0 + t0 + i
+                    for j in range(d):
+                        acc[i, j] += pvalues[r, j]
+                        neg[i, j] ^= psigns[r, j]
+            for i in range(t1 - t0):
                 for j in range(d):
-                    acc64[j] += pmant[r, j] * _POW2_NEG[int(min(top[j] - pexpo[r, j], _POW2_LAST))]
+                    a = acc[i, j]
+                    if a <= -87.0:
+                        acc[i, j] = 0.0
+                    else:
+                        acc[i, j] = math.exp(min(a, log_clamp))
+                        if neg[i, j]:
+                            acc[i, j] = -acc[i, j]
+        else:
+            for p in range(parents):
+                cr, off = code_rows[p], offsets[p]
+                for i in range(t1 - t0):
+                    q = off + codes[cr, r0 + t0 + i]
+                    if p == 0:
+                        for j in range(d):
+                            top[i, j] = expo[q, j]
+                    else:
+                        for j in range(d):
+                            top[i, j] = max(top[i, j], expo[q, j])
+            if has_partial:
+                for i in range(t1 - t0):
+                    for j in range(d):
+                        top[i, j] = max(top[i, j], pexpo[r0 + t0 + i, j])
+            for p in range(parents):
+                cr, off = code_rows[p], offsets[p]
+                for i in range(t1 - t0):
+                    q = off + codes[cr, r0 + t0 + i]
+                    if p == 0:
+                        for j in range(d):
+                            acc64[i, j] = mant[q, j] * _POW2_NEG[int(min(top[i, j] - expo[q, j], _POW2_LAST))]
+                    else:
+                        for j in range(d):
+                            acc64[i, j] += (
+                                mant[q, j] * _POW2_NEG[int(min(top[i, j] - expo[q, j], _POW2_LAST))]
+                            )
+            if has_partial:
+                for i in range(t1 - t0):
+                    r = r0 + t0 + i
+                    for j in range(d):
+                        acc64[i, j] += pmant[r, j] * _POW2_NEG[int(min(top[i, j] - pexpo[r, j], _POW2_LAST))]
+            for i in range(t1 - t0):
+                for j in range(d):
+                    acc[i, j] = (top[i, j] + math.log2(acc64[i, j])) * _LN2
+        for i in range(t1 - t0):
+            nz = noise[t0 + i]
             for j in range(d):
-                acc[j] = (top[j] + math.log2(acc64[j])) * _LN2
-        for j in range(d):
-            out[i, j] = min(max(acc[j], -clamp), clamp) + lut[noise[i, j]]
+                acc[i, j] = min(max(acc[i, j], -clamp), clamp) + lut[nz[j]]
 
 
 def _mantissa_exponent(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1014,6 +1048,7 @@ class GatheredAggregation:
             # the per-row work becomes a sum of exactly rescaled mantissas
             self.mant, self.expo = _mantissa_exponent(values)
         self.values = values
+        self.num_tables = len(tables)
         if partial is None:
             self.partial = PreparedPartial.empty(d)
         elif isinstance(partial, PreparedPartial):
@@ -1022,10 +1057,12 @@ class GatheredAggregation:
             self.partial = PreparedPartial.from_state(name, partial)
         self.dim = d
 
-    def rows(self, r0: int, lut: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    def rows(self, r0: int, lut: np.ndarray, noise: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Aggregated embeddings of rows ``r0 .. r0 + len(noise)``, clipped to ± clamp, plus
-        ``lut[noise]`` (one noise level per row and dimension)."""
-        out = np.empty((noise.shape[0], self.dim), dtype=F32)
+        ``lut[noise]`` (one noise level per row and dimension); written into ``out`` (a
+        C-contiguous float32 (len(noise), d) array) when given."""
+        if out is None:
+            out = np.empty((noise.shape[0], self.dim), dtype=F32)
         _aggregate_rows(
             self.kind, self.values, self.signs, self.mant, self.expo, self.offsets, self.codes,
             self.code_rows, self.partial.arrays(), r0, lut, noise, self.clamp, self.log_clamp, out,

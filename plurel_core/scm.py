@@ -90,6 +90,9 @@ __all__ = [
 F32 = np.float32
 ENCODER_KNOTS = 256
 CHUNK_ROWS = 8192
+# rows × parent tables of a node above which its rows are split over the thread pool
+# even when they fit one chunk (the compiled fold and the products release the GIL)
+_SPLIT_GATHERS = 1 << 16
 # noise levels: each noise value is one of 256 frozen Beta draws, indexed by a random byte
 _NOISE_LEVELS = 256
 # most floats one stacked encoder evaluation may hold at once (64 MB)
@@ -604,12 +607,26 @@ def _propagate(
     """Values of a non-source node for all rows, computed chunk by chunk: aggregated parent
     embeddings plus noise, through the node's decoder."""
     out = np.empty(n, dtype=np.int64 if ctype == "categorical" else F32)
+    starts = range(0, n, chunk_rows)
+    # a large fold of a single chunk is split in two: the other half runs on a pool thread
+    # meanwhile (the compiled fold releases the GIL; the decoder stays on this thread, so
+    # the threads do not contend for the GIL)
+    split = pool is not None and len(starts) == 1 and n * inputs.num_tables >= _SPLIT_GATHERS
+
+    def embed(r0: int, m: int) -> np.ndarray:
+        if not split or m < 2:
+            return inputs.rows(r0, lut, noise.rows(r0, m))
+        h = np.empty((m, inputs.dim), dtype=F32)
+        half = m // 2
+        other = pool.submit(inputs.rows, r0 + half, lut, noise.rows(r0 + half, m - half), h[half:])
+        inputs.rows(r0, lut, noise.rows(r0, half), h[:half])
+        other.result()
+        return h
 
     def chunk(r0: int) -> None:
         m = min(n, r0 + chunk_rows) - r0
-        out[r0 : r0 + m] = decoder(inputs.rows(r0, lut, noise.rows(r0, m)))
+        out[r0 : r0 + m] = decoder(embed(r0, m))
 
-    starts = range(0, n, chunk_rows)
     if pool is None or len(starts) < 2:
         for r0 in starts:
             chunk(r0)

@@ -111,13 +111,17 @@ def test_deterministic_and_chunk_independent():
     assert not a.frames["child"].equals(d.frames["child"])
 
 
-def test_threads_do_not_change_results():
-    schema, fks = _schema(child_rows=3000)
+def test_threads_do_not_change_results(monkeypatch):
+    schema, fks = _schema(child_rows=3001)
     args = (schema, fks, FeaturePriors(), PostprocessPriors(), 11)
     one = sample_features(*args, workers=1)
     many = sample_features(*args, workers=3, chunk_rows=300)
+    # every single-chunk node's fold split over two threads
+    monkeypatch.setattr(scm, "_SPLIT_GATHERS", 0)
+    split = sample_features(*args, workers=2)
     for name in schema.tables:
         pd.testing.assert_frame_equal(one.frames[name], many.frames[name])
+        pd.testing.assert_frame_equal(one.frames[name], split.frames[name])
     with pytest.raises(ValueError, match="workers"):
         sample_features(*args, workers=0)
 
