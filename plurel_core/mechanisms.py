@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit
 
 from .config import FeaturePriors, sample_range, sample_set
+from .draws import standard_normal, zero_random_inputs
 
 __all__ = [
     "ACTIVATIONS",
@@ -294,7 +295,7 @@ def random_activations(
 
 
 def _normal(rng: np.random.Generator, shape: tuple[int, ...], std: float) -> np.ndarray:
-    w = rng.standard_normal(shape, dtype=F32)
+    w = standard_normal(rng, shape)
     w *= F32(std)
     return w
 
@@ -308,11 +309,11 @@ def _uniform(rng: np.random.Generator, shape: tuple[int, ...], bound: float) -> 
 
 def _trunc_normal(rng: np.random.Generator, count: int, fan_in: int, fan_out: int) -> np.ndarray:
     # N(0, 1) truncated to [-2, 2] by redrawing the values outside
-    w = rng.standard_normal((count, fan_in, fan_out), dtype=F32)
+    w = standard_normal(rng, (count, fan_in, fan_out))
     flat = w.reshape(-1)
     bad = np.flatnonzero(np.abs(flat) > 2)
     while bad.size:
-        redraw = rng.standard_normal(bad.size, dtype=F32)
+        redraw = standard_normal(rng, bad.size)
         flat[bad] = redraw
         bad = bad[np.abs(redraw) > 2]
     return w
@@ -321,9 +322,7 @@ def _trunc_normal(rng: np.random.Generator, count: int, fan_in: int, fan_out: in
 def _sparse(rng: np.random.Generator, count: int, fan_in: int, fan_out: int) -> np.ndarray:
     # kaiming-normal values with half of the inputs of every output unit set to zero
     w = _normal(rng, (count, fan_in, fan_out), math.sqrt(2.0 / fan_in))
-    zeros = int(math.ceil(0.5 * fan_in))
-    ranks = np.argsort(rng.random((count, fan_in, fan_out), dtype=F32), axis=1)
-    np.put_along_axis(w, ranks[:, :zeros], 0.0, axis=1)
+    zero_random_inputs(rng, w, int(math.ceil(0.5 * fan_in)))
     return w
 
 

@@ -13,6 +13,7 @@ import pytest
 from plurel_core import scm
 from plurel_core.config import AGGREGATION_NAMES, SOURCE_NAMES, FeaturePriors, PostprocessPriors
 from plurel_core.database import ColumnSpec, ForeignKeys, ForeignKeySample, ForeignKeySpec, Schema, TableSpec
+from plurel_core.mechanisms import NumericalEncoder
 from plurel_core.scm import RawColumn, TableSCM, sample_features, sample_table_scm, sample_table_structure
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -284,15 +285,25 @@ def test_a_structure_drawn_ahead_gives_the_same_table():
 
 
 def test_knots_are_exact_for_small_tables():
-    schema, _ = _schema(parent_rows=200)
-    spec = schema.tables["parent"]
-    a = sample_table_scm(spec, [], {}, FeaturePriors(), 5, encoder_knots=256)
-    b = sample_table_scm(spec, [], {}, FeaturePriors(), 5, encoder_knots=None)
-    # the same function of every row; only float rounding differs (rows are evaluated in
-    # another order), which may flip a rare near-tie
-    for c in spec.columns:
-        x, y = a.columns[c.name].values, b.columns[c.name].values
-        assert np.isclose(x, y, rtol=1e-4, atol=1e-4).mean() > 0.95, c.name
+    # up to ``max_knots`` rows, every row's own value is a knot: encoders see exact inputs
+    rng = np.random.default_rng(5)
+    values = rng.normal(size=200).astype(np.float32)
+    values[::7] = values[3]  # ties share a knot
+    kn = scm._Knots(values, "numerical", 0, 256)
+    np.testing.assert_array_equal(kn.inputs[kn.codes], values)
+    enc = NumericalEncoder(rng, FeaturePriors())
+    np.testing.assert_allclose(enc(kn.inputs)[kn.codes], enc(values), rtol=1e-5, atol=1e-6)
+    # beyond it, rows share the knot of their quantile bucket (a value inside the bucket)
+    many = rng.normal(size=5000).astype(np.float32)
+    kn = scm._Knots(many, "numerical", 0, 256)
+    assert kn.size == 256 and np.all(np.diff(kn.inputs) >= 0)
+    bucket_sizes = np.bincount(kn.codes, minlength=256)
+    assert bucket_sizes.min() >= 5000 // 256 - 1 and bucket_sizes.max() <= 5000 // 256 + 2
+    order = np.argsort(many, kind="stable")
+    assert np.all(np.diff(kn.codes[order]) >= 0)  # buckets follow the value order
+    low = np.array([many[kn.codes == k].min() for k in range(256)])
+    high = np.array([many[kn.codes == k].max() for k in range(256)])
+    assert np.all((low <= kn.inputs) & (kn.inputs <= high))
 
 
 def test_bad_arguments():

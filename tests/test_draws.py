@@ -1,0 +1,82 @@
+"""Compiled random draws: the ziggurat normals and the random input subsets of sparse inits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from plurel_core import draws
+from plurel_core.draws import standard_normal, zero_random_inputs
+
+
+def test_ziggurat_matches_the_standard_normal():
+    z = standard_normal(np.random.default_rng(1), 2_000_000).astype(np.float64)
+    assert stats.kstest(z, "norm").pvalue > 1e-3
+    assert abs(z.mean()) < 5 * (1 / np.sqrt(z.size))
+    assert abs(z.var() - 1) < 5 * np.sqrt(2 / z.size)
+    # the tail beyond the base layer (|z| > R) and the wedges are drawn by rejection:
+    # their mass must still match the normal's
+    for t in (1.0, 2.5, draws._R, 4.5):
+        expected = 2 * stats.norm.sf(t)
+        seen = np.count_nonzero(np.abs(z) > t)
+        assert abs(seen - expected * z.size) < 5 * np.sqrt(expected * z.size) + 1, t
+    assert np.abs(z).max() > draws._R  # the tail is reached
+
+
+def test_ziggurat_is_a_function_of_the_stream():
+    a = standard_normal(np.random.default_rng(7), (3, 50, 4))
+    b = standard_normal(np.random.default_rng(7), (3, 50, 4))
+    assert a.dtype == np.float32 and a.shape == (3, 50, 4)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, standard_normal(np.random.default_rng(8), (3, 50, 4)))
+
+
+def test_ziggurat_resumes_across_word_batches():
+    # the words arrive in pieces (as when a batch runs out mid-way): same values
+    words = np.random.default_rng(3).bit_generator.random_raw(5000)
+    tables = (draws._ZIG_K, draws._ZIG_W, draws._ZIG_F)
+    whole = np.empty(9000, np.float32)
+    assert draws._ziggurat(words, 0, whole, 0, *tables)[1] == 9000
+    pieces = np.empty(9000, np.float32)
+    current, h, o, start = words[:0], 0, 0, 0
+    for stop in (7, 100, 1234, 2600, 5000):
+        # the unread words of the last piece, then the next piece
+        current = np.concatenate([current[h >> 1 :], words[start:stop]])
+        h, o = draws._ziggurat(current, h & 1, pieces, o, *tables)
+        start = stop
+    assert o == 9000
+    np.testing.assert_array_equal(whole, pieces)
+
+
+def test_zero_random_inputs_zeros_a_uniform_subset_per_unit():
+    rng = np.random.default_rng(5)
+    count, fan_in, fan_out, zeros = 4000, 6, 5, 2
+    w = np.ones((count, fan_in, fan_out), np.float32)
+    zero_random_inputs(rng, w, zeros)
+    zeroed = w == 0
+    # exactly ``zeros`` inputs of every output unit
+    assert (zeroed.sum(axis=1) == zeros).all()
+    # each of the C(6, 2) = 15 subsets equally likely
+    subsets = np.packbits(zeroed.transpose(0, 2, 1), axis=-1, bitorder="little")[..., 0].ravel()
+    _, counts = np.unique(subsets, return_counts=True)
+    assert len(counts) == 15
+    assert stats.chisquare(counts).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("zeros", [0, 1, 32, 40])
+def test_zero_random_inputs_edge_counts(zeros):
+    w = np.ones((3, 32, 8), np.float32)
+    zero_random_inputs(np.random.default_rng(0), w, zeros)
+    assert ((w == 0).sum(axis=1) == min(zeros, 32)).all()
+
+
+def test_zero_random_inputs_reports_running_out_of_words():
+    # a reserve too small for the draws: the kernel reports it, nothing is half-done, and
+    # the result equals the one from a sufficient first batch
+    rng_words = np.random.default_rng(9).bit_generator.random_raw(10_000)
+    w = np.ones((10, 32, 32), np.float32)
+    assert draws._zero_inputs(w, 16, rng_words[:10]) == -1
+    assert (w == 1).all()
+    assert draws._zero_inputs(w, 16, rng_words) > 0
+    assert ((w == 0).sum(axis=1) == 16).all()
