@@ -24,6 +24,7 @@ import streamlit as st
 from plurel_core.config import Config
 from plurel_core.database import Database, ForeignKeys, Schema
 from plurel_core.generate import assemble, sample_features, sample_foreign_keys, sample_schema
+from plurel_core.workers import start_table_workers
 
 from . import state
 
@@ -117,6 +118,9 @@ def cached_database(
     schema = cached_schema(seed, schema_json, sql)
     fks = cached_foreign_keys(seed, schema_json, sql, connectivity_json)
     cfg = _config(features=features_json, postprocess=postprocess_json)
+    # the server's Stage-3 table workers: started by the first generation (which runs
+    # in-process while they warm up), restarted if one was lost; used once ready
+    start_table_workers()
     features = sample_features(schema, fks, cfg.features, cfg.postprocess, seed)
     return assemble(schema, fks, features, seed)
 

@@ -2,11 +2,15 @@
 
 >>> from plurel_core import Config, generate
 >>> db = generate(Config.preset("small"), seed=0)
+
+A long-lived process can run Stage-3 tables side by side in worker processes:
+``start_table_workers()`` once, then every ``generate`` uses them.
 """
 
 from .config import Config, ConfigError
 from .database import Database, Table
 from .generate import assemble, generate, sample_features, sample_foreign_keys, sample_schema
+from .workers import start_table_workers, stop_table_workers
 
 __all__ = [
     "Config",
@@ -18,5 +22,7 @@ __all__ = [
     "sample_schema",
     "sample_foreign_keys",
     "sample_features",
+    "start_table_workers",
+    "stop_table_workers",
 ]
 __version__ = "0.1.0"

@@ -136,17 +136,21 @@ def assemble(schema: Schema, fks: ForeignKeys, features: Features, seed: int) ->
     return Database(tables, schema.val_timestamp, schema.test_timestamp, trace, schema, seed)
 
 
-def generate(config: Config | None = None, seed: int = 0, *, schema: Schema | None = None) -> Database:
+def generate(
+    config: Config | None = None, seed: int = 0, *, schema: Schema | None = None, processes: int | None = None
+) -> Database:
     """Generate one database.
 
     Stage 1 samples the schema from ``config.schema`` (unless ``schema`` is given, e.g.
     from a SQL import), Stage 2 the foreign keys from ``config.connectivity``, Stage 3 the
     features from ``config.features`` and ``config.postprocess``. Same config + seed ⇒
-    identical database, in any process.
+    identical database, in any process. ``processes``: Stage-3 table workers, as in
+    :func:`~plurel_core.scm.sample_features` (by default the shared ones, if started with
+    :func:`~plurel_core.workers.start_table_workers`).
     """
     config = (config or Config()).validate()
     if schema is None:
         schema = sample_schema(config.schema, seed)
     fks = sample_foreign_keys(schema, config.connectivity, seed)
-    features = sample_features(schema, fks, config.features, config.postprocess, seed)
+    features = sample_features(schema, fks, config.features, config.postprocess, seed, processes=processes)
     return assemble(schema, fks, features, seed)

@@ -75,6 +75,7 @@ from .mechanisms import (
 from .postprocess import postprocess_table
 from .rng import key_words, stream
 from .sources import SOURCES, categorical_source
+from .workers import TableWorkers, WorkerLost, start_table_workers, table_workers
 
 __all__ = [
     "sample_features",
@@ -705,50 +706,195 @@ def sample_features(
     chunk_rows: int = CHUNK_ROWS,
     encoder_knots: int | None = ENCODER_KNOTS,
     workers: int | None = None,
+    processes: int | None = None,
 ) -> Features:
     """Stage 3: the feature columns of every table, post-processed, plus each SCM's trace.
 
-    Tables are sampled in ``schema.tables`` order (topological); each is conditioned on
-    the raw SCM values of its parents. ``frames[table]`` holds only feature columns, in
-    the order of ``TableSpec.columns`` (minus columns post-processing dropped), indexed
-    ``0..n-1``. Results do not depend on ``chunk_rows`` or on ``workers`` (threads for the
-    row chunks of tables larger than one chunk; default: up to 2, one per CPU).
+    Each table is conditioned on the raw SCM values of its parents, so a table starts once
+    they are done: in ``schema.tables`` order (topological), or, with table worker
+    processes (:mod:`plurel_core.workers`), as soon as its parents are done, up to one
+    table per worker at a time. ``processes``: ``None`` uses the shared workers when
+    :func:`~plurel_core.workers.start_table_workers` has started them and they are ready
+    and free, ``0`` never uses them, ``n >= 1`` starts (or reuses) ``n`` shared workers
+    and waits for them. ``workers``: threads for the row chunks of large tables (default:
+    up to 2, one per CPU). ``frames[table]`` holds only feature columns, in the order of
+    ``TableSpec.columns`` (minus columns post-processing dropped), indexed ``0..n-1``.
+    Results do not depend on ``chunk_rows``, ``workers`` or ``processes``.
     """
     if workers is None:
         workers = min(2, os.cpu_count() or 1)
-    if workers < 1:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers: got {workers!r}; expected an integer >= 1 or None")
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows: got {chunk_rows!r}; expected an integer >= 1")
+    if processes is not None and (
+        isinstance(processes, bool) or not isinstance(processes, int) or processes < 0
+    ):
+        raise ValueError(f"processes: got {processes!r}; expected an integer >= 0 or None")
     order = list(schema.tables)
     raw: dict[str, TableSCM] = {}
     frames: dict[str, pd.DataFrame] = {}
-    traces: dict[str, SCMTrace] = {}
+    shared = None
+    if processes:
+        shared = start_table_workers(processes)
+        shared.wait_ready()
+    elif processes is None:
+        shared = table_workers()
+    window = (schema.t0, schema.t1)
     # row chunks of large tables run in threads (numpy releases the GIL in its loops and
-    # products); tables stay sequential: for paper-sized tables threads cost more CPU
-    # than they save
+    # products); for paper-sized tables threads cost more CPU than they save
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
     with contextlib.ExitStack() as stack:
         stack.enter_context(_cyclic_gc_paused())
         if pool is not None:
             stack.callback(pool.shutdown)
+        if shared is not None and len(order) > 1:
+            with shared.acquire() as held:
+                if held is not None:
+                    _tables_on_workers(
+                        held, schema, fks, features, post, seed, chunk_rows, encoder_knots, raw, frames
+                    )
+        # in this process: everything, or what the workers left (one of them was lost)
         for name in order:
-            spec = schema.tables[name]
-            result = sample_table_scm(
-                spec,
-                fks.for_table(name),
-                raw,
-                features,
-                seed,
-                chunk_rows=chunk_rows,
-                encoder_knots=encoder_knots,
-                pool=pool,
-            )
-            result.node_values = {}  # only the columns are needed later
-            raw[name] = result
-            frame, details = postprocess_table(spec, result.columns, schema.t0, schema.t1, post, seed)
-            result.trace.details["columns"] = details
-            frames[name] = frame
-    for name in order:
-        traces[name] = raw[name].trace
-    return Features({name: frames[name] for name in order}, traces)
+            if name not in raw:
+                raw[name], frames[name] = _table_with_frame(
+                    schema.tables[name],
+                    fks.for_table(name),
+                    raw,
+                    features,
+                    post,
+                    seed,
+                    window,
+                    chunk_rows,
+                    encoder_knots,
+                    pool,
+                )
+    return Features({name: frames[name] for name in order}, {name: raw[name].trace for name in order})
+
+
+def _table_with_frame(
+    spec: TableSpec,
+    samples: list[ForeignKeySample],
+    raw: dict[str, TableSCM],
+    features: FeaturePriors,
+    post: PostprocessPriors,
+    seed: int,
+    window: tuple,
+    chunk_rows: int,
+    encoder_knots: int | None,
+    pool: ThreadPoolExecutor | None,
+) -> tuple[TableSCM, pd.DataFrame]:
+    result = sample_table_scm(
+        spec, samples, raw, features, seed, chunk_rows=chunk_rows, encoder_knots=encoder_knots, pool=pool
+    )
+    result.node_values = {}  # only the columns are needed later
+    frame, details = postprocess_table(spec, result.columns, window[0], window[1], post, seed)
+    result.trace.details["columns"] = details
+    return result, frame
+
+
+def _tables_on_workers(
+    workers: TableWorkers,
+    schema: Schema,
+    fks: ForeignKeys,
+    features: FeaturePriors,
+    post: PostprocessPriors,
+    seed: int,
+    chunk_rows: int,
+    encoder_knots: int | None,
+    raw: dict[str, TableSCM],
+    frames: dict[str, pd.DataFrame],
+) -> None:
+    """Run every table on the table workers, each as soon as its parents are done. Stops
+    early (leaving the rest to the caller) if a worker is lost; re-raises a table's error
+    once every busy worker has answered."""
+    order = list(schema.tables)
+    pos = {name: i for i, name in enumerate(order)}
+    # exactly the parents the in-order run conditions on: non-deferred, earlier in order
+    deps = {
+        name: {
+            s.fk.parent
+            for s in fks.for_table(name)
+            if not s.fk.deferred and s.fk.parent in pos and pos[s.fk.parent] < pos[name]
+        }
+        for name in order
+    }
+    window = (schema.t0, schema.t1)
+    threads = min(2, os.cpu_count() or 1)
+    idle = list(range(workers.count))
+    busy: dict[int, str] = {}
+    started: set[str] = set()
+    error: BaseException | None = None
+    try:
+        while len(raw) < len(order):
+            ready = [n for n in order if n not in started and deps[n] <= raw.keys()] if error is None else []
+            while ready and idle:
+                name = ready.pop(0)
+                # a table that runs alone may split its large folds over threads
+                alone = not busy and not ready
+                parents = {p: TableSCM(raw[p].columns, trace=None) for p in deps[name]}
+                args = (schema.tables[name], fks.for_table(name), parents, features, post, seed, window)
+                i = idle.pop()  # the most recently used worker: its caches are warm
+                workers.submit(i, (*args, chunk_rows, encoder_knots, threads if alone else 1))
+                busy[i] = name
+                started.add(name)
+            if not busy:
+                break
+            for i in workers.wait_any(list(busy)):
+                name = busy.pop(i)
+                idle.append(i)
+                try:
+                    raw[name], frames[name] = workers.result(i)
+                except WorkerLost:
+                    raise
+                except BaseException as exc:
+                    error = error or exc
+    except WorkerLost:
+        # the others may still be busy: their answers would come out of turn later
+        workers.close()
+        return
+    except BaseException:
+        workers.close()
+        raise
+    if error is not None:
+        raise error
+
+
+_worker_threads: ThreadPoolExecutor | None = None
+
+
+def table_task(
+    spec: TableSpec,
+    samples: list[ForeignKeySample],
+    parents: dict[str, TableSCM],
+    features: FeaturePriors,
+    post: PostprocessPriors,
+    seed: int,
+    window: tuple,
+    chunk_rows: int,
+    encoder_knots: int | None,
+    threads: int = 1,
+) -> tuple[TableSCM, pd.DataFrame]:
+    """One table of :func:`sample_features` in a table worker process: its SCM (``parents``
+    hold the raw columns of the tables it is conditioned on) and its post-processed frame.
+    With ``threads > 1`` large folds are split over that many threads."""
+    global _worker_threads
+    pool = None
+    if threads > 1:
+        if _worker_threads is None or _worker_threads._max_workers != threads:
+            _worker_threads = ThreadPoolExecutor(threads)
+        pool = _worker_threads
+    with _cyclic_gc_paused():
+        result = _table_with_frame(
+            spec, samples, parents, features, post, seed, window, chunk_rows, encoder_knots, pool
+        )
+    return result
+
+
+def warm_up() -> None:
+    """Load every compiled kernel once (a small database), so a fresh table worker's first
+    real table does not pay for it."""
+    from .config import Config
+    from .generate import generate
+
+    generate(Config.preset("small"), 0)

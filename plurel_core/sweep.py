@@ -13,14 +13,12 @@ writes that table to CSV or Parquet.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import multiprocessing
 import os
 import sys
 import tempfile
 import time
-import types
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -33,6 +31,7 @@ from .config import Config
 from .database import Schema
 from .generate import generate
 from .stats import STAT_FIELDS, database_stats
+from .workers import process_context
 
 __all__ = [
     "COLUMNS",
@@ -78,54 +77,8 @@ def sweep_one(
     return {"seed": seed, **database_stats(db, seconds)}
 
 
-@contextlib.contextmanager
-def _main_module_hidden() -> Iterator[None]:
-    """While a worker process is launched, show it an empty ``__main__``.
-
-    A spawned or forkserver child re-runs the parent's main script before its task; under
-    Streamlit that script is the app itself. The task (:func:`sweep_one`) lives in this
-    module, so workers never need the parent's ``__main__``.
-    """
-    main = sys.modules.get("__main__")
-    placeholder = types.ModuleType("__main__")
-    sys.modules["__main__"] = placeholder
-    try:
-        yield
-    finally:
-        if sys.modules.get("__main__") is placeholder and main is not None:
-            sys.modules["__main__"] = main
-
-
-class _ForkServerProcess(multiprocessing.context.ForkServerProcess):
-    @staticmethod
-    def _Popen(process_obj):
-        with _main_module_hidden():
-            return multiprocessing.context.ForkServerProcess._Popen(process_obj)
-
-
-class _SpawnProcess(multiprocessing.context.SpawnProcess):
-    @staticmethod
-    def _Popen(process_obj):
-        with _main_module_hidden():
-            return multiprocessing.context.SpawnProcess._Popen(process_obj)
-
-
-class _ForkServerContext(multiprocessing.context.ForkServerContext):
-    Process = _ForkServerProcess
-
-
-class _SpawnContext(multiprocessing.context.SpawnContext):
-    Process = _SpawnProcess
-
-
 def _mp_context() -> multiprocessing.context.BaseContext:
-    # never fork: the app and the dask corpus runner have threads, and a forked child
-    # inherits their locks; forkserver starts workers from a clean, preloaded process
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = _ForkServerContext()
-        ctx.set_forkserver_preload(["plurel_core.sweep"])
-        return ctx
-    return _SpawnContext()
+    return process_context(["plurel_core.sweep"])
 
 
 def iter_sweep(

@@ -1,0 +1,258 @@
+"""Worker processes: how they are started, and the persistent workers that run Stage-3 tables.
+
+Stage 3 is Python-heavy (thousands of small MLPs per table), so threads cannot run two
+tables at once; processes can. :class:`TableWorkers` keeps a few processes alive across
+databases (started once, then reused), each answering requests over its own pipe: a
+round trip costs well under a millisecond, so even tables of a few milliseconds gain from
+running beside another. :func:`plurel_core.scm.sample_features` hands them the tables whose
+parents are done; a table's values do not depend on where it was computed.
+
+Starting the workers costs about a second of CPU (imports and the compiled kernels), so
+nothing starts them implicitly: a long-lived user (the explorer app, a benchmark, a
+notebook) calls :func:`start_table_workers` once, and every later generation in that
+process uses them.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import multiprocessing
+import multiprocessing.connection
+import os
+import sys
+import threading
+import types
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["process_context", "TableWorkers", "start_table_workers", "stop_table_workers", "table_workers"]
+
+
+@contextlib.contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """While a worker process is launched, show it an empty ``__main__``.
+
+    A spawned or forkserver child re-runs the parent's main script before its task; under
+    Streamlit that script is the app itself. Worker tasks live in this package, so workers
+    never need the parent's ``__main__``.
+    """
+    main = sys.modules.get("__main__")
+    placeholder = types.ModuleType("__main__")
+    sys.modules["__main__"] = placeholder
+    try:
+        yield
+    finally:
+        if sys.modules.get("__main__") is placeholder and main is not None:
+            sys.modules["__main__"] = main
+
+
+class _ForkServerProcess(multiprocessing.context.ForkServerProcess):
+    @staticmethod
+    def _Popen(process_obj):
+        with _main_module_hidden():
+            return multiprocessing.context.ForkServerProcess._Popen(process_obj)
+
+
+class _SpawnProcess(multiprocessing.context.SpawnProcess):
+    @staticmethod
+    def _Popen(process_obj):
+        with _main_module_hidden():
+            return multiprocessing.context.SpawnProcess._Popen(process_obj)
+
+
+class _ForkServerContext(multiprocessing.context.ForkServerContext):
+    Process = _ForkServerProcess
+
+
+class _SpawnContext(multiprocessing.context.SpawnContext):
+    Process = _SpawnProcess
+
+
+def process_context(preload: list[str]) -> multiprocessing.context.BaseContext:
+    """A start method for worker processes: forkserver (with ``preload`` imported once in
+    the server) where available, else spawn."""
+    # never fork: the app and the dask corpus runner have threads, and a forked child
+    # inherits their locks; forkserver starts workers from a clean, preloaded process
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = _ForkServerContext()
+        ctx.set_forkserver_preload(preload)
+        return ctx
+    return _SpawnContext()
+
+
+# -- the table workers ------------------------------------------------------------------
+
+
+def _serve(conn: multiprocessing.connection.Connection) -> None:
+    """A worker's loop: ``("warm",)`` loads the compiled kernels, ``("table", args)`` runs
+    :func:`plurel_core.scm.table_task`; ``None`` or a closed pipe ends it."""
+    from . import scm
+
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        try:
+            if msg[0] == "warm":
+                scm.warm_up()
+                reply: tuple = ("ok", None)
+            else:
+                reply = ("ok", scm.table_task(*msg[1]))
+        except BaseException as exc:  # sent back and raised by the caller
+            reply = ("error", exc)
+        try:
+            conn.send(reply)
+        except Exception as exc:  # an exception that does not pickle
+            conn.send(("error", RuntimeError(f"{type(reply[1]).__name__}: {reply[1]} ({exc})")))
+
+
+class WorkerLost(RuntimeError):
+    """A table worker process ended without answering (killed, out of memory, ...)."""
+
+
+class TableWorkers:
+    """``count`` persistent worker processes, each with its own pipe.
+
+    Not for concurrent use: :meth:`acquire` hands them to one caller at a time (others run
+    their tables in-process). Warm-up runs in the background; :attr:`ready` says whether
+    every worker has finished it.
+    """
+
+    def __init__(self, count: int):
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(f"processes: got {count!r}; expected an integer >= 1")
+        ctx = process_context(["plurel_core.scm"])
+        self.count = count
+        self._lock = threading.Lock()
+        self._procs: list = []
+        self._conns: list[multiprocessing.connection.Connection] = []
+        self._warming: set[int] = set()
+        self.broken = False
+        for i in range(count):
+            mine, theirs = ctx.Pipe()
+            proc = ctx.Process(target=_serve, args=(theirs,), daemon=True, name=f"plurel-table-{i}")
+            proc.start()
+            theirs.close()
+            mine.send(("warm",))
+            self._procs.append(proc)
+            self._conns.append(mine)
+            self._warming.add(i)
+
+    @property
+    def ready(self) -> bool:
+        """Whether every worker has warmed up (checks without blocking)."""
+        return self.wait_ready(0)
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until every worker has warmed up (or ``timeout`` seconds); returns whether
+        they have (``False`` too if one was lost)."""
+        try:
+            for i in list(self._warming):
+                if not self.broken and self._conns[i].poll(timeout):
+                    self._receive(i)
+        except Exception:  # lost, or the warm-up failed: unusable
+            self.broken = True
+        return not self._warming and not self.broken
+
+    def _receive(self, i: int) -> Any:
+        try:
+            status, value = self._conns[i].recv()
+        except (EOFError, OSError) as exc:
+            self.broken = True
+            raise WorkerLost(f"table worker {i} ended without answering") from exc
+        self._warming.discard(i)
+        if status == "error":
+            raise value
+        return value
+
+    @contextlib.contextmanager
+    def acquire(self) -> Iterator[TableWorkers | None]:
+        """The workers for one caller, or ``None`` when another caller has them or they
+        are not (yet) usable."""
+        if not self._lock.acquire(blocking=False):
+            yield None
+            return
+        try:
+            yield self if self.ready else None
+        finally:
+            self._lock.release()
+
+    def submit(self, i: int, args: tuple) -> None:
+        """Send worker ``i`` a table (:func:`plurel_core.scm.table_task` arguments)."""
+        try:
+            self._conns[i].send(("table", args))
+        except OSError as exc:
+            self.broken = True
+            raise WorkerLost(f"table worker {i} is gone") from exc
+
+    def wait_any(self, busy: list[int]) -> list[int]:
+        """Block until one of the ``busy`` workers has answered; returns those that have."""
+        conns = [self._conns[i] for i in busy]
+        ready = multiprocessing.connection.wait(conns)
+        return [i for i in busy if self._conns[i] in ready]
+
+    def result(self, i: int) -> Any:
+        """Worker ``i``'s answer (raises the table's exception, or :class:`WorkerLost`)."""
+        return self._receive(i)
+
+    def close(self) -> None:
+        """Stop the workers (they finish the table in hand first, at most a few seconds)."""
+        for conn in self._conns:
+            with contextlib.suppress(Exception):
+                conn.send(None)
+            conn.close()
+        for proc in self._procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.terminate()
+        self._procs, self._conns = [], []
+        self.broken = True
+
+
+_shared: TableWorkers | None = None
+_shared_lock = threading.Lock()
+
+
+def start_table_workers(processes: int | None = None) -> TableWorkers:
+    """Start (once per process) the shared table workers that later generations use.
+
+    ``processes`` defaults to the number of CPUs (at most 2: Stage 3 of one database
+    rarely has more independent tables at once). Returns at once; the workers warm up in
+    the background and are used as soon as they are ready. Calling it again returns the
+    running workers (restarting them if ``processes`` differs or they broke).
+    """
+    global _shared
+    if processes is None:
+        processes = max(1, min(2, os.cpu_count() or 1))
+    if multiprocessing.current_process().daemon:
+        raise RuntimeError("table workers cannot start inside a daemonic worker process")
+    with _shared_lock:
+        if _shared is not None and (_shared.broken or _shared.count != processes):
+            _shared.close()
+            _shared = None
+        if _shared is None:
+            _shared = TableWorkers(processes)
+        return _shared
+
+
+def stop_table_workers() -> None:
+    """Stop the shared table workers, if running."""
+    global _shared
+    with _shared_lock:
+        if _shared is not None:
+            _shared.close()
+            _shared = None
+
+
+def table_workers() -> TableWorkers | None:
+    """The shared table workers, if :func:`start_table_workers` started them (and they are
+    not broken)."""
+    shared = _shared
+    return shared if shared is not None and not shared.broken else None
+
+
+atexit.register(stop_table_workers)

@@ -1,0 +1,93 @@
+"""Stage-3 table workers: same databases as in-process, errors and lost workers handled."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from plurel_core import Config, generate
+from plurel_core.generate import sample_features, sample_foreign_keys, sample_schema
+from plurel_core.workers import TableWorkers, start_table_workers, stop_table_workers, table_workers
+
+
+@pytest.fixture(scope="module")
+def shared():
+    w = start_table_workers(2)
+    assert w.wait_ready(120)
+    yield w
+    stop_table_workers()
+
+
+def _stage3(config: Config, seed: int, processes: int | None):
+    schema = sample_schema(config.schema, seed)
+    fks = sample_foreign_keys(schema, config.connectivity, seed)
+    return sample_features(schema, fks, config.features, config.postprocess, seed, processes=processes)
+
+
+def _assert_same(a, b) -> None:
+    assert list(a.frames) == list(b.frames)
+    for name in a.frames:
+        pd.testing.assert_frame_equal(a.frames[name], b.frames[name])
+        ga, gb = a.scm[name].graph, b.scm[name].graph
+        assert sorted(ga.edges(data="weight")) == sorted(gb.edges(data="weight"))
+        assert a.scm[name].details["columns"] == b.scm[name].details["columns"]
+
+
+@pytest.mark.parametrize(("preset", "seed"), [("small", 3), ("paper", 2), ("paper", 7)])
+def test_workers_give_the_in_process_database(shared, preset, seed):
+    # paper seeds 2 and 7 have several tables whose parents are done at the same time
+    config = Config.preset(preset)
+    _assert_same(_stage3(config, seed, None), _stage3(config, seed, 0))
+    db = generate(config, seed, processes=2)
+    ref = generate(config, seed, processes=0)
+    for name in ref.tables:
+        pd.testing.assert_frame_equal(db.tables[name].df, ref.tables[name].df)
+
+
+def test_busy_workers_leave_the_table_to_the_caller(shared):
+    # another caller holds the workers: this one runs in-process, with the same result
+    config = Config.preset("small")
+    with shared.acquire() as held:
+        assert held is shared
+        with shared.acquire() as other:
+            assert other is None
+        _assert_same(_stage3(config, 4, None), _stage3(config, 4, 0))
+
+
+def test_a_failing_table_raises_its_error_and_keeps_the_workers(shared):
+    config = Config.preset("small")
+    schema = sample_schema(config.schema, 5)
+    first = next(iter(schema.tables.values()))
+    window = (schema.t0, schema.t1)
+    # encoder_knots=0 is refused inside the worker, by the table's own validation
+    shared.submit(0, (first, [], {}, config.features, config.postprocess, 5, window, 8192, 0))
+    with pytest.raises(ValueError, match="encoder_knots"):
+        shared.result(0)
+    assert not shared.broken and shared.ready
+    _assert_same(_stage3(config, 5, None), _stage3(config, 5, 0))
+
+
+def test_a_lost_worker_falls_back_to_in_process_and_restarts():
+    w = start_table_workers(2)
+    assert w.wait_ready(120)
+    w._procs[1].kill()
+    w._procs[1].join()
+    config = Config.preset("paper")
+    _assert_same(_stage3(config, 2, None), _stage3(config, 2, 0))
+    assert w.broken and table_workers() is None
+    again = start_table_workers(2)
+    assert again is not w and again.wait_ready(120)
+    _assert_same(_stage3(config, 7, None), _stage3(config, 7, 0))
+    stop_table_workers()
+    assert table_workers() is None
+
+
+def test_bad_worker_counts_are_named():
+    with pytest.raises(ValueError, match="processes"):
+        TableWorkers(0)
+    config = Config.preset("small")
+    schema = sample_schema(config.schema, 0)
+    fks = sample_foreign_keys(schema, config.connectivity, 0)
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="processes"):
+            sample_features(schema, fks, config.features, config.postprocess, 0, processes=bad)
