@@ -783,9 +783,18 @@ def _table_with_frame(
     chunk_rows: int,
     encoder_knots: int | None,
     pool: ThreadPoolExecutor | None,
+    structure: TableStructure | None = None,
 ) -> tuple[TableSCM, pd.DataFrame]:
     result = sample_table_scm(
-        spec, samples, raw, features, seed, chunk_rows=chunk_rows, encoder_knots=encoder_knots, pool=pool
+        spec,
+        samples,
+        raw,
+        features,
+        seed,
+        chunk_rows=chunk_rows,
+        encoder_knots=encoder_knots,
+        pool=pool,
+        structure=structure,
     )
     result.node_values = {}  # only the columns are needed later
     frame, details = postprocess_table(spec, result.columns, window[0], window[1], post, seed)
@@ -822,8 +831,10 @@ def _tables_on_workers(
     window = (schema.t0, schema.t1)
     threads = min(2, os.cpu_count() or 1)
     idle = list(range(workers.count))
-    busy: dict[int, str] = {}
+    busy: dict[int, tuple[str, str]] = {}  # worker → (request kind, table)
     started: set[str] = set()
+    prepared_on: dict[str, int] = {}  # table → the worker that drew its structure ahead
+    ran_on: dict[str, int] = {}
     error: BaseException | None = None
     try:
         while len(raw) < len(order):
@@ -834,21 +845,44 @@ def _tables_on_workers(
                 alone = not busy and not ready
                 parents = {p: TableSCM(raw[p].columns, trace=None) for p in deps[name]}
                 args = (schema.tables[name], fks.for_table(name), parents, features, post, seed, window)
-                i = idle.pop()  # the most recently used worker: its caches are warm
+                i = prepared_on.get(name, -1)
+                # the worker holding its structure, else the most recently used (warm caches)
+                i = i if i in idle else idle[-1]
+                idle.remove(i)
                 workers.submit(i, (*args, chunk_rows, encoder_knots, threads if alone else 1))
-                busy[i] = name
+                busy[i] = ("table", name)
                 started.add(name)
+                ran_on[name] = i
+            # idle workers draw the structures of tables still waiting for their parents
+            # (a structure does not depend on them), a few ahead
+            ahead = [n for n in order if n not in started and n not in prepared_on] if error is None else []
+            while ahead and idle and sum(n not in started for n in prepared_on) < _PREPARE_AHEAD:
+                name = ahead.pop(0)
+                i = idle.pop()
+                workers.submit(i, (schema.tables[name], features, seed), kind="prepare")
+                busy[i] = ("prepare", name)
+                prepared_on[name] = i
             if not busy:
                 break
             for i in workers.wait_any(list(busy)):
-                name = busy.pop(i)
+                kind, name = busy.pop(i)
                 idle.append(i)
                 try:
-                    raw[name], frames[name] = workers.result(i)
+                    answer = workers.result(i)
                 except WorkerLost:
                     raise
                 except BaseException as exc:
                     error = error or exc
+                    continue
+                if kind == "table":
+                    raw[name], frames[name] = answer
+        # answers still due (a structure drawn ahead for a table that ran elsewhere)
+        for i in list(busy):
+            workers.result(i)
+        # drop the structures no table used
+        for i in sorted({prepared_on[n] for n in prepared_on if ran_on.get(n) != prepared_on[n]}):
+            workers.submit(i, (), kind="forget")
+            workers.result(i)
     except WorkerLost:
         # the others may still be busy: their answers would come out of turn later
         workers.close()
@@ -884,11 +918,33 @@ def table_task(
         if _worker_threads is None or _worker_threads._max_workers != threads:
             _worker_threads = ThreadPoolExecutor(threads)
         pool = _worker_threads
+    structure = None
+    ahead = _prepared.pop(spec.name, None)
+    if ahead is not None and ahead[:3] == (spec, features, seed):
+        structure = ahead[3]
     with _cyclic_gc_paused():
         result = _table_with_frame(
-            spec, samples, parents, features, post, seed, window, chunk_rows, encoder_knots, pool
+            spec, samples, parents, features, post, seed, window, chunk_rows, encoder_knots, pool, structure
         )
     return result
+
+
+# how many tables waiting for their parents idle table workers draw structures for
+_PREPARE_AHEAD = 2
+# structures drawn ahead in this (worker) process, by table name: (spec, priors, seed, structure)
+_prepared: dict[str, tuple[TableSpec, FeaturePriors, int, TableStructure]] = {}
+
+
+def prepare_task(spec: TableSpec, features: FeaturePriors, seed: int) -> None:
+    """Draw a table's structure ahead, in a table worker whose parents are not done yet;
+    :func:`table_task` uses it if the same table (spec, priors, seed) comes next."""
+    with _cyclic_gc_paused():
+        _prepared[spec.name] = (spec, features, seed, sample_table_structure(spec, features, seed))
+
+
+def forget_prepared() -> None:
+    """Drop the structures drawn ahead that no table used."""
+    _prepared.clear()
 
 
 def warm_up() -> None:

@@ -85,8 +85,10 @@ def process_context(preload: list[str]) -> multiprocessing.context.BaseContext:
 
 
 def _serve(conn: multiprocessing.connection.Connection) -> None:
-    """A worker's loop: ``("warm",)`` loads the compiled kernels, ``("table", args)`` runs
-    :func:`plurel_core.scm.table_task`; ``None`` or a closed pipe ends it."""
+    """A worker's loop: ``("warm",)`` loads the compiled kernels, ``("prepare", args)`` draws
+    a table's structure ahead (:func:`plurel_core.scm.prepare_task`), ``("forget",)`` drops
+    unused ones, ``("table", args)`` runs :func:`plurel_core.scm.table_task`; each gets one
+    answer. ``None`` or a closed pipe ends it."""
     from . import scm
 
     while True:
@@ -100,6 +102,10 @@ def _serve(conn: multiprocessing.connection.Connection) -> None:
             if msg[0] == "warm":
                 scm.warm_up()
                 reply: tuple = ("ok", None)
+            elif msg[0] == "prepare":
+                reply = ("ok", scm.prepare_task(*msg[1]))
+            elif msg[0] == "forget":
+                reply = ("ok", scm.forget_prepared())
             else:
                 reply = ("ok", scm.table_task(*msg[1]))
         except BaseException as exc:  # sent back and raised by the caller
@@ -181,10 +187,12 @@ class TableWorkers:
         finally:
             self._lock.release()
 
-    def submit(self, i: int, args: tuple) -> None:
-        """Send worker ``i`` a table (:func:`plurel_core.scm.table_task` arguments)."""
+    def submit(self, i: int, args: tuple, kind: str = "table") -> None:
+        """Send worker ``i`` a request: a table (:func:`plurel_core.scm.table_task`
+        arguments), ``kind="prepare"`` (:func:`plurel_core.scm.prepare_task` arguments) or
+        ``kind="forget"`` (no arguments). Every request gets one answer (:meth:`result`)."""
         try:
-            self._conns[i].send(("table", args))
+            self._conns[i].send((kind, args))
         except OSError as exc:
             self.broken = True
             raise WorkerLost(f"table worker {i} is gone") from exc
