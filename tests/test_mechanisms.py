@@ -283,3 +283,30 @@ def test_unknown_names_raise():
         random_activation(np.random.default_rng(0), ("swish",))
     with pytest.raises(ValueError, match="init"):
         random_weight(np.random.default_rng(0), 2, 2, ("orthogonal",))
+
+
+def test_kernel_exp_and_powers_of_two_are_exact_enough():
+    from numba import njit
+
+    from plurel_core import mechanisms
+
+    @njit
+    def run(a, k):
+        e = np.empty_like(a)
+        p = np.empty(k.shape[0])
+        for i in range(a.shape[0]):
+            e[i] = mechanisms._exp(a[i])
+        for i in range(k.shape[0]):
+            p[i] = mechanisms._pow2_neg(k[i])
+        return e, p
+
+    k = np.arange(1100, dtype=np.float32)
+    # the kernel's range (log-magnitudes between -87 and log(clamp) <= log(1e30))
+    near = np.concatenate([np.linspace(-87, 70, 200_001), [0.0, 9.2103, 1e-12, -1e-12]])
+    e, p = run(near, k)
+    np.testing.assert_allclose(e, np.exp(near), rtol=2e-14, atol=0)
+    far = np.linspace(-708, 709, 200_001)
+    np.testing.assert_allclose(run(far, k)[0], np.exp(far), rtol=2e-13, atol=0)
+    # 2^-k exactly while it is a normal float64, then +0
+    np.testing.assert_array_equal(p[:1023], np.ldexp(1.0, -np.arange(1023)))
+    assert (p[1023:] == 0).all()
