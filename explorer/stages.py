@@ -118,10 +118,12 @@ def cached_database(
     schema = cached_schema(seed, schema_json, sql)
     fks = cached_foreign_keys(seed, schema_json, sql, connectivity_json)
     cfg = _config(features=features_json, postprocess=postprocess_json)
-    # the server's Stage-3 table workers: started by the first generation (which runs
-    # in-process while they warm up), restarted if one was lost; used once ready
-    start_table_workers()
     features = sample_features(schema, fks, cfg.features, cfg.postprocess, seed)
+    # the server's Stage-3 table workers, used by the next generations once warmed up
+    # (restarted if one was lost). Started only now: the first generation has compiled
+    # the kernels into the on-disk cache, so the workers load them instead of compiling
+    # them again at the same time, which would hold up the app on a fresh install.
+    start_table_workers()
     return assemble(schema, fks, features, seed)
 
 

@@ -122,9 +122,17 @@ def _act(page, action, timeout: float = 120_000) -> float:
     """Do ``action`` and wait until the script run it triggers has finished; returns its seconds."""
     t0 = page.evaluate("performance.now()")
     action()
-    page.wait_for_function(
-        "t0 => window.__st.end > t0 && window.__st.state === 'notRunning'", arg=t0, timeout=timeout
-    )
+    try:
+        page.wait_for_function(
+            "t0 => window.__st.end > t0 && window.__st.state === 'notRunning'", arg=t0, timeout=timeout
+        )
+    except Exception:
+        # what the page showed when no run came: for the failure report
+        page.screenshot(path=str(ARTIFACTS / "act_timeout.png"), full_page=True)
+        (ARTIFACTS / "act_timeout.json").write_text(
+            json.dumps({"url": page.url, "t0": t0, "st": page.evaluate("JSON.stringify(window.__st)")})
+        )
+        raise
     elapsed = (page.evaluate("window.__st.end") - t0) / 1000.0
     page.wait_for_timeout(300)  # let the last deltas render
     return elapsed
