@@ -737,7 +737,7 @@ def sample_features(
     shared = None
     if processes:
         shared = start_table_workers(processes)
-        shared.wait_ready()
+        shared.wait_ready(_WARM_UP_SECONDS)  # not ready by then: runs in this process
     elif processes is None:
         shared = table_workers()
     window = (schema.t0, schema.t1)
@@ -929,6 +929,8 @@ def table_task(
     return result
 
 
+# longest wait for explicitly requested table workers to warm up
+_WARM_UP_SECONDS = 120.0
 # how many tables waiting for their parents idle table workers draw structures for
 _PREPARE_AHEAD = 2
 # structures drawn ahead in this (worker) process, by table name: (spec, priors, seed, structure)
