@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 # The largest database (cells = rows × columns incl. keys and date) the explorer generates
-# in a browser session: generation runs at roughly 250 k cells per second on one core, so
+# in a browser session: generation runs at 350–500 k cells per second on this kind of machine, so
 # this bounds a page update to several seconds. The paper's priors stay below
 # it (median ~0.25 M cells, the largest of 400 seeds 1.1 M); larger databases belong to the
 # command line and corpus tools.
