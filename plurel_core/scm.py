@@ -828,6 +828,14 @@ def _tables_on_workers(
         }
         for name in order
     }
+    # start first what the rest waits on longest: a table's own cost (an SCM on about 3
+    # nodes per column, dense, so about columns² MLPs, each folded over the rows) plus the
+    # costliest chain of tables that depend on it
+    cost = {n: len(schema.tables[n].columns) ** 2 * (1 + schema.tables[n].num_rows / 1000) for n in order}
+    chain: dict[str, float] = {}
+    for name in reversed(order):
+        after = [chain[c] for c in order[pos[name] + 1 :] if name in deps[c]]
+        chain[name] = cost[name] + max(after, default=0.0)
     window = (schema.t0, schema.t1)
     threads = min(2, os.cpu_count() or 1)
     idle = list(range(workers.count))
@@ -839,6 +847,7 @@ def _tables_on_workers(
     try:
         while len(raw) < len(order):
             ready = [n for n in order if n not in started and deps[n] <= raw.keys()] if error is None else []
+            ready.sort(key=lambda n: -chain[n])
             while ready and idle:
                 name = ready.pop(0)
                 # a table that runs alone may split its large folds over threads
@@ -856,6 +865,7 @@ def _tables_on_workers(
             # idle workers draw the structures of tables still waiting for their parents
             # (a structure does not depend on them), a few ahead
             ahead = [n for n in order if n not in started and n not in prepared_on] if error is None else []
+            ahead.sort(key=lambda n: -chain[n])
             while ahead and idle and sum(n not in started for n in prepared_on) < _PREPARE_AHEAD:
                 name = ahead.pop(0)
                 i = idle.pop()
