@@ -838,7 +838,8 @@ def _float64_from_bits(typingctx, bits):
     return types.float64(bits), codegen
 
 
-_LOG2E = 1.0 / math.log(2.0)
+_LN2 = math.log(2.0)
+_LOG2E = 1.0 / _LN2
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -865,9 +866,6 @@ def _pow2_neg(k):
     a term is below 2^-1022 of the row's largest (mantissa >= 1) and cannot change a sum
     that is at least 1."""
     return _float64_from_bits((1023 - np.int64(min(k, _POW2_CUT))) << 52)
-
-
-_LN2 = math.log(2.0)
 
 
 # rows folded together: the tile's accumulators (float32 and float64, 256 × d) stay in L1/L2

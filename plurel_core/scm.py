@@ -850,8 +850,9 @@ def _tables_on_workers(
             ready.sort(key=lambda n: -chain[n])
             while ready and idle:
                 name = ready.pop(0)
-                # a table that runs alone may split its large folds over threads
-                alone = not busy and not ready
+                # a table that runs alone (beside at most a structure drawn ahead, which is
+                # short) may split its large folds over threads
+                alone = not ready and all(kind != "table" for kind, _ in busy.values())
                 parents = {p: TableSCM(raw[p].columns, trace=None) for p in deps[name]}
                 args = (schema.tables[name], fks.for_table(name), parents, features, post, seed, window)
                 i = prepared_on.get(name, -1)
