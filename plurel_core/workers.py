@@ -23,6 +23,7 @@ import multiprocessing.connection
 import os
 import sys
 import threading
+import time
 import types
 from collections.abc import Iterator
 from typing import Any
@@ -178,9 +179,11 @@ class TableWorkers:
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Block until every worker has warmed up (or ``timeout`` seconds); returns whether
         they have (``False`` too if one was lost)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
             for i in list(self._warming):
-                if not self.broken and self._conns[i].poll(timeout):
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                if not self.broken and self._conns[i].poll(left):
                     self._receive(i)
         except Exception:  # lost, or the warm-up failed: unusable
             self.broken = True
