@@ -716,8 +716,8 @@ def sample_features(
     table per worker at a time. ``processes``: ``None`` uses the shared workers when
     :func:`~plurel_core.workers.start_table_workers` has started them and they are ready
     and free, ``0`` never uses them, ``n >= 1`` starts (or reuses) ``n`` shared workers
-    and waits for them. ``workers``: threads for the row chunks of large tables (default:
-    up to 2, one per CPU). ``frames[table]`` holds only feature columns, in the order of
+    and waits for them. ``workers``: threads for the row chunks of large tables, here or in
+    a table worker running a table alone (default: up to 2, one per CPU). ``frames[table]`` holds only feature columns, in the order of
     ``TableSpec.columns`` (minus columns post-processing dropped), indexed ``0..n-1``.
     Results do not depend on ``chunk_rows``, ``workers`` or ``processes``.
     """
@@ -752,7 +752,17 @@ def sample_features(
             with shared.acquire() as held:
                 if held is not None:
                     _tables_on_workers(
-                        held, schema, fks, features, post, seed, chunk_rows, encoder_knots, raw, frames
+                        held,
+                        schema,
+                        fks,
+                        features,
+                        post,
+                        seed,
+                        chunk_rows,
+                        encoder_knots,
+                        workers,
+                        raw,
+                        frames,
                     )
         # in this process: everything, or what the workers left (one of them was lost)
         for name in order:
@@ -811,12 +821,14 @@ def _tables_on_workers(
     seed: int,
     chunk_rows: int,
     encoder_knots: int | None,
+    threads: int,
     raw: dict[str, TableSCM],
     frames: dict[str, pd.DataFrame],
 ) -> None:
-    """Run every table on the table workers, each as soon as its parents are done. Stops
-    early (leaving the rest to the caller) if a worker is lost; re-raises a table's error
-    once every busy worker has answered."""
+    """Run every table on the table workers, each as soon as its parents are done (a table
+    running alone may use ``threads`` threads). Stops early (leaving the rest to the
+    caller) if a worker is lost; re-raises a table's error once every busy worker has
+    answered."""
     order = list(schema.tables)
     pos = {name: i for i, name in enumerate(order)}
     # exactly the parents the in-order run conditions on: non-deferred, earlier in order
@@ -837,7 +849,6 @@ def _tables_on_workers(
         after = [chain[c] for c in order[pos[name] + 1 :] if name in deps[c]]
         chain[name] = cost[name] + max(after, default=0.0)
     window = (schema.t0, schema.t1)
-    threads = min(2, os.cpu_count() or 1)
     idle = list(range(workers.count))
     busy: dict[int, tuple[str, str]] = {}  # worker → (request kind, table)
     started: set[str] = set()
