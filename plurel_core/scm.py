@@ -493,8 +493,13 @@ def sample_table_scm(
     ctype = {v: s.ctype(v) for v in range(num_nodes)}
     source_set = set(s.source_name)
 
+    # only the columns and their ancestors are computed: no other node's value can reach a
+    # column (the rest of the graph is drawn and traced, never evaluated)
+    live = set(col_nodes)
+    for v in col_nodes:
+        live |= nx.ancestors(g, v)
     partials, parent_inputs = _parent_partials(
-        name, samples, raw, set(agg.values()), n, features, seed, encoder_knots
+        name, samples, raw, {agg[v] for v in agg if v in live}, n, features, seed, encoder_knots
     )
     # in the kernel's form once per aggregation, shared by the nodes that use it
     prepared = {a: PreparedPartial.from_state(a, state) for a, state in partials.items()}
@@ -504,11 +509,12 @@ def sample_table_scm(
     # per non-source node: its parents' weighted encoder tables (in parent order); row
     # code_row[u] of node_codes: for every row, the table row (category or knot) that
     # parent u's encoders read
-    tables: dict[int, list[np.ndarray]] = {v: [] for v in agg}
-    has_children = [v for v in range(num_nodes) if g.out_degree(v) > 0]
+    tables: dict[int, list[np.ndarray]] = {v: [] for v in agg if v in live}
+    live_children = {v: sorted(w for w in g.successors(v) if w in live) for v in sorted(live)}
+    has_children = [v for v, children in live_children.items() if children]
     code_row = {v: i for i, v in enumerate(has_children)}
     node_codes = np.empty((len(has_children), n), dtype=np.int32)
-    for v in range(num_nodes):
+    for v, children in live_children.items():
         if v in source_set:
             values[v] = s.source_values[v]
         else:
@@ -529,7 +535,6 @@ def sample_table_scm(
                 chunk_rows,
                 pool,
             )
-        children = sorted(g.successors(v))
         if children:
             # all out-edge encoders of v read the same knots: evaluate them together
             kn = _Knots(values[v], ctype[v], nk[v], encoder_knots)
