@@ -45,6 +45,7 @@ __all__ = [
     "random_weights",
     "random_mlps",
     "evaluate_mlps",
+    "MLPStack",
     "NumericalEncoder",
     "CategoricalEncoder",
     "NumericalDecoder",
@@ -481,6 +482,7 @@ class RandomMLP:
         mlp.init_names = [s for _, s, _ in weights]
         mlp.densities = [r for _, _, r in weights]
         mlp.activations = activations
+        mlp._stack = None
         return mlp
 
     @property
@@ -495,9 +497,16 @@ class RandomMLP:
     def out_dim(self) -> int:
         return self.weights[-1].shape[1]
 
+    @property
+    def stack(self) -> MLPStack:
+        """This MLP as a one-member :class:`MLPStack` (made once: a decoder runs per chunk)."""
+        if self._stack is None:
+            self._stack = MLPStack([self])
+        return self._stack
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=F32)
-        return evaluate_mlps([self], x[None])[0]
+        return self.stack(x[None])[0]
 
 
 def random_mlps(
@@ -535,13 +544,11 @@ def random_mlps(
     return mlps
 
 
-def _apply_activations(h: np.ndarray, acts: list[Activation]) -> np.ndarray:
-    """``acts[i]`` applied to ``h[i]`` of a (members, rows, d) stack, in place, without the
-    scales (the caller folds each member's scale into its next layer's weights).
-
-    Members sharing an activation function must be contiguous: each run is one call of
-    the function on a view (and one clamp, with per-member bounds, when it needs one).
-    """
+def _activation_groups(acts: list[Activation]) -> list[tuple[int, int, Callable, bool, np.ndarray | None]]:
+    """Runs of equal activation functions in ``acts`` (members sharing one must be
+    contiguous): (start, stop, function, clip the input first, per-member clamp bounds
+    as a (members, 1, 1) float32 array, or None when clamping cannot change anything)."""
+    groups = []
     start = 0
     count = len(acts)
     while start < count:
@@ -549,17 +556,38 @@ def _apply_activations(h: np.ndarray, acts: list[Activation]) -> np.ndarray:
         stop = start + 1
         while stop < count and acts[stop].fn is act.fn:
             stop += 1
-        sub = h[start:stop]
-        if act.name in _OVERFLOW_PRONE:
-            clip(sub, -_INPUT_LIMIT, _INPUT_LIMIT, out=sub)
-        y = act.fn(sub)
-        if y is not sub:
-            sub[...] = y
         bound = np.array([a.clamp / a.scale for a in acts[start:stop]])
         if act.name not in _BOUNDED or bound.min() < _BOUND_OF_BOUNDED:
             bound = bound.astype(F32)[:, None, None]
-            clip(sub, -bound, bound, out=sub)
+        else:
+            bound = None
+        groups.append((start, stop, act.fn, act.name in _OVERFLOW_PRONE, bound))
         start = stop
+    return groups
+
+
+def _run_activation_groups(h: np.ndarray, groups: list) -> None:
+    """Each group's activation applied in place to its slices of a (members, rows, d)
+    stack, then clamped (the scales are folded into the next layer's weights)."""
+    for start, stop, fn, clip_input, bound in groups:
+        sub = h[start:stop]
+        if clip_input:
+            clip(sub, -_INPUT_LIMIT, _INPUT_LIMIT, out=sub)
+        y = fn(sub)
+        if y is not sub:
+            sub[...] = y
+        if bound is not None:
+            clip(sub, -bound, bound, out=sub)
+
+
+def _apply_activations(h: np.ndarray, acts: list[Activation]) -> np.ndarray:
+    """``acts[i]`` applied to ``h[i]`` of a (members, rows, d) stack, in place, without the
+    scales (the caller folds each member's scale into its next layer's weights).
+
+    Members sharing an activation function must be contiguous: each run is one call of
+    the function on a view (and one clamp, with per-member bounds, when it needs one).
+    """
+    _run_activation_groups(h, _activation_groups(acts))
     return h
 
 
@@ -572,59 +600,120 @@ def _layer_weights(mlps: list[RandomMLP], members: list[int], layer: int) -> np.
     return w
 
 
-def evaluate_mlps(mlps: list[RandomMLP], x: np.ndarray) -> np.ndarray:
-    """Outputs of several MLPs with equal in/out dims: ``x`` is (len(mlps), rows, in) or
-    (1, rows, in) (one input shared by all); returns (len(mlps), rows, out) float32.
+@dataclass
+class _StackLayer:
+    """One layer of an :class:`MLPStack`: its products, then its activations.
 
-    All members run as one stacked product per layer; before each hidden activation the
-    stack is reordered so that members sharing an activation function are contiguous and
-    each function is called once per layer (far fewer numpy calls than one MLP at a time).
-    Each member's result equals evaluating it alone.
+    ``width`` members enter the layer; those whose last layer it is (``ends``: member
+    indices; ``done``: their slices of the stack) are written to the output. When their
+    last layer and the others' hidden layer differ in shape they are two products
+    (``split``), else one. The remaining members are then reordered (``reorder``) so
+    that each activation function is one contiguous run (``groups``: start, stop,
+    function, clip the input first, per-member clamp bounds or None).
     """
-    x = np.asarray(x, dtype=F32)
-    count = len(mlps)
-    out = np.empty((count, x.shape[1], mlps[0].out_dim), dtype=F32)
-    depth = [len(m.weights) for m in mlps]
-    active = list(range(count))  # member behind each slice of h
-    h = x  # (len(active), rows, k), or (1, rows, k) shared by all
-    if x.shape[0] == 1 and count > 1:
-        # a shared input: order the members by their first activation now, so the first
-        # layer's products come out already grouped (no reordering copy)
+
+    width: int
+    split: bool
+    ends: np.ndarray | None
+    done: np.ndarray
+    keep: np.ndarray
+    w_ends: np.ndarray | None
+    w: np.ndarray | None
+    reorder: np.ndarray | None
+    groups: list[tuple[int, int, Callable, bool, np.ndarray | None]]
+
+
+class MLPStack:
+    """Several MLPs with equal in/out dims, evaluated together: one stacked product per
+    layer and one call per distinct activation function per layer (far fewer numpy calls
+    than one MLP at a time).
+
+    Everything that does not depend on the input is worked out once, here: the order of
+    the members in the stack, the stacked weights (each times the scale of the member's
+    preceding activation, so activations never multiply their outputs by it), the runs
+    of equal activation functions and their clamp bounds. Calling it on ``x`` of shape
+    (len(mlps), rows, in), or (1, rows, in) shared by all, returns (len(mlps), rows, out)
+    float32; each member's result equals evaluating it alone.
+    """
+
+    def __init__(self, mlps: list[RandomMLP]):
+        count = len(mlps)
+        self.count, self.out_dim = count, mlps[0].out_dim
+        depth = [len(m.weights) for m in mlps]
+        # members ordered by their first activation, so the first products (of a shared
+        # input) come out already grouped
         first: dict[int, int] = {}
         for m in mlps:
-            if len(m.activations):
+            if m.activations:
                 first.setdefault(id(m.activations[0].fn), len(first))
-        active.sort(key=lambda i: first.get(id(mlps[i].activations[0].fn), -1) if mlps[i].activations else -1)
-    layer = 0
-    while active:
-        done = [j for j, i in enumerate(active) if depth[i] == layer + 1]
-        keep = [j for j, i in enumerate(active) if depth[i] > layer + 1]
-        shared = h.shape[0] == 1 and len(active) > 1
-        last_shape = mlps[active[done[0]]].weights[layer].shape if done else None
-        if done and keep and last_shape != mlps[active[keep[0]]].weights[layer].shape:
-            # last layers (→ out_dim) and hidden layers differ in shape: two products
+        active = sorted(
+            range(count),
+            key=lambda i: first.get(id(mlps[i].activations[0].fn), -1) if mlps[i].activations else -1,
+        )
+        self.first_order = None if active == list(range(count)) else np.array(active, dtype=np.intp)
+        self.layers: list[_StackLayer] = []
+        layer = 0
+        while active:
+            done = [j for j, i in enumerate(active) if depth[i] == layer + 1]
+            keep = [j for j, i in enumerate(active) if depth[i] > layer + 1]
             ends = [active[j] for j in done]
-            out[ends] = matmul_rows(h if shared else h[done], _layer_weights(mlps, ends, layer))
+            split = bool(done and keep) and (
+                mlps[ends[0]].weights[layer].shape != mlps[active[keep[0]]].weights[layer].shape
+            )
+            width = len(active)
+            w_ends = _layer_weights(mlps, ends, layer) if split else None
+            keep_sel = np.array(keep, dtype=np.intp)
+            if split:
+                active = [active[j] for j in keep]
+                keep = list(range(len(active)))
+            w = _layer_weights(mlps, active, layer)
+            step = _StackLayer(
+                width, split, np.array(ends, dtype=np.intp) if ends else None,
+                np.array(done, dtype=np.intp), keep_sel, w_ends, w, None, [],
+            )  # fmt: skip
+            self.layers.append(step)
+            if not keep:
+                break
+            # group members by activation function (first-occurrence order)
+            order: dict[int, int] = {}
+            for j in keep:
+                order.setdefault(id(mlps[active[j]].activations[layer].fn), len(order))
+            keep.sort(key=lambda j: order[id(mlps[active[j]].activations[layer].fn)])
+            rows_after = len(active) if not split else len(keep)
+            if keep != list(range(rows_after)):
+                step.reorder = np.array(keep, dtype=np.intp)
             active = [active[j] for j in keep]
-            h = matmul_rows(h if shared else h[keep], _layer_weights(mlps, active, layer))
-            keep = list(range(len(active)))
-        else:
-            h = matmul_rows(h, _layer_weights(mlps, active, layer))
-            if done:
-                out[[active[j] for j in done]] = h[done]
-        if not keep:
-            break
-        # group members by activation function (first-occurrence order) so each runs once
-        order: dict[int, int] = {}
-        for j in keep:
-            order.setdefault(id(mlps[active[j]].activations[layer].fn), len(order))
-        keep.sort(key=lambda j: order[id(mlps[active[j]].activations[layer].fn)])
-        if keep != list(range(h.shape[0])):
-            h = h[keep]
-        active = [active[j] for j in keep]
-        h = _apply_activations(h, [mlps[i].activations[layer] for i in active])
-        layer += 1
-    return out
+            step.groups = _activation_groups([mlps[i].activations[layer] for i in active])
+            layer += 1
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=F32)
+        if x.shape[0] > 1 and self.first_order is not None:
+            x = x[self.first_order]
+        out = np.empty((self.count, x.shape[1], self.out_dim), dtype=F32)
+        h = x
+        for step in self.layers:
+            shared = h.shape[0] == 1 and step.width > 1
+            if step.split:
+                out[step.ends] = matmul_rows(h if shared else h[step.done], step.w_ends)
+                h = matmul_rows(h if shared else h[step.keep], step.w)
+            else:
+                h = matmul_rows(h, step.w)
+                if step.ends is not None:
+                    out[step.ends] = h[step.done]
+            if not step.groups:
+                break
+            if step.reorder is not None:
+                h = h[step.reorder]
+            _run_activation_groups(h, step.groups)
+        return out
+
+
+def evaluate_mlps(mlps: list[RandomMLP], x: np.ndarray) -> np.ndarray:
+    """Outputs of several MLPs with equal in/out dims: ``x`` is (len(mlps), rows, in) or
+    (1, rows, in) (one input shared by all); returns (len(mlps), rows, out) float32. Each
+    member's result equals evaluating it alone (see :class:`MLPStack`, which this builds)."""
+    return MLPStack(mlps)(x)
 
 
 # -- encoders and decoders --------------------------------------------------------------

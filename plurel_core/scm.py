@@ -65,6 +65,7 @@ from .mechanisms import (
     CategoricalDecoder,
     CategoricalEncoder,
     GatheredAggregation,
+    MLPStack,
     NumericalDecoder,
     NumericalEncoder,
     PreparedPartial,
@@ -94,6 +95,9 @@ CHUNK_ROWS = 8192
 # rows × parent tables of a node above which its rows are split over the thread pool
 # even when they fit one chunk (the compiled fold and the products release the GIL)
 _SPLIT_GATHERS = 1 << 16
+# rows from which quantile buckets are found by ranking the values (an argsort) rather than
+# by a binary search per row (faster only for larger columns)
+_RANK_BUCKETS = 2048
 # noise levels: each noise value is one of 256 frozen Beta draws, indexed by a random byte
 _NOISE_LEVELS = 256
 # most floats one stacked encoder evaluation may hold at once (64 MB)
@@ -114,7 +118,11 @@ class RawColumn:
 
 @dataclass
 class TableSCM:
-    """One table's SCM result: raw column values (by column name) and the trace."""
+    """One table's SCM result: raw column values (by column name) and the trace.
+
+    ``node_values`` holds the values of the nodes that were computed: the columns and their
+    ancestors (no other node's value can reach a column, so the rest are never evaluated).
+    """
 
     columns: dict[str, RawColumn]
     trace: SCMTrace
@@ -148,17 +156,27 @@ class _Knots:
             self.size = k
             return
         v = values.astype(F32, copy=False)
-        s = np.sort(v)
         if max_knots is None:
             self.inputs, self.codes = v, np.arange(n, dtype=np.intp)
         elif n <= max_knots:
-            self.inputs = s
-            self.codes = np.searchsorted(s, v, side="left").astype(np.intp)
+            self.inputs = np.sort(v)
+            self.codes = np.searchsorted(self.inputs, v, side="left").astype(np.intp)
         else:
             j = np.arange(max_knots)
+            # bucket b holds the values from bounds[b - 1] (inclusive) to bounds[b]
+            order = np.argsort(v) if n >= _RANK_BUCKETS else None
+            s = v[order] if order is not None else np.sort(v)
             self.inputs = s[((j + 0.5) * n / max_knots).astype(np.intp)]
             bounds = s[(j[1:] * n) // max_knots]
-            self.codes = np.searchsorted(bounds, v, side="right").astype(np.intp)
+            if order is None:
+                self.codes = np.searchsorted(bounds, v, side="right").astype(np.intp)
+            else:
+                # the same buckets from the sorted values: the number of bounds at or
+                # below s[i] counts the bounds whose first position in s is at most i
+                # (255 searches and a scatter instead of one search per row)
+                first = np.searchsorted(s, bounds, side="left")
+                self.codes = np.empty(n, dtype=np.intp)
+                self.codes[order] = np.cumsum(np.bincount(first, minlength=n)[:n])
         self.size = len(self.inputs)
 
 
@@ -361,6 +379,14 @@ class TableStructure:
     ts_components: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
     categorical_ts: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
     source_params: dict[int, dict] = field(default_factory=dict)
+    # the nodes computed: the columns and their ancestors (no other node reaches a column)
+    live: set[int] = field(default_factory=set)
+    # per live node, its live children in order; for each such node with children either
+    # its out-edge encoders as one stack (numerical: they read the same knots) or, when
+    # categorical, their finished weighted tables (they read only fixed embeddings)
+    live_children: dict[int, list[int]] = field(default_factory=dict)
+    out_stacks: dict[int, MLPStack] = field(default_factory=dict)
+    out_tables: dict[int, list[np.ndarray]] = field(default_factory=dict)
 
     @property
     def lazy(self) -> bool:
@@ -437,6 +463,7 @@ def sample_table_structure(spec: TableSpec, features: FeaturePriors, seed: int) 
     s = TableStructure(
         layout, frac, g, propagation, col_nodes, ntype, nk, source_name, agg, luts, decoders, encoders
     )
+    _prepare_evaluation(s, features.embedding_clamp)
     for v, kind in source_name.items():
         srng = stream(seed, "features", name, "source", v)
         if ctype[v] == "categorical":
@@ -451,6 +478,45 @@ def sample_table_structure(spec: TableSpec, features: FeaturePriors, seed: int) 
             s.source_values[v] = draw.values.astype(F32)
         s.source_params[v] = draw.params
     return s
+
+
+def _prepare_evaluation(s: TableStructure, clamp: float) -> None:
+    """Work out ahead what evaluating the SCM needs but its parents' values do not: the
+    live nodes, the stacked out-edge encoders of each, the categorical encoder tables and
+    the decoders' stacks (so a structure drawn ahead leaves the least to do)."""
+    g = s.graph
+    s.live = set(s.col_nodes)
+    for v in s.col_nodes:
+        s.live |= nx.ancestors(g, v)
+    s.live_children = {v: sorted(w for w in g.successors(v) if w in s.live) for v in sorted(s.live)}
+    for v, children in s.live_children.items():
+        if v in s.agg:
+            _ = s.decoders[v].mlp.stack
+        if not children:
+            continue
+        encs = [s.encoders[v, w] for w in children]
+        if s.ctype(v) == "categorical":
+            weights = np.array([g.edges[v, w]["weight"] for w in children], dtype=np.float64)
+            s.out_tables[v] = _encoder_tables(
+                [e.mlp for e in encs], [e.embedding for e in encs], weights, clamp
+            )
+        else:
+            s.out_stacks[v] = MLPStack([e.mlp for e in encs])
+
+
+def _knot_tables(
+    stack: MLPStack, mlps: list, knots: np.ndarray, weights: np.ndarray, clamp: float
+) -> list[np.ndarray]:
+    """A node's out-edge encoder tables on its knots: ``stack`` evaluated on them, times
+    each edge's weight, clipped to ``± clamp`` (``mlps``: the stack's members, evaluated in
+    bounded batches instead when the whole stack would hold too many floats at once)."""
+    x = knots.astype(F32).reshape(1, -1, 1)
+    if len(mlps) * x.shape[1] * stack.out_dim > _STACK_FLOATS:
+        return _encoder_tables(mlps, [x[0]] * len(mlps), weights, clamp)
+    tables = stack(x)
+    tables *= weights.astype(F32)[:, None, None]
+    clip(tables, -clamp, clamp, out=tables)
+    return list(tables)
 
 
 def sample_table_scm(
@@ -495,9 +561,7 @@ def sample_table_scm(
 
     # only the columns and their ancestors are computed: no other node's value can reach a
     # column (the rest of the graph is drawn and traced, never evaluated)
-    live = set(col_nodes)
-    for v in col_nodes:
-        live |= nx.ancestors(g, v)
+    live, live_children = s.live, s.live_children
     partials, parent_inputs = _parent_partials(
         name, samples, raw, {agg[v] for v in agg if v in live}, n, features, seed, encoder_knots
     )
@@ -510,7 +574,6 @@ def sample_table_scm(
     # code_row[u] of node_codes: for every row, the table row (category or knot) that
     # parent u's encoders read
     tables: dict[int, list[np.ndarray]] = {v: [] for v in agg if v in live}
-    live_children = {v: sorted(w for w in g.successors(v) if w in live) for v in sorted(live)}
     has_children = [v for v, children in live_children.items() if children]
     code_row = {v: i for i, v in enumerate(has_children)}
     node_codes = np.empty((len(has_children), n), dtype=np.int32)
@@ -539,13 +602,12 @@ def sample_table_scm(
             # all out-edge encoders of v read the same knots: evaluate them together
             kn = _Knots(values[v], ctype[v], nk[v], encoder_knots)
             node_codes[code_row[v]] = kn.codes
-            encs = [encoders[v, w] for w in children]
-            weights = np.array([g.edges[v, w]["weight"] for w in children], dtype=np.float64)
-            if kn.inputs is None:
-                ins = [e.embedding for e in encs]
+            if v in s.out_tables:
+                out_tables = s.out_tables.pop(v)
             else:
-                ins = [kn.inputs.astype(F32).reshape(-1, 1)] * len(encs)
-            out_tables = _encoder_tables([e.mlp for e in encs], ins, weights, clamp)
+                weights = np.array([g.edges[v, w]["weight"] for w in children], dtype=np.float64)
+                mlps = [encoders[v, w].mlp for w in children]
+                out_tables = _knot_tables(s.out_stacks.pop(v), mlps, kn.inputs, weights, clamp)
             for w, t in zip(children, out_tables, strict=True):
                 tables[w].append(t)
 

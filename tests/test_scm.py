@@ -306,6 +306,25 @@ def test_knots_are_exact_for_small_tables():
     assert np.all((low <= kn.inputs) & (kn.inputs <= high))
 
 
+@pytest.mark.parametrize("rows", [300, 2048, 5000])
+def test_knot_buckets_are_the_same_by_search_and_by_rank(rows, monkeypatch):
+    # large columns find their quantile buckets from an argsort, small ones by a binary
+    # search per row: both must give every row the same bucket, ties and constants included
+    rng = np.random.default_rng(rows)
+    columns = [
+        rng.normal(size=rows).astype(np.float32),
+        rng.integers(0, 40, rows).astype(np.float32),  # many ties, some across bounds
+        np.full(rows, 2.5, dtype=np.float32),
+    ]
+    for values in columns:
+        monkeypatch.setattr(scm, "_RANK_BUCKETS", 1)
+        by_rank = scm._Knots(values, "numerical", 0, 256)
+        monkeypatch.setattr(scm, "_RANK_BUCKETS", 10**9)
+        by_search = scm._Knots(values, "numerical", 0, 256)
+        np.testing.assert_array_equal(by_rank.codes, by_search.codes)
+        np.testing.assert_array_equal(by_rank.inputs, by_search.inputs)
+
+
 def test_bad_arguments():
     schema, fks = _schema()
     with pytest.raises(ValueError, match="chunk_rows"):
