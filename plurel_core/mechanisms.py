@@ -556,11 +556,10 @@ def _activation_groups(acts: list[Activation]) -> list[tuple[int, int, Callable,
         stop = start + 1
         while stop < count and acts[stop].fn is act.fn:
             stop += 1
-        bound = np.array([a.clamp / a.scale for a in acts[start:stop]])
-        if act.name not in _BOUNDED or bound.min() < _BOUND_OF_BOUNDED:
-            bound = bound.astype(F32)[:, None, None]
-        else:
-            bound = None
+        bounds = [a.clamp / a.scale for a in acts[start:stop]]
+        bound = None
+        if act.name not in _BOUNDED or min(bounds) < _BOUND_OF_BOUNDED:
+            bound = np.array(bounds, dtype=F32)[:, None, None]
         groups.append((start, stop, act.fn, act.name in _OVERFLOW_PRONE, bound))
         start = stop
     return groups
@@ -605,6 +604,10 @@ def _layer_weights(mlps: list[RandomMLP], members: list[int], layer: int) -> np.
     return w
 
 
+# the member index of a one-member stack (shared: never written to)
+_FIRST = np.zeros(1, dtype=np.intp)
+
+
 @dataclass
 class _StackLayer:
     """One layer of an :class:`MLPStack`: its products, then its activations.
@@ -620,8 +623,8 @@ class _StackLayer:
     width: int
     split: bool
     ends: np.ndarray | None
-    done: np.ndarray
-    keep: np.ndarray
+    done: np.ndarray | None
+    keep: np.ndarray | None
     w_ends: np.ndarray | None
     w: np.ndarray | None
     reorder: np.ndarray | None
@@ -644,6 +647,26 @@ class MLPStack:
     def __init__(self, mlps: list[RandomMLP]):
         count = len(mlps)
         self.count, self.out_dim = count, mlps[0].out_dim
+        if count == 1:
+            # one MLP (a decoder): a product and its activation per layer, nothing to group
+            acts = mlps[0].activations
+            last = len(acts)
+            self.first_order = None
+            self.layers = [
+                _StackLayer(
+                    1,
+                    False,
+                    _FIRST if layer == last else None,
+                    _FIRST,
+                    _FIRST,
+                    None,
+                    _layer_weights(mlps, [0], layer),
+                    None,
+                    [] if layer == last else _activation_groups([acts[layer]]),
+                )  # fmt: skip
+                for layer in range(last + 1)
+            ]
+            return
         depth = [len(m.weights) for m in mlps]
         # members ordered by their first activation, so the first products (of a shared
         # input) come out already grouped
@@ -667,14 +690,14 @@ class MLPStack:
             )
             width = len(active)
             w_ends = _layer_weights(mlps, ends, layer) if split else None
-            keep_sel = np.array(keep, dtype=np.intp)
+            keep_sel = np.array(keep, dtype=np.intp) if split else None
             if split:
                 active = [active[j] for j in keep]
                 keep = list(range(len(active)))
             w = _layer_weights(mlps, active, layer)
             step = _StackLayer(
                 width, split, np.array(ends, dtype=np.intp) if ends else None,
-                np.array(done, dtype=np.intp), keep_sel, w_ends, w, None, [],
+                np.array(done, dtype=np.intp) if ends else None, keep_sel, w_ends, w, None, [],
             )  # fmt: skip
             self.layers.append(step)
             if not keep:
