@@ -1005,6 +1005,46 @@ def _exp(a):
     return p * _float64_from_bits((np.int64(n) + 1023) << 52)
 
 
+@intrinsic
+def _bits_of_float64(typingctx, value):
+    """The IEEE-754 bits of a float64 as an int64 (the inverse of :func:`_float64_from_bits`)."""
+    if not isinstance(value, types.Float) or value.bitwidth != 64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(value), codegen
+
+
+_SQRT2 = math.sqrt(2.0)
+_TWO_LOG2E = 2.0 / _LN2
+
+
+@njit(nogil=True, cache=True, inline="always", error_model="numpy")
+def _log2(a):
+    """log2(a) in float64 for a normal a > 0: the exponent from the bits plus log2 of the
+    mantissa m, scaled into [√2/2, √2), as 2 atanh(s) / ln 2 with s = (m − 1) / (m + 1),
+    |s| <= 0.172 (the series to s^21, remainder below 1e-17). Relative error about 1e-15;
+    unlike a call to the C library's log2, the compiler vectorises it."""
+    bits = _bits_of_float64(a)
+    # the biased exponent as a float64 without an int → float conversion (which does not
+    # vectorise): its bits under the exponent of 2^52, minus 2^52
+    e = _float64_from_bits(((bits >> 52) & 0x7FF) | 0x4330000000000000) - (4503599627370496.0 + 1023.0)
+    m = _float64_from_bits((bits & 0xFFFFFFFFFFFFF) | 0x3FF0000000000000)
+    big = m >= _SQRT2
+    m = m * (0.5 if big else 1.0)
+    e = e + (1.0 if big else 0.0)
+    s = (m - 1.0) / (m + 1.0)
+    z = s * s
+    p = 1.0 / 21.0
+    for c in (1.0 / 19.0, 1.0 / 17.0, 1.0 / 15.0, 1.0 / 13.0, 1.0 / 11.0, 1.0 / 9.0, 1.0 / 7.0):
+        p = c + z * p
+    for c in (1.0 / 5.0, 1.0 / 3.0, 1.0):
+        p = c + z * p
+    return e + s * p * _TWO_LOG2E
+
+
 @njit(nogil=True, cache=True, inline="always")
 def _pow2_neg(k):
     """2^-k for an integer-valued float32 k >= 0: exact up to k = 1022 and +0 beyond, where
@@ -1019,7 +1059,8 @@ def _pow2_neg(k):
 _ROW_TILE = 256
 
 
-@njit(nogil=True, cache=True)
+# (numpy's error model: a division never checks for zero, which would stop vectorisation)
+@njit(nogil=True, cache=True, error_model="numpy")
 def _aggregate_rows(
     kind, values, signs, mant, expo, offsets, codes, code_rows, partial, r0, lut, noise, clamp, log_clamp, out
 ):
@@ -1123,7 +1164,7 @@ def _aggregate_rows(
                         acc64[i, j] += pmant[r, j] * _pow2_neg(top[i, j] - pexpo[r, j])
             for i in range(t1 - t0):
                 for j in range(d):
-                    acc[i, j] = (top[i, j] + math.log2(acc64[i, j])) * _LN2
+                    acc[i, j] = (top[i, j] + _log2(acc64[i, j])) * _LN2
         for i in range(t1 - t0):
             nz = noise[t0 + i]
             for j in range(d):

@@ -310,3 +310,30 @@ def test_kernel_exp_and_powers_of_two_are_exact_enough():
     # 2^-k exactly while it is a normal float64, then +0
     np.testing.assert_array_equal(p[:1023], np.ldexp(1.0, -np.arange(1023)))
     assert (p[1023:] == 0).all()
+
+
+def test_kernel_log2_is_exact_enough():
+    from numba import njit
+
+    from plurel_core import mechanisms
+
+    @njit(error_model="numpy")
+    def run(a):
+        out = np.empty_like(a)
+        for i in range(a.shape[0]):
+            out[i] = mechanisms._log2(a[i])
+        return out
+
+    # the kernel's range (a sum of mantissas in [1, 2) over the parents: 1 up to a few
+    # hundred), the mantissa split point √2 on both sides, exact powers of two, and the
+    # whole normal float64 range
+    rng = np.random.default_rng(0)
+    sqrt2 = np.sqrt(2.0)
+    near = np.concatenate(
+        [np.linspace(1.0, 512.0, 400_001), [sqrt2, np.nextafter(sqrt2, 0), np.nextafter(sqrt2, 2)]]
+    )
+    np.testing.assert_allclose(run(near), np.log2(near), rtol=1e-15, atol=1e-15)
+    powers = np.ldexp(1.0, np.arange(-1022, 1024))
+    np.testing.assert_array_equal(run(powers), np.arange(-1022, 1024, dtype=np.float64))
+    wide = np.exp(rng.uniform(-700, 700, 200_000))
+    np.testing.assert_allclose(run(wide), np.log2(wide), rtol=1e-15, atol=2e-13)
