@@ -933,9 +933,11 @@ def log_abs(x: np.ndarray) -> np.ndarray:
     """log|x| in float32, with exact zeros mapped to -1e30 (no divide-by-zero warning), so
     one zero factor keeps a product at zero whatever the other factors are."""
     a = np.abs(x)
-    out = np.log(np.maximum(a, F32(1e-38)))
-    out[a == 0] = _LOG_ZERO
-    return out
+    zero = a == 0
+    np.log(clip(a, F32(1e-38), _INF, out=a), out=a)
+    if zero.any():
+        a[zero] = _LOG_ZERO
+    return a
 
 
 def _fold(name: str) -> Callable[[np.ndarray, float], np.ndarray]:
