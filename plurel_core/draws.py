@@ -1,4 +1,5 @@
-"""Compiled random draws for the weight inits: float32 standard normals and random subsets.
+"""Compiled random draws for the weight inits: float32 standard normals, random subsets and
+Bernoulli density masks.
 
 Both read a ``numpy.random.Generator``'s raw 64-bit words (``bit_generator.random_raw``),
 so they are as reproducible as the generator's own methods: the same stream gives the
@@ -15,7 +16,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["standard_normal", "zero_random_inputs"]
+__all__ = ["standard_normal", "zero_random_inputs", "bernoulli_mask"]
 
 # -- 256-layer ziggurat (Marsaglia & Tsang, "The ziggurat method for generating random
 # variables", 2000) for 23-bit magnitudes. The layers have equal area v; the base layer
@@ -181,3 +182,28 @@ def zero_random_inputs(rng: np.random.Generator, w: np.ndarray, zeros: int) -> N
     words = rng.bit_generator.random_raw(draws // 2 + draws // 64 + 8)
     while _zero_inputs(w, zeros, words) < 0:
         words = np.concatenate([words, rng.bit_generator.random_raw(words.shape[0])])
+
+
+@njit(nogil=True, cache=True)
+def _mask(w, bits, thresholds, scales):
+    """``w[c] *= scales[c]`` where an entry's 16-bit draw (``bits``, in entry order) is
+    below ``thresholds[c]``, else ``w[c] *= 0``, in one pass."""
+    count = w.shape[0]
+    per = w.shape[1] * w.shape[2]
+    flat = w.reshape(count, per)
+    for c in range(count):
+        keep, scale = thresholds[c], scales[c]
+        row = bits[c * per : (c + 1) * per]
+        for e in range(per):
+            flat[c, e] *= scale if row[e] < keep else np.float32(0.0)
+
+
+def bernoulli_mask(rng: np.random.Generator, w: np.ndarray, density: np.ndarray) -> None:
+    """Keep each entry of matrix ``c`` of the (count, fan_in, fan_out) float32 stack ``w``
+    with probability ``round(density[c] · 2^16) / 2^16`` (16 random bits per entry) and
+    rescale the kept ones by ``1 / density[c]``, in place (zeroed entries keep their sign)."""
+    if w.ndim != 3 or w.dtype != np.float32 or not w.flags.c_contiguous:
+        raise ValueError("bernoulli_mask: w must be a C-contiguous float32 (count, fan_in, fan_out) stack")
+    words = rng.bit_generator.random_raw(-(-w.size // 4))
+    thresholds = np.round(np.asarray(density) * 65536).astype(np.int32)
+    _mask(w, words.view(np.uint16), thresholds, (1.0 / np.asarray(density)).astype(np.float32))

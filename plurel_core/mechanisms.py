@@ -31,7 +31,7 @@ from numba import njit, types
 from numba.extending import intrinsic
 
 from .config import FeaturePriors, sample_range, sample_set
-from .draws import standard_normal, zero_random_inputs
+from .draws import bernoulli_mask, standard_normal, zero_random_inputs
 
 __all__ = [
     "ACTIVATIONS",
@@ -403,10 +403,7 @@ def random_weights(
         r = rhos[members]
         if (r < 1.0).any():
             # Bernoulli(ρ) from 16 random bits per weight: P(keep) = round(ρ · 2^16) / 2^16
-            bits = rng.bit_generator.random_raw(-(-stack.size // 4)).view(np.uint16)[: stack.size]
-            keep = bits.reshape(stack.shape) < np.round(r * 65536).astype(np.uint32)[:, None, None]
-            stack *= keep
-            stack *= (1.0 / r).astype(F32)[:, None, None]
+            bernoulli_mask(rng, stack, r)
         for i, w in zip(members.tolist(), stack, strict=True):
             out[i] = w
     names = [schemes[i] for i in picks.tolist()]

@@ -80,3 +80,34 @@ def test_zero_random_inputs_reports_running_out_of_words():
     assert (w == 1).all()
     assert draws._zero_inputs(w, 16, rng_words) > 0
     assert ((w == 0).sum(axis=1) == 16).all()
+
+
+def test_bernoulli_mask_keeps_each_weight_with_its_matrix_density():
+    density = np.array([0.3, 0.55, 0.9, 1.0])
+    w = standard_normal(np.random.default_rng(2), (4, 200, 100))
+    before = w.copy()
+    draws.bernoulli_mask(np.random.default_rng(3), w, density)
+    for c, rho in enumerate(density):
+        kept = w[c] != 0
+        p = np.round(rho * 65536) / 65536
+        n = kept.size
+        assert abs(kept.sum() - p * n) < 5 * np.sqrt(n * p * (1 - p)) + 1, rho
+        # kept weights are rescaled by 1/ρ; dropped ones are zeros of the same sign
+        np.testing.assert_array_equal(w[c][kept], before[c][kept] * np.float32(1 / rho))
+        assert np.array_equal(np.signbit(w[c][~kept]), np.signbit(before[c][~kept]))
+    # the mask is a function of the stream: the same generator state masks the same entries
+    again = before.copy()
+    draws.bernoulli_mask(np.random.default_rng(3), again, density)
+    np.testing.assert_array_equal(again, w)
+    # independent of the values: a mask of ones shows the kept set
+    ones = np.ones_like(before)
+    draws.bernoulli_mask(np.random.default_rng(3), ones, density)
+    np.testing.assert_array_equal(ones != 0, w != 0)
+
+
+def test_bernoulli_mask_needs_a_contiguous_float32_stack():
+    w = np.ones((2, 4, 6), dtype=np.float32)
+    with pytest.raises(ValueError, match="C-contiguous float32"):
+        draws.bernoulli_mask(np.random.default_rng(0), w[:, :, ::2], np.array([0.5, 0.5]))
+    with pytest.raises(ValueError, match="C-contiguous float32"):
+        draws.bernoulli_mask(np.random.default_rng(0), w.astype(np.float64), np.array([0.5, 0.5]))
