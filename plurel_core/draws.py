@@ -1,12 +1,13 @@
 """Compiled random draws for the weight inits: float32 standard normals, random subsets and
 Bernoulli density masks.
 
-Both read a ``numpy.random.Generator``'s raw 64-bit words (``bit_generator.random_raw``),
+All read a ``numpy.random.Generator``'s raw 64-bit words (``bit_generator.random_raw``),
 so they are as reproducible as the generator's own methods: the same stream gives the
 same values in every process. They exist because the SCMs of one database draw tens of
 millions of weights: numpy's float32 normals cost about 8 ns each on the machines this
-runs on, the ziggurat below about 2 ns; and choosing the zeroed inputs of a sparse init
-by sorting random keys costs far more than a partial shuffle.
+runs on, the ziggurat below about 2 ns; choosing the zeroed inputs of a sparse init by
+sorting random keys costs far more than a partial shuffle; and a density mask built as a
+boolean array and applied with two multiplies costs several passes instead of one.
 """
 
 from __future__ import annotations
