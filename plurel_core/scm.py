@@ -489,19 +489,23 @@ def _prepare_evaluation(s: TableStructure, clamp: float) -> None:
     for v in s.col_nodes:
         s.live |= nx.ancestors(g, v)
     s.live_children = {v: sorted(w for w in g.successors(v) if w in s.live) for v in sorted(s.live)}
+    categorical: list[tuple[int, int]] = []  # live out-edges of categorical nodes
     for v, children in s.live_children.items():
         if v in s.agg:
             _ = s.decoders[v].mlp.stack
         if not children:
             continue
-        encs = [s.encoders[v, w] for w in children]
         if s.ctype(v) == "categorical":
-            weights = np.array([g.edges[v, w]["weight"] for w in children], dtype=np.float64)
-            s.out_tables[v] = _encoder_tables(
-                [e.mlp for e in encs], [e.embedding for e in encs], weights, clamp
-            )
+            categorical.extend((v, w) for w in children)
         else:
-            s.out_stacks[v] = MLPStack([e.mlp for e in encs])
+            s.out_stacks[v] = MLPStack([s.encoders[v, w].mlp for w in children])
+    if categorical:
+        # every categorical encoder table of the table at once (stacked by category count)
+        encs = [s.encoders[e] for e in categorical]
+        weights = np.array([g.edges[e]["weight"] for e in categorical], dtype=np.float64)
+        tables = _encoder_tables([e.mlp for e in encs], [e.embedding for e in encs], weights, clamp)
+        for (v, _), t in zip(categorical, tables, strict=True):
+            s.out_tables.setdefault(v, []).append(t)
 
 
 def _knot_tables(
