@@ -156,10 +156,13 @@ class _Knots:
             self.size = k
             return
         v = values.astype(F32, copy=False)
+        # knots are distinct values: equal inputs give equal encoder rows, so a repeated
+        # value (atoms are common: saturated activations, clamps) is evaluated once
         if max_knots is None:
-            self.inputs, self.codes = v, np.arange(n, dtype=np.intp)
+            self.inputs, self.codes = np.unique(v, return_inverse=True)
+            self.codes = self.codes.astype(np.intp, copy=False)
         elif n <= max_knots:
-            self.inputs = np.sort(v)
+            self.inputs = np.unique(v)
             self.codes = np.searchsorted(self.inputs, v, side="left").astype(np.intp)
         else:
             j = np.arange(max_knots)
@@ -177,6 +180,17 @@ class _Knots:
                 first = np.searchsorted(s, bounds, side="left")
                 self.codes = np.empty(n, dtype=np.intp)
                 self.codes[order] = np.cumsum(np.bincount(first, minlength=n)[:n])
+            # an atom spanning several buckets makes their knots equal: they become one,
+            # and the atom's rows (which the bounds may have put in the next bucket) read
+            # it, so they are evaluated at their own value
+            new = self.inputs[1:] != self.inputs[:-1]
+            if not new.all():
+                index = np.concatenate([[0], np.cumsum(new)])
+                self.inputs = self.inputs[np.concatenate([[True], new])]
+                self.codes = index[self.codes]
+                at = np.minimum(np.searchsorted(self.inputs, v, side="left"), len(self.inputs) - 1)
+                exact = self.inputs[at] == v
+                self.codes[exact] = at[exact]
         self.size = len(self.inputs)
 
 

@@ -306,6 +306,24 @@ def test_knots_are_exact_for_small_tables():
     assert np.all((low <= kn.inputs) & (kn.inputs <= high))
 
 
+@pytest.mark.parametrize("rows", [200, 3000], ids=["every value a knot", "quantile knots"])
+def test_knots_are_distinct_values(rows):
+    # atoms (a saturated activation, a clamp) repeat a value over many rows: it is one
+    # knot, evaluated once, and every row holding it reads that knot
+    rng = np.random.default_rng(rows)
+    values = rng.normal(size=rows).astype(np.float32)
+    values[: rows // 3] = 1.0
+    values[rows // 3 : rows // 2] = -2.5
+    for max_knots in (256, None):
+        kn = scm._Knots(values, "numerical", 0, max_knots)
+        assert np.all(np.diff(kn.inputs) > 0) and kn.size == len(kn.inputs)
+        for atom in (1.0, -2.5):
+            codes = np.unique(kn.codes[values == atom])
+            assert len(codes) == 1 and kn.inputs[codes[0]] == atom
+        if max_knots is None or rows <= max_knots:
+            np.testing.assert_array_equal(kn.inputs[kn.codes], values)
+
+
 @pytest.mark.parametrize("rows", [300, 2048, 5000])
 def test_knot_buckets_are_the_same_by_search_and_by_rank(rows, monkeypatch):
     # large columns find their quantile buckets from an argsort, small ones by a binary
