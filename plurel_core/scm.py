@@ -499,9 +499,14 @@ def _prepare_evaluation(s: TableStructure, clamp: float) -> None:
     live nodes, the stacked out-edge encoders of each, the categorical encoder tables and
     the decoders' stacks (so a structure drawn ahead leaves the least to do)."""
     g = s.graph
+    # the columns and their ancestors, by one walk up the graph
     s.live = set(s.col_nodes)
-    for v in s.col_nodes:
-        s.live |= nx.ancestors(g, v)
+    todo = list(s.col_nodes)
+    while todo:
+        for u in g.pred[todo.pop()]:
+            if u not in s.live:
+                s.live.add(u)
+                todo.append(u)
     s.live_children = {v: sorted(w for w in g.successors(v) if w in s.live) for v in sorted(s.live)}
     categorical: list[tuple[int, int]] = []  # live out-edges of categorical nodes
     for v, children in s.live_children.items():
