@@ -449,12 +449,12 @@ def matmul_rows(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     full = rows - rows % block
     lead = np.broadcast_shapes(x.shape[:-2], w.shape[:-2])
     xb = x[..., :full, :].reshape(x.shape[:-2] + (full // block, block, k))
-    head = np.matmul(xb, w[..., None, :, :])
-    if full == rows:
-        return head.reshape(lead + (rows, o))
-    out = np.empty(lead + (rows, o), dtype=head.dtype)
-    out[..., :full, :] = head.reshape(lead + (full, o))
-    out[..., full:, :] = np.matmul(x[..., full:, :], w)
+    out = np.empty(lead + (rows, o), dtype=np.result_type(x, w))
+    # the blocks are written straight into the result (its first ``full`` rows, viewed as
+    # blocks), the remaining rows after them
+    np.matmul(xb, w[..., None, :, :], out=out[..., :full, :].reshape(lead + (full // block, block, o)))
+    if full < rows:
+        np.matmul(x[..., full:, :], w, out=out[..., full:, :])
     return out
 
 
