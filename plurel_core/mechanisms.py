@@ -197,18 +197,14 @@ def _random_sines(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray
     safe = F32((_SIN_FAST_LIMIT - 7) / 5)
 
     def f(x: np.ndarray) -> np.ndarray:
-        out = np.zeros_like(x)
-        t = np.empty_like(x)
-        wrap = x.size > 0 and (x.max() > safe or x.min() < -safe)
-        for a, w, p in zip(amp, freq, phase, strict=True):
-            np.multiply(x, w, out=t)
-            t += p
-            if wrap:
-                _wrap(t)
-            np.sin(t, out=t)
-            t *= a
-            out += t
-        return out
+        # all m sines in one (m, size) array: a few whole-array calls, then the
+        # amplitude-weighted sum as one product
+        t = np.multiply.outer(freq, x.reshape(-1))
+        t += phase[:, None]
+        if x.size > 0 and (x.max() > safe or x.min() < -safe):
+            _wrap(t)
+        np.sin(t, out=t)
+        return np.matmul(amp, t).reshape(x.shape)
 
     return f
 
