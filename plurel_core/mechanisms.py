@@ -1057,11 +1057,16 @@ _ROW_TILE = 256
 # (numpy's error model: a division never checks for zero, which would stop vectorisation)
 @njit(nogil=True, cache=True, error_model="numpy")
 def _aggregate_rows(
-    kind, values, signs, mant, expo, offsets, codes, code_rows, partial, r0, lut, noise, clamp, log_clamp, out
-):
+    kind, values, signs, mant, expo, offsets, codes, code_rows, partial, r0, lut, noise, clamp, log_clamp, out,
+    raw, out_signs,
+):  # fmt: skip
     """``out[i] = clip(AGG_p values[offsets[p] + codes[code_rows[p], r]], ±clamp) + lut[noise[i]]``
     for rows ``r = r0 + i``, the fold ending with row ``r`` of the ``partial`` arrays when
     ``partial[0]`` has rows (a state already folded elsewhere).
+
+    ``raw``: the fold's state instead (no clip, no noise; ``noise`` only gives the row
+    count): sum / max as they are, product as its sum of log-magnitudes with the parity of
+    its signs in ``out_signs``, logsumexp as its value.
 
     Rows are folded a tile at a time, parent by parent in parent order, so each element
     sees the same operations in the same order as a row-by-row fold: sum / max in float32;
@@ -1122,6 +1127,9 @@ def _aggregate_rows(
                     for j in range(d):
                         acc[i, j] += pvalues[r, j]
                         neg[i, j] ^= psigns[r, j]
+            if raw:
+                out_signs[t0:t1] = neg[: t1 - t0]
+                continue
             for i in range(t1 - t0):
                 for j in range(d):
                     a = acc[i, j]
@@ -1160,6 +1168,8 @@ def _aggregate_rows(
             for i in range(t1 - t0):
                 for j in range(d):
                     acc[i, j] = (top[i, j] + _log2(acc64[i, j])) * _LN2
+        if raw:
+            continue
         for i in range(t1 - t0):
             nz = noise[t0 + i]
             for j in range(d):
@@ -1213,6 +1223,11 @@ class PreparedPartial:
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         return self.values, self.signs, self.mant, self.expo
+
+
+# placeholders for the arguments a fold does not read (typed like the real ones)
+_NO_SIGNS = np.zeros((0, 0), dtype=np.uint8)
+_NO_LUT = np.zeros(0, dtype=F32)
 
 
 class GatheredAggregation:
@@ -1282,5 +1297,23 @@ class GatheredAggregation:
         _aggregate_rows(
             self.kind, self.values, self.signs, self.mant, self.expo, self.offsets, self.codes,
             self.code_rows, self.partial.arrays(), r0, lut, noise, self.clamp, self.log_clamp, out,
+            False, _NO_SIGNS,
         )  # fmt: skip
         return out
+
+    def state(self, rows: int) -> list[np.ndarray]:
+        """The fold of rows ``0 .. rows`` as an :class:`Aggregator` state (no clip, no noise):
+        what :meth:`Aggregator.start` / :meth:`Aggregator.add` give for the tables in order
+        (exactly for sum, max and product; logsumexp as its value ``[v, 1]``)."""
+        out = np.empty((rows, self.dim), dtype=F32)
+        signs = np.empty((rows if self.kind == 2 else 0, self.dim), dtype=np.uint8)
+        _aggregate_rows(
+            self.kind, self.values, self.signs, self.mant, self.expo, self.offsets, self.codes,
+            self.code_rows, self.partial.arrays(), 0, _NO_LUT, np.zeros((rows, 0), np.uint8), self.clamp, self.log_clamp,
+            out, True, signs,
+        )  # fmt: skip
+        if self.kind == 2:
+            return [out, signs.view(np.bool_)]
+        if self.kind == 3:
+            return [out, np.ones_like(out)]
+        return [out]

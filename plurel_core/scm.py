@@ -71,7 +71,6 @@ from .mechanisms import (
     PreparedPartial,
     clip,
     evaluate_mlps,
-    log_abs,
 )
 from .postprocess import postprocess_table
 from .rng import key_words, stream
@@ -194,18 +193,6 @@ class _Knots:
         self.size = len(self.inputs)
 
 
-class _Contribution:
-    """One weighted, clamped encoder table and the codes that index it (per row)."""
-
-    def __init__(self, table: np.ndarray, codes: np.ndarray, log_abs_table=None, neg=None):
-        self.codes = codes
-        # row views (see _rows_view) of the tables, made once
-        self.table = _rows_view(table)
-        self.log_abs = None if log_abs_table is None else _rows_view(log_abs_table)
-        self.neg = None if neg is None else _rows_view(neg)
-        self.dim = table.shape[1]
-
-
 def _encoder_tables(
     mlps: list, inputs: list[np.ndarray], weights: np.ndarray | None = None, clamp: float = 0.0
 ) -> list[np.ndarray]:
@@ -246,31 +233,11 @@ def _rows_view(x: np.ndarray) -> np.ndarray:
     return x.view(np.dtype((np.void, x.shape[1] * x.itemsize))).reshape(x.shape[0])
 
 
-def _take_rows(rows_view: np.ndarray, dtype, dim: int, q: np.ndarray, out: np.ndarray | None = None):
-    """Rows ``q`` of a table given as its row view, as a (len(q), dim) array (or into ``out``)."""
-    if out is None:
-        out = np.empty((q.shape[0], dim), dtype=dtype)
-    np.take(rows_view, q, out=out.view(rows_view.dtype).reshape(q.shape[0]))
+def _take_rows(x: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Rows ``q`` of the 2-d array ``x`` (whole rows copied at once, through its row view)."""
+    out = np.empty((q.shape[0], x.shape[1]), dtype=x.dtype)
+    np.take(_rows_view(x), q, out=_rows_view(out))
     return out
-
-
-def _gather_start(agg: str, c: _Contribution, rows: slice) -> list:
-    q = c.codes[rows]
-    if agg == "product":
-        return [_take_rows(c.log_abs, F32, c.dim, q), _take_rows(c.neg, np.bool_, c.dim, q)]
-    x = _take_rows(c.table, F32, c.dim, q)
-    if agg == "logsumexp":
-        return [x, np.ones_like(x)]
-    return [x]
-
-
-def _gather_add(a: Aggregator, state: list, c: _Contribution, rows: slice, tmp: np.ndarray) -> None:
-    q = c.codes[rows]
-    if a.name == "product":
-        state[0] += _take_rows(c.log_abs, F32, c.dim, q, tmp)
-        state[1] ^= _take_rows(c.neg, np.bool_, c.dim, q)
-        return
-    a.add(state, _take_rows(c.table, F32, c.dim, q, tmp))
 
 
 def _noise_lut(rng: np.random.Generator, alpha: float, beta: float, d: int) -> np.ndarray:
@@ -344,26 +311,20 @@ def _parent_partials(
         tables = _encoder_tables([made[c].mlp for c in cols], ins)
         k = len(tables)
         pn = codes[0].shape[0]
+        code_matrix = np.stack(codes).astype(np.int32)
         idx = np.where(sample.parent_rows < 0, pn, sample.parent_rows).astype(np.intp)
-        every = slice(None)
         for agg in aggs:
             a = Aggregator(agg, clamp)
             w = F32(1.0 / k) if agg == "sum" else F32(1.0)
-            # weight and clamp the small encoder tables, then gather the parent's rows
-            parts = []
-            for t, q in zip(tables, codes, strict=True):
-                t = clip(t * w, -clamp, clamp)
-                parts.append(
-                    _Contribution(t, q, log_abs(t), t < 0) if agg == "product" else _Contribution(t, q)
-                )
-            state = _gather_start(agg, parts[0], every)
-            tmp = np.empty((pn, d), dtype=F32)
-            for c in parts[1:]:
-                _gather_add(a, state, c, every, tmp)
+            # weight and clamp the small encoder tables, then fold the parent's columns
+            # row by row (the compiled fold, stopped before its clip and noise)
+            weighted = [clip(t * w, -clamp, clamp) for t in tables]
+            fold = GatheredAggregation(agg, weighted, code_matrix, clamp, code_rows=list(range(k)))
+            state = fold.state(pn)
             # row pn: a NULL foreign key contributes k zero embeddings
             null = a.zeros_state(1, d, k)
             state = [np.concatenate([s, z]) for s, z in zip(state, null, strict=True)]
-            gathered = [_take_rows(_rows_view(s), s.dtype, d, idx) for s in state]
+            gathered = [_take_rows(s, idx) for s in state]
             if agg in combined:
                 a.merge(combined[agg], gathered)
             else:

@@ -276,6 +276,32 @@ def test_gathered_aggregation_matches_per_row_reference(name, spread, clamp):
     np.testing.assert_array_equal(gathered.rows(0, lut, noise), out)
 
 
+@pytest.mark.parametrize("name", list(AGGREGATIONS))
+def test_gathered_state_is_the_aggregator_fold(name):
+    # parent-table conditioning folds a parent's columns with the compiled fold stopped
+    # before its clip and noise: the same state the streaming Aggregator gives
+    rng = np.random.default_rng(4)
+    rows, d, clamp = 600, 8, 1e4
+    tables = [rng.uniform(-30, 30, (k, d)).astype(np.float32) for k in (5, 256, 1, 17)]
+    tables[1][3] = 0.0  # an exact zero factor for product
+    codes = [rng.integers(0, t.shape[0], rows) for t in tables]
+    state = GatheredAggregation(name, tables, codes, clamp).state(rows)
+    a = Aggregator(name, clamp)
+    ref = a.start(tables[0][codes[0]])
+    for t, q in zip(tables[1:], codes[1:], strict=True):
+        a.add(ref, t[q])
+    if name == "logsumexp":
+        # its value (state [v, 1]) rather than the running (max, sum) pair
+        np.testing.assert_array_equal(state[1], 1)
+        np.testing.assert_allclose(state[0], ref[0] + np.log(ref[1]), rtol=1e-6, atol=1e-5)
+    else:
+        assert len(state) == len(ref)
+        for got, want in zip(state, ref, strict=True):
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+    np.testing.assert_allclose(a.finish(state), a.finish(ref), rtol=1e-6, atol=1e-5)
+
+
 def test_unknown_names_raise():
     with pytest.raises(ValueError, match="aggregation"):
         aggregate("mean", np.zeros((1, 1, 1), np.float32))
