@@ -198,13 +198,15 @@ def _random_sines(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray
 
     def f(x: np.ndarray) -> np.ndarray:
         # all m sines in one (m, size) array: a few whole-array calls, then the
-        # amplitude-weighted sum as one product
+        # amplitude-weighted sum as one reduction (not a matrix product: BLAS would spread
+        # a product this size over threads, which stalls when the cores are busy)
         t = np.multiply.outer(freq, x.reshape(-1))
         t += phase[:, None]
         if x.size > 0 and (x.max() > safe or x.min() < -safe):
             _wrap(t)
         np.sin(t, out=t)
-        return np.matmul(amp, t).reshape(x.shape)
+        t *= amp[:, None]
+        return t.sum(axis=0).reshape(x.shape)
 
     return f
 
