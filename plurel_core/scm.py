@@ -94,6 +94,8 @@ CHUNK_ROWS = 8192
 # rows × parent tables of a node above which its rows are split over the thread pool
 # even when they fit one chunk (the compiled fold and the products release the GIL)
 _SPLIT_GATHERS = 1 << 16
+# rows of a single chunk from which its fold and decoder are split over two threads
+_SPLIT_ROWS = 2048
 # rows from which quantile buckets are found by ranking the values (an argsort) rather than
 # by a binary search per row (faster only for larger columns)
 _RANK_BUCKETS = 2048
@@ -660,6 +662,19 @@ def _propagate(
     embeddings plus noise, through the node's decoder."""
     out = np.empty(n, dtype=np.int64 if ctype == "categorical" else F32)
     starts = range(0, n, chunk_rows)
+    if pool is not None and len(starts) == 1 and n >= _SPLIT_ROWS:
+        # a single large chunk is split in two at a row block (so every row meets the same
+        # block layout): the second half, fold and decoder, runs on a pool thread meanwhile
+        # (the fold, numpy's loops and products release the GIL)
+        half = (n // 2) // ROW_BLOCK * ROW_BLOCK
+
+        def part(r0: int, r1: int) -> None:
+            out[r0:r1] = decoder(inputs.rows(r0, lut, noise.rows(r0, r1 - r0)))
+
+        other = pool.submit(part, half, n)
+        part(0, half)
+        other.result()
+        return out
     # a large fold of a single chunk is split in two: the other half runs on a pool thread
     # meanwhile (the compiled fold releases the GIL; the decoder stays on this thread, so
     # the threads do not contend for the GIL)

@@ -117,11 +117,16 @@ def test_threads_do_not_change_results(monkeypatch):
     args = (schema, fks, FeaturePriors(), PostprocessPriors(), 11)
     one = sample_features(*args, workers=1)
     many = sample_features(*args, workers=3, chunk_rows=300)
-    # every single-chunk node's fold split over two threads
+    # the child's single 3001-row chunk split in two halves, fold and decoder each
+    assert scm._SPLIT_ROWS <= 3001
+    halves = sample_features(*args, workers=2)
+    # every single-chunk node's fold (only) split over two threads
+    monkeypatch.setattr(scm, "_SPLIT_ROWS", 10**9)
     monkeypatch.setattr(scm, "_SPLIT_GATHERS", 0)
     split = sample_features(*args, workers=2)
     for name in schema.tables:
         pd.testing.assert_frame_equal(one.frames[name], many.frames[name])
+        pd.testing.assert_frame_equal(one.frames[name], halves.frames[name])
         pd.testing.assert_frame_equal(one.frames[name], split.frames[name])
     with pytest.raises(ValueError, match="workers"):
         sample_features(*args, workers=0)
