@@ -21,6 +21,7 @@ loop (:class:`GatheredAggregation`, numba).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -1268,8 +1269,9 @@ class GatheredAggregation:
             self.codes = np.asarray(codes, dtype=np.int32)
         self.code_rows = np.asarray(code_rows, dtype=np.int64)
         values = np.concatenate(tables).astype(F32, copy=False)
-        sizes = np.array([t.shape[0] for t in tables], dtype=np.int64)
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        self.offsets = np.array(
+            list(itertools.accumulate((t.shape[0] for t in tables[:-1]), initial=0)), np.int64
+        )
         d = values.shape[1]
         self.signs = np.zeros((1, d), dtype=np.uint8)
         self.mant = np.zeros((1, d), dtype=F32)
