@@ -13,10 +13,12 @@ clamped to ``± activation_clamp``. Aggregations clamp each weighted parent embe
 maximum (or, in the row kernel, from mantissa / exponent pairs), and both clip their
 result to ``± embedding_clamp``.
 
-Speed: a table's SCM has thousands of random MLPs, so MLPs are evaluated in stacks (one
-product per layer, one call per distinct activation), each activation's scale is folded
-into the next layer's weights, and the per-row fold of a node's parents is one compiled
-loop (:class:`GatheredAggregation`, numba).
+Speed: a table's SCM has thousands of random MLPs, so MLPs are evaluated in stacks
+(:class:`MLPStack`: one product per layer, one call per distinct activation, the plan
+worked out once), each activation's scale is folded into the next layer's weights, and the
+per-row fold of a node's parents is one compiled loop (:class:`GatheredAggregation`,
+numba). Matrix products stay small enough for BLAS to run them on one thread
+(:func:`matmul_rows`): spread over threads while the cores are busy, they stall.
 """
 
 from __future__ import annotations
@@ -449,8 +451,8 @@ def matmul_rows(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     lead = np.broadcast_shapes(x.shape[:-2], w.shape[:-2])
     xb = x[..., :full, :].reshape(x.shape[:-2] + (full // block, block, k))
     out = np.empty(lead + (rows, o), dtype=np.result_type(x, w))
-    # the blocks are written straight into the result (its first ``full`` rows, viewed as
-    # blocks), the remaining rows after them
+    # the blocks are written straight into the result: its first ``full`` rows viewed as
+    # blocks (splitting the row axis is always a view), the remaining rows after them
     np.matmul(xb, w[..., None, :, :], out=out[..., :full, :].reshape(lead + (full // block, block, o)))
     if full < rows:
         np.matmul(x[..., full:, :], w, out=out[..., full:, :])

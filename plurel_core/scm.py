@@ -18,20 +18,26 @@ end with thresholds drawn from the column's own values.
 
 How the work is kept small (rows are the expensive axis):
 
+- only the columns and their ancestors are evaluated: no other node's value can reach a
+  column (such nodes are still drawn and traced);
 - a categorical encoder is an MLP applied to its ``k`` table rows once, then a lookup;
-- a numerical encoder is evaluated on at most ``encoder_knots`` (default 256) quantile
-  knots of its input, and each row uses its quantile bucket's knot (exact when the input
-  has at most that many rows; ``encoder_knots=None`` always evaluates every row);
+- a numerical encoder is evaluated on at most ``encoder_knots`` (default 256) distinct
+  quantile knots of its input, and each row uses its quantile bucket's knot (exact when
+  the input has at most that many distinct values; ``encoder_knots=None`` always evaluates
+  every distinct value);
 - weighting and clamping are applied to those small tables; a node's parents are then
   folded row by row in one compiled pass (:class:`~plurel_core.mechanisms.GatheredAggregation`)
   that reads each parent's table row through its codes, with no per-parent temporaries;
 - parent-table encoders run on the parent's rows, are folded over the parent's columns
-  (that part of the aggregation is the same for every node) and gathered by the foreign
-  key once per table;
-- all encoders and decoders of a table are drawn in a few vectorised batches, and the
-  out-edge encoders of a node (which read the same knots) are evaluated as one stacked MLP;
-- the row chunks of a large table run in threads (the aggregation kernel and numpy's loops
-  and matrix products release the GIL);
+  by the same compiled pass (that part of the aggregation is the same for every node) and
+  gathered by the foreign key once per table;
+- all encoders and decoders of a table are drawn in a few vectorised batches; the
+  out-edge encoders of a node (which read the same knots) are one
+  :class:`~plurel_core.mechanisms.MLPStack`, built with the table's structure (so a
+  structure drawn ahead also carries these stacks and the categorical encoder tables);
+- the row chunks of a large table run in threads, and a single chunk of 2048 rows or more
+  is split in two (the aggregation kernel and numpy's loops and matrix products release
+  the GIL);
 - Python's cyclic garbage collector is paused while the stage runs: its passes over the
   many small objects of an SCM cost more than a tenth of the time (reference counting
   still frees almost everything; the few cycles are collected once it resumes).
@@ -167,9 +173,16 @@ class _Knots:
             self.codes = np.searchsorted(self.inputs, v, side="left").astype(np.intp)
         else:
             j = np.arange(max_knots)
-            # bucket b holds the values from bounds[b - 1] (inclusive) to bounds[b]
             order = np.argsort(v) if n >= _RANK_BUCKETS else None
             s = v[order] if order is not None else np.sort(v)
+            change = s[1:] != s[:-1]
+            if np.count_nonzero(change) < max_knots:
+                # few distinct values: each is a knot, every row is evaluated exactly
+                self.inputs = s[np.concatenate([[True], change])]
+                self.codes = np.searchsorted(self.inputs, v, side="left").astype(np.intp)
+                self.size = len(self.inputs)
+                return
+            # bucket b holds the values from bounds[b - 1] (inclusive) to bounds[b]
             self.inputs = s[((j + 0.5) * n / max_knots).astype(np.intp)]
             bounds = s[(j[1:] * n) // max_knots]
             if order is None:
@@ -474,7 +487,7 @@ def _prepare_evaluation(s: TableStructure, clamp: float) -> None:
     categorical: list[tuple[int, int]] = []  # live out-edges of categorical nodes
     for v, children in s.live_children.items():
         if v in s.agg:
-            _ = s.decoders[v].mlp.stack
+            _ = s.decoders[v].mlp.stack  # built now, not when the rows arrive
         if not children:
             continue
         if s.ctype(v) == "categorical":

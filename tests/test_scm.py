@@ -327,6 +327,11 @@ def test_knots_are_distinct_values(rows):
             assert len(codes) == 1 and kn.inputs[codes[0]] == atom
         if max_knots is None or rows <= max_knots:
             np.testing.assert_array_equal(kn.inputs[kn.codes], values)
+    # at most max_knots distinct values, however many rows: every row is exact
+    few = rng.integers(0, 200, rows).astype(np.float32) / 7
+    kn = scm._Knots(few, "numerical", 0, 256)
+    np.testing.assert_array_equal(kn.inputs[kn.codes], few)
+    assert kn.size == len(np.unique(few))
 
 
 @pytest.mark.parametrize("rows", [300, 2048, 5000])
@@ -334,9 +339,14 @@ def test_knot_buckets_are_the_same_by_search_and_by_rank(rows, monkeypatch):
     # large columns find their quantile buckets from an argsort, small ones by a binary
     # search per row: both must give every row the same bucket, ties and constants included
     rng = np.random.default_rng(rows)
+    ties = np.arange(rows, dtype=np.float32)
+    ties[rng.choice(rows, rows // 20, replace=False)] = ties[rows // 2]  # an atom across bounds
+    pairs = rows // 20
+    ties[: 2 * pairs] = np.repeat(ties[:pairs], 2)
     columns = [
         rng.normal(size=rows).astype(np.float32),
-        rng.integers(0, 40, rows).astype(np.float32),  # many ties, some across bounds
+        rng.permutation(ties),  # more distinct values than knots, with ties
+        rng.integers(0, 40, rows).astype(np.float32),  # fewer distinct values than knots
         np.full(rows, 2.5, dtype=np.float32),
     ]
     for values in columns:
