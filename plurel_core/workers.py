@@ -110,9 +110,9 @@ def _single_threaded_blas() -> None:
     """Keep BLAS to one thread in this process.
 
     Two table workers already keep both cores busy; a BLAS call large enough to be spread
-    over threads would make its threads wait on cores that are taken, stalling the worker
-    (one such product once made some databases 40 % slower). Only done here, in processes
-    this module owns.
+    over threads makes its threads wait for cores that are taken and stalls the worker
+    (a single such product per activation can slow a database by 40 %). Only done here,
+    in processes this module owns.
     """
     from threadpoolctl import threadpool_limits
 
