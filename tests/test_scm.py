@@ -358,6 +358,18 @@ def test_knot_buckets_are_the_same_by_search_and_by_rank(rows, monkeypatch):
         np.testing.assert_array_equal(by_rank.inputs, by_search.inputs)
 
 
+def test_bounded_encoder_stacks_give_the_same_tables(monkeypatch):
+    # encoder_knots=None evaluates every distinct value; a stack too large to hold at once
+    # is evaluated in bounded batches, each member exactly as in one stack
+    schema, fks = _schema(child_rows=700)
+    args = (schema, fks, FeaturePriors(), PostprocessPriors(), 5)
+    whole = sample_features(*args, encoder_knots=None)
+    monkeypatch.setattr(scm, "_STACK_FLOATS", 1)
+    batched = sample_features(*args, encoder_knots=None)
+    for name in schema.tables:
+        pd.testing.assert_frame_equal(whole.frames[name], batched.frames[name])
+
+
 def test_bad_arguments():
     schema, fks = _schema()
     with pytest.raises(ValueError, match="chunk_rows"):
