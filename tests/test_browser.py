@@ -248,8 +248,12 @@ def test_every_page_draws_offline_and_reacts_to_controls(server, page) -> None:
     assert page.locator('[data-testid="stDownloadButton"]').count() >= 6
 
     _open(page, f"{server}/sweep?preset=small&seed=1")
-    n_input = page.locator('[data-testid="stNumberInput"]').filter(has_text="Databases N").locator("input")
+    n_box = page.locator('[data-testid="stNumberInput"]').filter(has_text="Databases N")
+    n_input = n_box.locator("input")
     n_input.fill("6")
+    # Enter applies the edit only once the widget has taken it ("Press Enter to apply");
+    # pressed earlier, it is lost and no run follows
+    n_box.get_by_test_id("InputInstructions").wait_for(timeout=30_000)
     _act(page, lambda: n_input.press("Enter"))
     _act(page, lambda: page.get_by_role("button", name="Run sweep").click(), timeout=180_000)
     _check_page(page, "sweep", graphs=0, plots=2)
