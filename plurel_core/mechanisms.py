@@ -639,11 +639,12 @@ class MLPStack:
     preceding activation, so activations never multiply their outputs by it), the runs
     of equal activation functions and their clamp bounds. Calling it on ``x`` of shape
     (len(mlps), rows, in), or (1, rows, in) shared by all, returns (len(mlps), rows, out)
-    float32; each member's result equals evaluating it alone.
+    float32; each member's result equals evaluating it alone. ``mlps`` keeps the members.
     """
 
     def __init__(self, mlps: list[RandomMLP]):
         count = len(mlps)
+        self.mlps = mlps
         self.count, self.out_dim = count, mlps[0].out_dim
         if count == 1:
             # one MLP (a decoder): a product and its activation per layer, nothing to group

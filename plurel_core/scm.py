@@ -100,7 +100,8 @@ CHUNK_ROWS = 8192
 # rows × parent tables of a node above which its rows are split over the thread pool
 # even when they fit one chunk (the compiled fold and the products release the GIL)
 _SPLIT_GATHERS = 1 << 16
-# rows of a single chunk from which its fold and decoder are split over two threads
+# rows of a single chunk from which it is cut in two chunks (fold and decoder each), which
+# run side by side on the thread pool
 _SPLIT_ROWS = 2048
 # rows from which quantile buckets are found by ranking the values (an argsort) rather than
 # by a binary search per row (faster only for larger columns)
@@ -168,20 +169,20 @@ class _Knots:
         if max_knots is None:
             self.inputs, self.codes = np.unique(v, return_inverse=True)
             self.codes = self.codes.astype(np.intp, copy=False)
-        elif n <= max_knots:
-            self.inputs = np.unique(v)
-            self.codes = np.searchsorted(self.inputs, v, side="left").astype(np.intp)
         else:
-            j = np.arange(max_knots)
             order = np.argsort(v) if n >= _RANK_BUCKETS else None
             s = v[order] if order is not None else np.sort(v)
             change = s[1:] != s[:-1]
             if np.count_nonzero(change) < max_knots:
-                # few distinct values: each is a knot, every row is evaluated exactly
-                self.inputs = s[np.concatenate([[True], change])]
+                # at most max_knots distinct values (always so up to max_knots rows): each
+                # is a knot, every row is evaluated exactly
+                first_of_run = np.ones(n, dtype=bool)
+                first_of_run[1:] = change
+                self.inputs = s[first_of_run]
                 self.codes = np.searchsorted(self.inputs, v, side="left").astype(np.intp)
                 self.size = len(self.inputs)
                 return
+            j = np.arange(max_knots)
             # bucket b holds the values from bounds[b - 1] (inclusive) to bounds[b]
             self.inputs = s[((j + 0.5) * n / max_knots).astype(np.intp)]
             bounds = s[(j[1:] * n) // max_knots]
@@ -206,6 +207,12 @@ class _Knots:
                 exact = self.inputs[at] == v
                 self.codes[exact] = at[exact]
         self.size = len(self.inputs)
+
+
+def _weigh(tables: np.ndarray, weights: np.ndarray, clamp: float) -> None:
+    """``tables[i] *= weights[i]``, then clipped to ``± clamp``, in place (float32)."""
+    tables *= weights.astype(F32)[:, None, None]
+    clip(tables, -clamp, clamp, out=tables)
 
 
 def _encoder_tables(
@@ -234,8 +241,7 @@ def _encoder_tables(
             x = np.stack([inputs[i] for i in members])
         tables = evaluate_mlps([mlps[i] for i in members], x)
         if weights is not None:
-            tables *= weights[members].astype(F32)[:, None, None]
-            clip(tables, -clamp, clamp, out=tables)
+            _weigh(tables, weights[members], clamp)
         for j, i in enumerate(members):
             out[i] = tables[j]
     return out
@@ -369,13 +375,13 @@ class TableStructure:
     ts_components: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
     categorical_ts: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
     source_params: dict[int, dict] = field(default_factory=dict)
-    # the nodes computed: the columns and their ancestors (no other node reaches a column)
-    live: set[int] = field(default_factory=set)
-    # per live node, its live children in order; for each such node with children either
-    # its out-edge encoders as one stack (numerical: they read the same knots) or, when
-    # categorical, their finished weighted tables (they read only fixed embeddings)
+    # the nodes computed (the columns and their ancestors: no other node reaches a column),
+    # each with its live children in order; for each such node with children either its
+    # out-edge encoders as one stack with the edges' weights (numerical: they read the
+    # same knots) or, when categorical, their finished weighted tables (they read only
+    # fixed embeddings)
     live_children: dict[int, list[int]] = field(default_factory=dict)
-    out_stacks: dict[int, MLPStack] = field(default_factory=dict)
+    out_stacks: dict[int, tuple[MLPStack, np.ndarray]] = field(default_factory=dict)
     out_tables: dict[int, list[np.ndarray]] = field(default_factory=dict)
 
     @property
@@ -476,14 +482,14 @@ def _prepare_evaluation(s: TableStructure, clamp: float) -> None:
     the decoders' stacks (so a structure drawn ahead leaves the least to do)."""
     g = s.graph
     # the columns and their ancestors, by one walk up the graph
-    s.live = set(s.col_nodes)
+    live = set(s.col_nodes)
     todo = list(s.col_nodes)
     while todo:
         for u in g.pred[todo.pop()]:
-            if u not in s.live:
-                s.live.add(u)
+            if u not in live:
+                live.add(u)
                 todo.append(u)
-    s.live_children = {v: sorted(w for w in g.successors(v) if w in s.live) for v in sorted(s.live)}
+    s.live_children = {v: sorted(w for w in g.successors(v) if w in live) for v in sorted(live)}
     categorical: list[tuple[int, int]] = []  # live out-edges of categorical nodes
     for v, children in s.live_children.items():
         if v in s.agg:
@@ -493,7 +499,8 @@ def _prepare_evaluation(s: TableStructure, clamp: float) -> None:
         if s.ctype(v) == "categorical":
             categorical.extend((v, w) for w in children)
         else:
-            s.out_stacks[v] = MLPStack([s.encoders[v, w].mlp for w in children])
+            weights = np.array([g.edges[v, w]["weight"] for w in children], dtype=np.float64)
+            s.out_stacks[v] = (MLPStack([s.encoders[v, w].mlp for w in children]), weights)
     if categorical:
         # every categorical encoder table of the table at once (stacked by category count)
         encs = [s.encoders[e] for e in categorical]
@@ -503,18 +510,15 @@ def _prepare_evaluation(s: TableStructure, clamp: float) -> None:
             s.out_tables.setdefault(v, []).append(t)
 
 
-def _knot_tables(
-    stack: MLPStack, mlps: list, knots: np.ndarray, weights: np.ndarray, clamp: float
-) -> list[np.ndarray]:
+def _knot_tables(stack: MLPStack, weights: np.ndarray, knots: np.ndarray, clamp: float) -> list[np.ndarray]:
     """A node's out-edge encoder tables on its knots: ``stack`` evaluated on them, times
-    each edge's weight, clipped to ``± clamp`` (``mlps``: the stack's members, evaluated in
-    bounded batches instead when the whole stack would hold too many floats at once)."""
+    each edge's weight, clipped to ``± clamp`` (its members evaluated in bounded batches
+    instead when the whole stack would hold too many floats at once)."""
     x = knots.astype(F32).reshape(1, -1, 1)
-    if len(mlps) * x.shape[1] * stack.out_dim > _STACK_FLOATS:
-        return _encoder_tables(mlps, [x[0]] * len(mlps), weights, clamp)
+    if stack.count * x.shape[1] * stack.out_dim > _STACK_FLOATS:
+        return _encoder_tables(stack.mlps, [x[0]] * stack.count, weights, clamp)
     tables = stack(x)
-    tables *= weights.astype(F32)[:, None, None]
-    clip(tables, -clamp, clamp, out=tables)
+    _weigh(tables, weights, clamp)
     return list(tables)
 
 
@@ -560,9 +564,9 @@ def sample_table_scm(
 
     # only the columns and their ancestors are computed: no other node's value can reach a
     # column (the rest of the graph is drawn and traced, never evaluated)
-    live, live_children = s.live, s.live_children
+    live_children = s.live_children
     partials, parent_inputs = _parent_partials(
-        name, samples, raw, {agg[v] for v in agg if v in live}, n, features, seed, encoder_knots
+        name, samples, raw, {agg[v] for v in agg if v in live_children}, n, features, seed, encoder_knots
     )
     # in the kernel's form once per aggregation, shared by the nodes that use it
     prepared = {a: PreparedPartial.from_state(a, state) for a, state in partials.items()}
@@ -572,7 +576,7 @@ def sample_table_scm(
     # per non-source node: its parents' weighted encoder tables (in parent order); row
     # code_row[u] of node_codes: for every row, the table row (category or knot) that
     # parent u's encoders read
-    tables: dict[int, list[np.ndarray]] = {v: [] for v in agg if v in live}
+    tables: dict[int, list[np.ndarray]] = {v: [] for v in agg if v in live_children}
     has_children = [v for v, children in live_children.items() if children]
     code_row = {v: i for i, v in enumerate(has_children)}
     node_codes = np.empty((len(has_children), n), dtype=np.int32)
@@ -604,9 +608,7 @@ def sample_table_scm(
             if v in s.out_tables:
                 out_tables = s.out_tables.pop(v)
             else:
-                weights = np.array([g.edges[v, w]["weight"] for w in children], dtype=np.float64)
-                mlps = [encoders[v, w].mlp for w in children]
-                out_tables = _knot_tables(s.out_stacks.pop(v), mlps, kn.inputs, weights, clamp)
+                out_tables = _knot_tables(*s.out_stacks.pop(v), kn.inputs, clamp)
             for w, t in zip(children, out_tables, strict=True):
                 tables[w].append(t)
 
@@ -674,20 +676,11 @@ def _propagate(
     """Values of a non-source node for all rows, computed chunk by chunk: aggregated parent
     embeddings plus noise, through the node's decoder."""
     out = np.empty(n, dtype=np.int64 if ctype == "categorical" else F32)
+    if pool is not None and _SPLIT_ROWS <= n <= chunk_rows:
+        # a single large chunk becomes two, each a whole number of row blocks (chunks run
+        # side by side below, and rows do not depend on their chunk)
+        chunk_rows = -(-(n // 2) // ROW_BLOCK) * ROW_BLOCK
     starts = range(0, n, chunk_rows)
-    if pool is not None and len(starts) == 1 and n >= _SPLIT_ROWS:
-        # a single large chunk is split in two at a row block (so every row meets the same
-        # block layout): the second half, fold and decoder, runs on a pool thread meanwhile
-        # (the fold, numpy's loops and products release the GIL)
-        half = (n // 2) // ROW_BLOCK * ROW_BLOCK
-
-        def part(r0: int, r1: int) -> None:
-            out[r0:r1] = decoder(inputs.rows(r0, lut, noise.rows(r0, r1 - r0)))
-
-        other = pool.submit(part, half, n)
-        part(0, half)
-        other.result()
-        return out
     # a large fold of a single chunk is split in two: the other half runs on a pool thread
     # meanwhile (the compiled fold releases the GIL; the decoder stays on this thread, so
     # the threads do not contend for the GIL)
