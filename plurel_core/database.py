@@ -168,8 +168,11 @@ class SCMTrace:
     ``graph`` nodes carry ``kind`` (``source``/``latent``/``column``), ``type``
     (``numerical``/``categorical``), ``num_categories``, ``column`` (the feature column it
     feeds, or None), ``aggregation``, ``activations`` (names per MLP), ``source`` (generator
-    name for sources); edges carry ``weight``. ``ts_components[node]`` has ``trend``,
-    ``cycle``, ``noise`` and ``value`` arrays for each ts source.
+    name for sources) and ``reaches_column``; edges carry ``weight``, ``encoder`` and
+    ``activations``. A node that reaches no column (neither a column nor an ancestor of
+    one) cannot affect the data: it has no MLPs (empty ``activations``, on its in-edges
+    too), noise or values. ``ts_components[node]`` has ``trend``, ``cycle``, ``noise`` and
+    ``value`` arrays for each ts source that reaches a column.
     """
 
     graph: nx.DiGraph

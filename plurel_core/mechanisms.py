@@ -369,19 +369,16 @@ INITS: dict[str, Callable[[np.random.Generator, int, int, int], np.ndarray]] = {
 """Weight-matrix inits: ``INITS[name](rng, count, fan_in, fan_out) -> (count, fan_in, fan_out)``."""
 
 
-def random_weights(
+def _draw_weights(
     rng: np.random.Generator,
     shapes: list[tuple[int, int]],
-    schemes: tuple[str, ...] = tuple(INITS),
-    density: tuple[float, float] = (1.0, 1.0),
-) -> list[tuple[np.ndarray, str, float]]:
-    """One float32 matrix per ``(fan_in, fan_out)`` in ``shapes``, each as :func:`random_weight`
-    draws it: an init scheme uniform from ``schemes``, a Bernoulli(ρ) mask with
-    ρ ~ U(density) and a 1/ρ rescale. All matrices are drawn with a few vectorised calls
-    (grouped by shape and scheme); returns (matrix, scheme, ρ) per shape, in order."""
+    schemes: tuple[str, ...],
+    density: tuple[float, float],
+) -> tuple[list[np.ndarray], list[str], list[float], list[tuple[np.ndarray, np.ndarray]]]:
+    """:func:`random_weights`' draws as parallel lists (matrices, schemes, densities), plus
+    the groups they were drawn in: (member indices, their (members, fan_in, fan_out) stack),
+    so callers can transform a whole group with one call."""
     count = len(shapes)
-    if count == 0:
-        return []
     picks = rng.integers(len(schemes), size=count)
     for name in {schemes[int(i)] for i in np.unique(picks)}:
         if name not in INITS:
@@ -396,6 +393,7 @@ def random_weights(
     order = np.argsort(inverse, kind="stable")
     bounds = np.searchsorted(inverse[order], np.arange(len(keys) + 1))
     out: list = [None] * count
+    groups = []
     for gi, key in enumerate(keys.tolist()):
         pick = key % len(schemes)
         fi, fo = divmod(key // len(schemes), span)
@@ -407,8 +405,24 @@ def random_weights(
             bernoulli_mask(rng, stack, r)
         for i, w in zip(members.tolist(), stack, strict=True):
             out[i] = w
-    names = [schemes[i] for i in picks.tolist()]
-    return [(w, name, r) for w, name, r in zip(out, names, rhos.tolist(), strict=True)]
+        groups.append((members, stack))
+    return out, [schemes[i] for i in picks.tolist()], rhos.tolist(), groups
+
+
+def random_weights(
+    rng: np.random.Generator,
+    shapes: list[tuple[int, int]],
+    schemes: tuple[str, ...] = tuple(INITS),
+    density: tuple[float, float] = (1.0, 1.0),
+) -> list[tuple[np.ndarray, str, float]]:
+    """One float32 matrix per ``(fan_in, fan_out)`` in ``shapes``, each as :func:`random_weight`
+    draws it: an init scheme uniform from ``schemes``, a Bernoulli(ρ) mask with
+    ρ ~ U(density) and a 1/ρ rescale. All matrices are drawn with a few vectorised calls
+    (grouped by shape and scheme); returns (matrix, scheme, ρ) per shape, in order."""
+    if not shapes:
+        return []
+    out, names, rhos, _ = _draw_weights(rng, shapes, schemes, density)
+    return list(zip(out, names, rhos, strict=True))
 
 
 def random_weight(
@@ -473,13 +487,15 @@ class RandomMLP:
 
     @classmethod
     def _assemble(
-        cls, weights: list[tuple[np.ndarray, str, float]], activations: list[Activation]
+        cls,
+        weights: list[np.ndarray],
+        init_names: list[str],
+        densities: list[float],
+        activations: list[Activation],
     ) -> RandomMLP:
         mlp = cls.__new__(cls)
-        mlp.weights = [w for w, _, _ in weights]
-        mlp.init_names = [s for _, s, _ in weights]
-        mlp.densities = [r for _, _, r in weights]
-        mlp.activations = activations
+        mlp.weights, mlp.activations = weights, activations
+        mlp.init_names, mlp.densities = init_names, densities
         mlp._stack = None
         return mlp
 
@@ -524,7 +540,7 @@ def random_mlps(
     for layers in depths:
         dims = [in_dim] + [hidden] * (int(layers) - 1) + [out_dim]
         shapes.extend(zip(dims[:-1], dims[1:], strict=True))
-    weights = random_weights(rng, shapes, priors.init_schemes, priors.weight_density)
+    weights, names, rhos, _ = _draw_weights(rng, shapes, priors.init_schemes, priors.weight_density)
     acts = random_activations(
         rng,
         int(depths.sum()) - count,
@@ -534,10 +550,12 @@ def random_mlps(
     )
     mlps = []
     wi = ai = 0
-    for layers in depths:
-        layers = int(layers)
-        mlps.append(RandomMLP._assemble(weights[wi : wi + layers], acts[ai : ai + layers - 1]))
-        wi += layers
+    for layers in depths.tolist():
+        wj = wi + layers
+        mlps.append(
+            RandomMLP._assemble(weights[wi:wj], names[wi:wj], rhos[wi:wj], acts[ai : ai + layers - 1])
+        )
+        wi = wj
         ai += layers - 1
     return mlps
 

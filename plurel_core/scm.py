@@ -18,8 +18,9 @@ end with thresholds drawn from the column's own values.
 
 How the work is kept small (rows are the expensive axis):
 
-- only the columns and their ancestors are evaluated: no other node's value can reach a
-  column (such nodes are still drawn and traced);
+- only the columns and their ancestors are drawn and evaluated: no other node's value can
+  reach a column (such nodes keep their place in the graph and the trace, marked
+  ``reaches_column=False``, without a decoder, encoders into them, noise or source values);
 - a categorical encoder is an MLP applied to its ``k`` table rows once, then a lookup;
 - a numerical encoder is evaluated on at most ``encoder_knots`` (default 256) distinct
   quantile knots of its input, and each row uses its quantile bucket's knot (exact when
@@ -428,6 +429,10 @@ def sample_table_structure(spec: TableSpec, features: FeaturePriors, seed: int) 
             ntype[v], nk[v] = "numerical", 0
     ctype = {v: ("numerical" if lazy else ntype[v]) for v in range(num_nodes)}
 
+    # only the columns and their ancestors are ever evaluated (no other node's value can
+    # reach a column): the rest keep their place in the graph and the trace, but none of
+    # their random mechanisms (decoder, encoders into them, noise, source values) is drawn
+    live = _reaching(g, col_nodes)
     source_name: dict[int, str] = {}
     agg: dict[int, str] = {}
     luts: dict[int, np.ndarray] = {}
@@ -436,19 +441,20 @@ def sample_table_structure(spec: TableSpec, features: FeaturePriors, seed: int) 
             source_name[v] = sample_set(rng, features.source_types)
             continue
         agg[v] = sample_set(rng, features.aggregations)
-        alpha = sample_range(rng, features.noise_alpha)
-        beta = sample_range(rng, features.noise_beta)
-        luts[v] = _noise_lut(rng, alpha, beta, d)
-        g.nodes[v]["noise_alpha"], g.nodes[v]["noise_beta"] = alpha, beta
+        if v in live:
+            alpha = sample_range(rng, features.noise_alpha)
+            beta = sample_range(rng, features.noise_beta)
+            luts[v] = _noise_lut(rng, alpha, beta, d)
+            g.nodes[v]["noise_alpha"], g.nodes[v]["noise_beta"] = alpha, beta
     # every decoder and encoder of the table is drawn in a few vectorised batches
     decoders: dict[int, object] = {}
-    num_dec = [v for v in agg if ctype[v] != "categorical"]
-    cat_dec = [v for v in agg if ctype[v] == "categorical"]
+    num_dec = [v for v in agg if v in live and ctype[v] != "categorical"]
+    cat_dec = [v for v in agg if v in live and ctype[v] == "categorical"]
     decoders.update(zip(num_dec, NumericalDecoder.batch(rng, len(num_dec), features), strict=True))
     decoders.update(
         zip(cat_dec, CategoricalDecoder.batch(rng, [nk[v] for v in cat_dec], features), strict=True)
     )
-    edges = sorted(g.edges())
+    edges = sorted(e for e in g.edges() if e[1] in live)
     num_enc = [e for e in edges if ctype[e[0]] != "categorical"]
     cat_enc = [e for e in edges if ctype[e[0]] == "categorical"]
     encoders: dict[tuple[int, int], object] = {}
@@ -459,8 +465,11 @@ def sample_table_structure(spec: TableSpec, features: FeaturePriors, seed: int) 
     s = TableStructure(
         layout, frac, g, propagation, col_nodes, ntype, nk, source_name, agg, luts, decoders, encoders
     )
+    s.live_children = {v: sorted(w for w in g.successors(v) if w in live) for v in sorted(live)}
     _prepare_evaluation(s, features.embedding_clamp)
     for v, kind in source_name.items():
+        if v not in live:
+            continue
         srng = stream(seed, "features", name, "source", v)
         if ctype[v] == "categorical":
             draw = categorical_source(kind, srng, n, nk[v], features, spec.kind)
@@ -476,20 +485,23 @@ def sample_table_structure(spec: TableSpec, features: FeaturePriors, seed: int) 
     return s
 
 
-def _prepare_evaluation(s: TableStructure, clamp: float) -> None:
-    """Work out ahead what evaluating the SCM needs but its parents' values do not: the
-    live nodes, the stacked out-edge encoders of each, the categorical encoder tables and
-    the decoders' stacks (so a structure drawn ahead leaves the least to do)."""
-    g = s.graph
-    # the columns and their ancestors, by one walk up the graph
-    live = set(s.col_nodes)
-    todo = list(s.col_nodes)
+def _reaching(g: nx.DiGraph, targets: list[int]) -> set[int]:
+    """``targets`` and their ancestors in ``g``, by one walk up the graph."""
+    found = set(targets)
+    todo = list(targets)
     while todo:
         for u in g.pred[todo.pop()]:
-            if u not in live:
-                live.add(u)
+            if u not in found:
+                found.add(u)
                 todo.append(u)
-    s.live_children = {v: sorted(w for w in g.successors(v) if w in live) for v in sorted(live)}
+    return found
+
+
+def _prepare_evaluation(s: TableStructure, clamp: float) -> None:
+    """Work out ahead what evaluating the SCM needs but its parents' values do not: the
+    stacked out-edge encoders of each live node, the categorical encoder tables and the
+    decoders' stacks (so a structure drawn ahead leaves the least to do)."""
+    g = s.graph
     categorical: list[tuple[int, int]] = []  # live out-edges of categorical nodes
     for v, children in s.live_children.items():
         if v in s.agg:
@@ -562,8 +574,7 @@ def sample_table_scm(
     ctype = {v: s.ctype(v) for v in range(num_nodes)}
     source_set = set(s.source_name)
 
-    # only the columns and their ancestors are computed: no other node's value can reach a
-    # column (the rest of the graph is drawn and traced, never evaluated)
+    # only the columns and their ancestors are computed (the structure drew nothing else)
     live_children = s.live_children
     partials, parent_inputs = _parent_partials(
         name, samples, raw, {agg[v] for v in agg if v in live_children}, n, features, seed, encoder_knots
@@ -637,10 +648,12 @@ def sample_table_scm(
         attrs["column"] = col
         attrs["aggregation"] = agg.get(v)
         attrs["source"] = s.source_name.get(v)
+        attrs["reaches_column"] = v in live_children
         attrs["activations"] = {"decoder": decoders[v].mlp.activation_names} if v in decoders else {}
-    for (u, v), enc in encoders.items():
-        g.edges[u, v]["activations"] = enc.mlp.activation_names
-        g.edges[u, v]["encoder"] = "categorical" if isinstance(enc, CategoricalEncoder) else "numerical"
+    for u, v, attrs in g.edges(data=True):
+        enc = encoders.get((u, v))
+        attrs["activations"] = enc.mlp.activation_names if enc is not None else []
+        attrs["encoder"] = "categorical" if ctype[u] == "categorical" else "numerical"
 
     trace = SCMTrace(
         graph=g,

@@ -196,18 +196,24 @@ def test_every_source_type_and_trace(source):
         assert all(u < v for u, v in g.edges)
         columns = {g.nodes[v]["column"] for v in g if g.nodes[v]["column"] is not None}
         assert columns == {c.name for c in spec.columns}
+        column_nodes = [v for v in g if g.nodes[v]["column"] is not None]
+        reaching = set(column_nodes).union(*(nx.ancestors(g, v) for v in column_nodes))
         for v, attrs in g.nodes(data=True):
             assert attrs["kind"] in ("source", "latent", "column")
             assert attrs["type"] in ("numerical", "categorical")
             assert attrs["is_source"] == (g.in_degree(v) == 0)
+            assert attrs["reaches_column"] == (v in reaching)
             if attrs["is_source"]:
                 assert attrs["source"] == source and attrs["aggregation"] is None
+                assert attrs["activations"] == {}
             else:
-                assert (
-                    attrs["aggregation"] in AGGREGATION_NAMES and attrs["activations"]["decoder"] is not None
-                )
-        for _, _, e in g.edges(data=True):
-            assert np.isfinite(e["weight"]) and isinstance(e["activations"], list)
+                assert attrs["aggregation"] in AGGREGATION_NAMES
+                # a decoder (an MLP of 2-4 layers: 1-3 activations) exactly where it can matter
+                decoder = attrs["activations"].get("decoder")
+                assert (decoder is not None and 1 <= len(decoder) <= 3) == (v in reaching)
+        for _, v, e in g.edges(data=True):
+            assert np.isfinite(e["weight"]) and e["encoder"] in ("numerical", "categorical")
+            assert isinstance(e["activations"], list) and (len(e["activations"]) > 0) == (v in reaching)
         for v, comps in trace.ts_components.items():
             assert g.nodes[v]["source"] == "ts"
             np.testing.assert_allclose(comps["value"], (comps["trend"] + comps["cycle"] + comps["noise"]) / 3)
@@ -217,6 +223,7 @@ def test_every_source_type_and_trace(source):
                 1
                 for v in g
                 if g.in_degree(v) == 0
+                and v in reaching
                 and (trace.propagation == "type_lazy" or g.nodes[v]["type"] == "numerical")
             )
             assert len(trace.ts_components) == n_num_sources

@@ -46,6 +46,7 @@ from plurel_core.viz import (
     ts_components_figure,
     unreferenced_share,
 )
+from plurel_core.viz.network import UNUSED_STYLE
 
 EVIL = '</script><img src=x onerror="alert(1)">&amp;'
 
@@ -87,7 +88,10 @@ def _scm() -> SCMTrace:
         2, kind="column", type="numerical", column="amount", aggregation="sum", activations=["relu", "sin"]
     )
     g.add_node(3, kind="column", type="categorical", num_categories=2, column="flag", aggregation="product")
-    g.add_edges_from([(0, 1, {"weight": 0.5}), (1, 2, {"weight": -1.0}), (0, 3, {"weight": 2.0}), (2, 3, {})])
+    g.add_node(4, kind="latent", type="numerical", aggregation="max", activations={}, reaches_column=False)
+    g.add_edges_from(
+        [(0, 1, {"weight": 0.5}), (1, 2, {"weight": -1.0}), (0, 3, {"weight": 2.0}), (2, 3, {}), (1, 4, {})]
+    )
     n = 200
     t = np.arange(n) / n
     comps = {"trend": t, "cycle": np.sin(np.pi * np.arange(n) / 20), "noise": np.zeros(n)}
@@ -285,7 +289,11 @@ def test_scm_graph_marks_node_kinds_and_hover_details() -> None:
     assert "aggregation: sum" in by_id["n2"]["title"] and "relu, sin" in by_id["n2"]["title"]
     assert "categorical (4 categories)" in by_id["n1"]["title"]
     assert by_id["p0"]["label"] == "users.age"
-    assert len(edges) == 4
+    assert len(edges) == 5
+    # a node that reaches no column is greyed out and says why
+    assert by_id["n4"]["color"] == UNUSED_STYLE["color"] and by_id["n4"]["shape"] == by_id["n1"]["shape"]
+    assert "reaches no column" in by_id["n4"]["title"]
+    assert all(by_id[f"n{i}"]["color"] != UNUSED_STYLE["color"] for i in range(4))
 
 
 def test_graph_pages_are_self_contained() -> None:

@@ -103,6 +103,7 @@ with view:
                 "latent node": "#e2e8f0",
                 "column node": "#fefcbf",
                 "parent-table input": "#e9d8fd",
+                "reaches no column (not evaluated)": "#f7fafc",
             }
         )
     else:

@@ -23,6 +23,7 @@ __all__ = [
     "ENTITY_STYLE",
     "ACTIVITY_STYLE",
     "SCM_STYLES",
+    "UNUSED_STYLE",
     "fit_height",
     "generation_positions",
     "network_html",
@@ -42,6 +43,8 @@ SCM_STYLES = {
     "column": {"shape": "box", "color": {"background": "#fefcbf", "border": "#b7791f"}},
     "parent": {"shape": "diamond", "color": {"background": "#e9d8fd", "border": "#6b46c1"}},
 }
+# a node that reaches no column keeps its kind's shape, greyed out: it cannot affect the data
+UNUSED_STYLE = {"color": {"background": "#f7fafc", "border": "#cbd5e0"}, "font": {"color": "#a0aec0"}}
 _MAX_LABEL = 28
 
 
@@ -263,6 +266,8 @@ def _node_title(node: Any, attrs: dict) -> str:
     acts = attrs.get("activations")
     if acts:
         lines.append("activations: " + _fmt_activations(acts))
+    if attrs.get("reaches_column") is False:
+        lines.append("reaches no column: not evaluated (no MLPs drawn)")
     return "\n".join(lines)
 
 
@@ -292,6 +297,7 @@ def scm_graph_data(trace: SCMTrace) -> tuple[list[dict], list[dict]]:
                 "y": y,
                 "size": 12,
                 **SCM_STYLES.get(kind, SCM_STYLES["latent"]),
+                **(UNUSED_STYLE if attrs.get("reaches_column") is False else {}),
             }
         )
     edges = []
