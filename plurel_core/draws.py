@@ -1,13 +1,19 @@
-"""Compiled random draws for the weight inits: float32 standard normals, random subsets and
-Bernoulli density masks.
+"""Compiled random draws for the weight inits: float32 standard normals and uniforms,
+random subsets and Bernoulli density masks.
 
-All read a ``numpy.random.Generator``'s raw 64-bit words (``bit_generator.random_raw``),
+All start from a ``numpy.random.Generator``'s raw 64-bit words (``bit_generator.random_raw``),
 so they are as reproducible as the generator's own methods: the same stream gives the
-same values in every process. They exist because the SCMs of one database draw tens of
-millions of weights: numpy's float32 normals cost about 8 ns each on the machines this
-runs on, the ziggurat below about 2 ns; choosing the zeroed inputs of a sparse init by
-sorting random keys costs far more than a partial shuffle; and a density mask built as a
-boolean array and applied with two multiplies costs several passes instead of one.
+same values in every process. They exist because the SCMs of one database draw millions
+of weights: numpy's float32 normals cost about 8 ns each on the machines this runs on;
+choosing the zeroed inputs of a sparse init by sorting random keys costs far more than a
+partial shuffle; and a density mask built as a boolean array and applied with two
+multiplies costs several passes instead of one.
+
+Normals, uniforms and masks read counter-based words: word ``i`` of a draw is SplitMix64's
+output for the state ``key + i·γ`` (Steele, Lea & Flood, "Fast splittable pseudorandom
+number generators", OOPSLA 2014), with ``key`` one raw word of the caller's generator. A
+word depends on its index alone, so no word array is materialised, the loops over values
+vectorise, and each draw advances the caller's generator by exactly one word.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["standard_normal", "zero_random_inputs", "bernoulli_mask"]
+__all__ = ["standard_normal", "uniform", "zero_random_inputs", "bernoulli_mask"]
 
 # -- 256-layer ziggurat (Marsaglia & Tsang, "The ziggurat method for generating random
 # variables", 2000) for 23-bit magnitudes. The layers have equal area v; the base layer
@@ -52,86 +58,115 @@ def _ziggurat_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 _ZIG_K, _ZIG_W, _ZIG_F = _ziggurat_tables()
 
 
-@njit(nogil=True, cache=True, inline="always")
-def _half(words, h):
-    """32-bit half ``h`` of the word array (low half first), as an int64."""
-    word = words[h >> 1]
-    return np.int64(word >> np.uint64(32)) if h & 1 else np.int64(word & np.uint64(0xFFFFFFFF))
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _unit(words, h):
-    """A uniform float in (0, 1) from half ``h`` (24 bits, never 0)."""
-    return ((_half(words, h) >> 8) + 0.5) * (1.0 / 16777216.0)
+def _word(key, i):
+    """Counter-based word ``i`` (from 1) of the stream ``key``: SplitMix64's finaliser of
+    ``key + i·γ``."""
+    z = key + np.uint64(i) * _GAMMA
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _unit(word):
+    """A uniform float in (0, 1) from the top 53 bits of ``word`` (never 0)."""
+    return (np.float64(word >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
 
 
 @njit(nogil=True, cache=True)
-def _ziggurat(words, h, out, o, zk, zw, zf):
-    """Fill ``out[o:]`` from the 32-bit halves of ``words`` starting at half ``h``; each
-    candidate uses one half (8 bits layer, 1 bit sign, 23 bits magnitude), a rejected one
-    one or two more. Returns (next half, next output) — stops early, with a whole number
-    of candidates consumed, when the words run out."""
-    halves = words.shape[0] * 2
+def _normals(key, out, zk, zw, zf):
+    """Fill ``out`` with standard normals from the stream ``key``.
+
+    Value ``j`` tries word ``j + 1`` first (8 bits layer, 1 bit sign, 23 bits magnitude):
+    the ziggurat's fast path accepts about 98.5 % of them, in a first pass over all values.
+    Each rejected value then completes its own ziggurat loop (wedge and tail tests, fresh
+    candidates) with words from ``len(out) + 1`` on, in value order, so every value is an
+    exact ziggurat draw and the result depends on ``key`` alone."""
     n = out.shape[0]
-    while o < n:
-        if h >= halves:
-            break
-        u = _half(words, h)
-        layer = u & 0xFF
-        mag = u >> 9
+    rejected = False
+    for j in range(n):
+        w = _word(key, j + 1)
+        layer = np.intp(w & np.uint64(0xFF))
+        mag = np.int64(w >> np.uint64(41))
         x = mag * zw[layer]
-        if u & 0x100:
+        if (w >> np.uint64(8)) & np.uint64(1):
             x = -x
         if mag < zk[layer]:
-            out[o] = x
-            o += 1
-            h += 1
+            out[j] = x
+        else:
+            out[j] = np.nan  # finished below
+            rejected = True
+    if not rejected:
+        return
+    c = n + 1
+    for j in range(n):
+        if not np.isnan(out[j]):
             continue
-        if layer == 0:
-            # the tail beyond R (Marsaglia's exponential rejection); 2 halves per try
-            if h + 2 >= halves:
+        w = _word(key, j + 1)
+        while True:
+            layer = np.intp(w & np.uint64(0xFF))
+            mag = np.int64(w >> np.uint64(41))
+            negative = (w >> np.uint64(8)) & np.uint64(1)
+            x = mag * zw[layer]
+            if negative:
+                x = -x
+            if mag < zk[layer]:
+                out[j] = x
                 break
-            t = h + 1
-            done = False
-            while t + 1 < halves:
-                a = -math.log(_unit(words, t)) / _R
-                b = -math.log(_unit(words, t + 1))
-                t += 2
-                if b + b > a * a:
-                    out[o] = -(_R + a) if u & 0x100 else _R + a
-                    done = True
-                    break
-            if not done:
+            if layer == 0:
+                # the tail beyond R (Marsaglia's exponential rejection)
+                while True:
+                    a = -math.log(_unit(_word(key, c))) / _R
+                    b = -math.log(_unit(_word(key, c + 1)))
+                    c += 2
+                    if b + b > a * a:
+                        break
+                out[j] = -(_R + a) if negative else _R + a
                 break
-            o += 1
-            h = t
-            continue
-        # a wedge: accept with the density's excess over the layer's lower edge
-        if h + 1 >= halves:
-            break
-        y = zf[layer] + _unit(words, h + 1) * (zf[layer - 1] - zf[layer])
-        h += 2
-        if y < math.exp(-0.5 * x * x):
-            out[o] = x
-            o += 1
-    return h, o
+            # a wedge: accept with the density's excess over the layer's lower edge
+            y = zf[layer] + _unit(_word(key, c)) * (zf[layer - 1] - zf[layer])
+            c += 1
+            if y < math.exp(-0.5 * x * x):
+                out[j] = x
+                break
+            w = _word(key, c)  # rejected: a fresh candidate
+            c += 1
+
+
+def _key(rng: np.random.Generator) -> np.uint64:
+    """One raw word of ``rng``: the key of a counter-based stream."""
+    return np.uint64(rng.bit_generator.random_raw())
 
 
 def standard_normal(rng: np.random.Generator, shape: tuple[int, ...] | int) -> np.ndarray:
-    """Standard normal float32 values of ``shape``, drawn with a 256-layer ziggurat from
-    ``rng``'s raw 64-bit words (two candidates per word; about 1.5 % are rejected and
-    redrawn). Advances ``rng`` by a number of words that depends only on its state."""
+    """Standard normal float32 values of ``shape``, drawn with a 256-layer ziggurat from a
+    counter-based stream keyed by one raw word of ``rng`` (so ``rng`` advances by exactly
+    one word)."""
     out = np.empty(shape, dtype=np.float32)
-    flat = out.reshape(-1)
-    n = flat.shape[0]
-    # enough words for all values plus rejections, almost always in one go
-    words = rng.bit_generator.random_raw(n // 2 + n // 32 + 8)
-    h, o = _ziggurat(words, 0, flat, 0, _ZIG_K, _ZIG_W, _ZIG_F)
-    while o < n:
-        # out of words mid-way: keep the unread ones, append more, go on
-        more = rng.bit_generator.random_raw((n - o) // 2 + (n - o) // 32 + 8)
-        words = np.concatenate([words[h >> 1 :], more])
-        h, o = _ziggurat(words, h & 1, flat, o, _ZIG_K, _ZIG_W, _ZIG_F)
+    _normals(_key(rng), out.reshape(-1), _ZIG_K, _ZIG_W, _ZIG_F)
+    return out
+
+
+@njit(nogil=True, cache=True)
+def _uniforms(key, out, lo, width):
+    """``out[j] = lo + width · u_j`` in float32, ``u_j`` uniform on [0, 1) with 24 bits
+    (the top bits of word ``j + 1``)."""
+    for j in range(out.shape[0]):
+        u = np.float32(_word(key, j + 1) >> np.uint64(40)) * np.float32(1.0 / 16777216.0)
+        out[j] = u * width + lo
+
+
+def uniform(rng: np.random.Generator, shape: tuple[int, ...] | int, low: float, high: float) -> np.ndarray:
+    """Float32 values of ``shape``, uniform on [low, high) (24-bit uniforms, scaled and
+    shifted in float32), from a counter-based stream keyed by one raw word of ``rng``."""
+    out = np.empty(shape, dtype=np.float32)
+    _uniforms(_key(rng), out.reshape(-1), np.float32(low), np.float32(high - low))
     return out
 
 
@@ -186,25 +221,26 @@ def zero_random_inputs(rng: np.random.Generator, w: np.ndarray, zeros: int) -> N
 
 
 @njit(nogil=True, cache=True)
-def _mask(w, bits, thresholds, scales):
-    """``w[c] *= scales[c]`` where an entry's 16-bit draw (``bits``, in entry order) is
-    below ``thresholds[c]``, else ``w[c] *= 0``, in one pass."""
+def _mask(w, key, thresholds, scales):
+    """``w[c] *= scales[c]`` where an entry's 16-bit draw (the top bits of word ``e + 1``
+    for flat entry ``e``) is below ``thresholds[c]``, else ``w[c] *= 0``, in one pass."""
     count = w.shape[0]
     per = w.shape[1] * w.shape[2]
     flat = w.reshape(count, per)
     for c in range(count):
         keep, scale = thresholds[c], scales[c]
-        row = bits[c * per : (c + 1) * per]
+        base = c * per + 1
         for e in range(per):
-            flat[c, e] *= scale if row[e] < keep else np.float32(0.0)
+            bits = np.int64(_word(key, base + e) >> np.uint64(48))
+            flat[c, e] *= scale if bits < keep else np.float32(0.0)
 
 
 def bernoulli_mask(rng: np.random.Generator, w: np.ndarray, density: np.ndarray) -> None:
     """Keep each entry of matrix ``c`` of the (count, fan_in, fan_out) float32 stack ``w``
-    with probability ``round(density[c] · 2^16) / 2^16`` (16 random bits per entry) and
-    rescale the kept ones by ``1 / density[c]``, in place (zeroed entries keep their sign)."""
+    with probability ``round(density[c] · 2^16) / 2^16`` (16 random bits per entry, from a
+    counter-based stream keyed by one raw word of ``rng``) and rescale the kept ones by
+    ``1 / density[c]``, in place (zeroed entries keep their sign)."""
     if w.ndim != 3 or w.dtype != np.float32 or not w.flags.c_contiguous:
         raise ValueError("bernoulli_mask: w must be a C-contiguous float32 (count, fan_in, fan_out) stack")
-    words = rng.bit_generator.random_raw(-(-w.size // 4))
-    thresholds = np.round(np.asarray(density) * 65536).astype(np.int32)
-    _mask(w, words.view(np.uint16), thresholds, (1.0 / np.asarray(density)).astype(np.float32))
+    thresholds = np.round(np.asarray(density) * 65536).astype(np.int64)
+    _mask(w, _key(rng), thresholds, (1.0 / np.asarray(density)).astype(np.float32))

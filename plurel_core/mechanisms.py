@@ -34,7 +34,7 @@ from numba import njit, types
 from numba.extending import intrinsic
 
 from .config import FeaturePriors, sample_range, sample_set
-from .draws import bernoulli_mask, standard_normal, zero_random_inputs
+from .draws import bernoulli_mask, standard_normal, uniform, zero_random_inputs
 
 __all__ = [
     "ACTIVATIONS",
@@ -333,10 +333,7 @@ def _normal(rng: np.random.Generator, shape: tuple[int, ...], std: float) -> np.
 
 
 def _uniform(rng: np.random.Generator, shape: tuple[int, ...], bound: float) -> np.ndarray:
-    w = rng.random(shape, dtype=F32)
-    w *= F32(2 * bound)
-    w -= F32(bound)
-    return w
+    return uniform(rng, shape, -bound, bound)
 
 
 def _trunc_normal(rng: np.random.Generator, count: int, fan_in: int, fan_out: int) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Compiled random draws: the ziggurat normals and the random input subsets of sparse inits."""
+"""Compiled random draws: ziggurat normals, uniforms, density masks and the random input
+subsets of sparse inits."""
 
 from __future__ import annotations
 
@@ -32,21 +33,53 @@ def test_ziggurat_is_a_function_of_the_stream():
     assert not np.array_equal(a, standard_normal(np.random.default_rng(8), (3, 50, 4)))
 
 
-def test_ziggurat_resumes_across_word_batches():
-    # the words arrive in pieces (as when a batch runs out mid-way): same values
-    words = np.random.default_rng(3).bit_generator.random_raw(5000)
-    tables = (draws._ZIG_K, draws._ZIG_W, draws._ZIG_F)
-    whole = np.empty(9000, np.float32)
-    assert draws._ziggurat(words, 0, whole, 0, *tables)[1] == 9000
-    pieces = np.empty(9000, np.float32)
-    current, h, o, start = words[:0], 0, 0, 0
-    for stop in (7, 100, 1234, 2600, 5000):
-        # the unread words of the last piece, then the next piece
-        current = np.concatenate([current[h >> 1 :], words[start:stop]])
-        h, o = draws._ziggurat(current, h & 1, pieces, o, *tables)
-        start = stop
-    assert o == 9000
-    np.testing.assert_array_equal(whole, pieces)
+def _one_word_later(seed: int) -> np.random.Generator:
+    rng = np.random.default_rng(seed)
+    rng.bit_generator.random_raw()
+    return rng
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda rng: standard_normal(rng, (40, 33)),
+        lambda rng: draws.uniform(rng, 1000, -2.0, 3.0),
+        lambda rng: draws.bernoulli_mask(rng, np.ones((3, 20, 10), np.float32), np.array([0.2, 0.5, 0.9])),
+    ],
+    ids=["normal", "uniform", "mask"],
+)
+def test_counter_based_draws_advance_the_generator_by_one_word(draw):
+    # whatever the size and however many candidates the ziggurat rejected, the caller's
+    # generator moves on by one word: what it draws next does not depend on the draw
+    rng = np.random.default_rng(11)
+    draw(rng)
+    assert rng.bit_generator.state == _one_word_later(11).bit_generator.state
+
+
+def test_ziggurat_rejections_are_finished_exactly():
+    # about 1.5 % of first candidates are rejected and finish with the wedge and tail tests
+    # (or fresh candidates): every value is a normal draw, none left unset
+    key = np.uint64(12345)
+    out = np.empty(200_000, np.float32)
+    draws._normals(key, out, draws._ZIG_K, draws._ZIG_W, draws._ZIG_F)
+    assert np.isfinite(out).all()
+    first = np.empty_like(out)
+    everything = np.full_like(draws._ZIG_K, np.iinfo(np.uint32).max)  # a fast path that accepts all
+    draws._normals(key, first, everything, draws._ZIG_W, draws._ZIG_F)
+    redrawn = out != first
+    assert 0.005 < redrawn.mean() < 0.03
+    # the slow path reaches the tail beyond the base layer's edge R
+    assert (np.abs(out[redrawn]) > draws._R).any()
+
+
+def test_uniform_covers_its_interval_evenly():
+    u = draws.uniform(np.random.default_rng(4), (500, 400), -0.5, 1.5).astype(np.float64)
+    assert u.shape == (500, 400)
+    assert u.min() >= -0.5 and u.max() < 1.5
+    assert stats.kstest(u.ravel(), "uniform", args=(-0.5, 2.0)).pvalue > 1e-3
+    np.testing.assert_array_equal(
+        draws.uniform(np.random.default_rng(4), (500, 400), -0.5, 1.5), u.astype(np.float32)
+    )
 
 
 def test_zero_random_inputs_zeros_a_uniform_subset_per_unit():
