@@ -264,7 +264,8 @@ def random_dag(
             f"weight_dists: got {list(weight_dists)}; allowed: non-empty subset of {list(EDGE_WEIGHTS)}"
         )
     raw = LAYOUTS[layout](int(n), rng, priors)
-    edges = np.array(list(raw.edges()), dtype=np.int64).reshape(-1, 2)
+    # (edges read through succ: the cached edge view would make ``raw`` a reference cycle)
+    edges = np.array([(u, v) for u, out in raw.succ.items() for v in out], dtype=np.int64).reshape(-1, 2)
     if (edges[:, 0] < edges[:, 1]).all():
         # every edge already points up: the smallest topological order is 0..n-1 itself
         new_id = np.arange(n)

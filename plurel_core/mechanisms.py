@@ -493,7 +493,6 @@ class RandomMLP:
         mlp = cls.__new__(cls)
         mlp.weights, mlp.activations = weights, activations
         mlp.init_names, mlp.densities = init_names, densities
-        mlp._stack = None
         return mlp
 
     @property
@@ -508,16 +507,11 @@ class RandomMLP:
     def out_dim(self) -> int:
         return self.weights[-1].shape[1]
 
-    @property
-    def stack(self) -> MLPStack:
-        """This MLP as a one-member :class:`MLPStack` (made once: a decoder runs per chunk)."""
-        if self._stack is None:
-            self._stack = MLPStack([self])
-        return self._stack
-
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        """The MLP on ``x`` (rows, in_dim); works out its evaluation plan on every call (a
+        decoder, which runs per row chunk, keeps its plan: :attr:`NumericalDecoder.stack`)."""
         x = np.asarray(x, dtype=F32)
-        return self.stack(x[None])[0]
+        return MLPStack([self])(x[None])[0]
 
 
 def random_mlps(
@@ -816,7 +810,23 @@ class CategoricalEncoder:
         return self.table()[np.asarray(codes, dtype=np.intp)]
 
 
-class NumericalDecoder:
+class _Decoder:
+    """A decoder's MLP evaluation plan, made once: a decoder runs on every row chunk. (The
+    decoder keeps it rather than the MLP, which the plan refers to: no reference cycle, so
+    a table's decoders are freed as soon as it is done.)"""
+
+    mlp: RandomMLP
+    _stack: MLPStack | None = None
+
+    @property
+    def stack(self) -> MLPStack:
+        """The decoder's MLP as a one-member :class:`MLPStack`."""
+        if self._stack is None:
+            self._stack = MLPStack([self.mlp])
+        return self._stack
+
+
+class NumericalDecoder(_Decoder):
     """R^d → scalar through ``MLP(d → 1)``."""
 
     def __init__(self, rng: np.random.Generator, priors: FeaturePriors):
@@ -833,10 +843,10 @@ class NumericalDecoder:
         return out
 
     def __call__(self, h: np.ndarray) -> np.ndarray:
-        return self.mlp(h)[:, 0]
+        return self.stack(np.asarray(h, dtype=F32)[None])[0, :, 0]
 
 
-class CategoricalDecoder:
+class CategoricalDecoder(_Decoder):
     """R^d → code: ``MLP(d → d)``, then the most similar row (dot product) of a frozen
     k-row category table."""
 
@@ -861,7 +871,7 @@ class CategoricalDecoder:
         return out
 
     def __call__(self, h: np.ndarray) -> np.ndarray:
-        return np.argmax(matmul_rows(self.mlp(h), self.embedding.T), axis=1)
+        return np.argmax(matmul_rows(self.stack(np.asarray(h, dtype=F32)[None])[0], self.embedding.T), axis=1)
 
 
 # -- aggregations -----------------------------------------------------------------------

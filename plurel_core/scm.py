@@ -40,8 +40,11 @@ How the work is kept small (rows are the expensive axis):
   is split in two (the aggregation kernel and numpy's loops and matrix products release
   the GIL);
 - Python's cyclic garbage collector is paused while the stage runs: its passes over the
-  many small objects of an SCM cost more than a tenth of the time (reference counting
-  still frees almost everything; the few cycles are collected once it resumes).
+  many small objects of an SCM cost more than a tenth of the time. Reference counting
+  frees them instead, so nothing here forms reference cycles: SCM graphs are read through
+  their ``succ`` / ``pred`` views, never ``edges`` or ``in_degree``, which networkx caches
+  on the graph and which refer back to it (the graph, with every attribute dict, would
+  then wait for the collector), and decoders keep their MLP's evaluation plan.
 
 Per-row randomness (source values, node noise) is drawn for all rows in row order from
 streams keyed by table and node (a chunk jumps the noise stream to its first row), and
@@ -437,7 +440,7 @@ def sample_table_structure(spec: TableSpec, features: FeaturePriors, seed: int) 
     agg: dict[int, str] = {}
     luts: dict[int, np.ndarray] = {}
     for v in range(num_nodes):
-        if g.in_degree(v) == 0:
+        if not g.pred[v]:
             source_name[v] = sample_set(rng, features.source_types)
             continue
         agg[v] = sample_set(rng, features.aggregations)
@@ -454,7 +457,7 @@ def sample_table_structure(spec: TableSpec, features: FeaturePriors, seed: int) 
     decoders.update(
         zip(cat_dec, CategoricalDecoder.batch(rng, [nk[v] for v in cat_dec], features), strict=True)
     )
-    edges = sorted(e for e in g.edges() if e[1] in live)
+    edges = sorted((u, w) for u, out in g.succ.items() for w in out if w in live)
     num_enc = [e for e in edges if ctype[e[0]] != "categorical"]
     cat_enc = [e for e in edges if ctype[e[0]] == "categorical"]
     encoders: dict[tuple[int, int], object] = {}
@@ -505,18 +508,18 @@ def _prepare_evaluation(s: TableStructure, clamp: float) -> None:
     categorical: list[tuple[int, int]] = []  # live out-edges of categorical nodes
     for v, children in s.live_children.items():
         if v in s.agg:
-            _ = s.decoders[v].mlp.stack  # built now, not when the rows arrive
+            _ = s.decoders[v].stack  # built now, not when the rows arrive
         if not children:
             continue
         if s.ctype(v) == "categorical":
             categorical.extend((v, w) for w in children)
         else:
-            weights = np.array([g.edges[v, w]["weight"] for w in children], dtype=np.float64)
+            weights = np.array([g.succ[v][w]["weight"] for w in children], dtype=np.float64)
             s.out_stacks[v] = (MLPStack([s.encoders[v, w].mlp for w in children]), weights)
     if categorical:
         # every categorical encoder table of the table at once (stacked by category count)
         encs = [s.encoders[e] for e in categorical]
-        weights = np.array([g.edges[e]["weight"] for e in categorical], dtype=np.float64)
+        weights = np.array([g.succ[v][w]["weight"] for v, w in categorical], dtype=np.float64)
         tables = _encoder_tables([e.mlp for e in encs], [e.embedding for e in encs], weights, clamp)
         for (v, _), t in zip(categorical, tables, strict=True):
             s.out_tables.setdefault(v, []).append(t)
@@ -650,10 +653,11 @@ def sample_table_scm(
         attrs["source"] = s.source_name.get(v)
         attrs["reaches_column"] = v in live_children
         attrs["activations"] = {"decoder": decoders[v].mlp.activation_names} if v in decoders else {}
-    for u, v, attrs in g.edges(data=True):
-        enc = encoders.get((u, v))
-        attrs["activations"] = enc.mlp.activation_names if enc is not None else []
-        attrs["encoder"] = "categorical" if ctype[u] == "categorical" else "numerical"
+    for u, out in g.succ.items():
+        for v, attrs in out.items():
+            enc = encoders.get((u, v))
+            attrs["activations"] = enc.mlp.activation_names if enc is not None else []
+            attrs["encoder"] = "categorical" if ctype[u] == "categorical" else "numerical"
 
     trace = SCMTrace(
         graph=g,

@@ -154,6 +154,30 @@ def test_garbage_collector_is_left_as_it_was(monkeypatch):
     assert gc.isenabled()
 
 
+def test_dropped_features_are_freed_by_reference_counting():
+    # the collector is paused during the stage, so SCM objects must not form reference
+    # cycles: a trace graph or a table's MLPs left to the collector would hold their
+    # memory (and cost a collector pass) long after the tables are done
+    schema, fks = _schema(child_rows=300)
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        out = sample_features(schema, fks, FeaturePriors(), PostprocessPriors(), 3)
+        traces = len(out.scm)
+        del out
+        gc.collect()
+        left = [type(o).__name__ for o in gc.garbage]
+        trace_graphs = [o for o in gc.garbage if isinstance(o, nx.DiGraph) and "weight_dist" in o.graph]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert traces > 0
+    assert not trace_graphs
+    assert {"RandomMLP", "MLPStack", "Activation", "TableStructure"}.isdisjoint(left)
+
+
 def test_feature_priors_change_features():
     schema, fks = _schema()
     a = sample_features(schema, fks, FeaturePriors(), PostprocessPriors(), 2)
