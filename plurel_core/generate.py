@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -151,6 +153,9 @@ def generate(
     config = (config or Config()).validate()
     if schema is None:
         schema = sample_schema(config.schema, seed)
-    fks = sample_foreign_keys(schema, config.connectivity, seed)
-    features = sample_features(schema, fks, config.features, config.postprocess, seed, processes=processes)
-    return assemble(schema, fks, features, seed)
+    # Stage 2 on demand: with table workers, the tables without foreign keys start first
+    foreign_keys = functools.cache(lambda: sample_foreign_keys(schema, config.connectivity, seed))
+    features = sample_features(
+        schema, foreign_keys, config.features, config.postprocess, seed, processes=processes
+    )
+    return assemble(schema, foreign_keys(), features, seed)

@@ -55,10 +55,12 @@ any ``chunk_rows`` and any number of threads.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import math
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -787,7 +789,7 @@ def _cyclic_gc_paused():
 
 def sample_features(
     schema: Schema,
-    fks: ForeignKeys,
+    fks: ForeignKeys | Callable[[], ForeignKeys],
     features: FeaturePriors,
     post: PostprocessPriors,
     seed: int,
@@ -809,6 +811,10 @@ def sample_features(
     a table worker running a table alone (default: up to 2, one per CPU). ``frames[table]`` holds only feature columns, in the order of
     ``TableSpec.columns`` (minus columns post-processing dropped), indexed ``0..n-1``.
     Results do not depend on ``chunk_rows``, ``workers`` or ``processes``.
+
+    ``fks`` may also be a function that returns them (called once, when the first table
+    with foreign keys needs them): on the table workers, the tables without foreign keys
+    then start first, and Stage 2 runs here while they do.
     """
     if workers is None:
         workers = min(2, os.cpu_count() or 1)
@@ -830,6 +836,7 @@ def sample_features(
     elif processes is None:
         shared = table_workers()
     window = (schema.t0, schema.t1)
+    foreign_keys = functools.cache(fks) if callable(fks) else (lambda: fks)
     # row chunks of large tables run in threads (numpy releases the GIL in its loops and
     # products); for paper-sized tables threads cost more CPU than they save
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
@@ -843,7 +850,7 @@ def sample_features(
                     _tables_on_workers(
                         held,
                         schema,
-                        fks,
+                        foreign_keys,
                         features,
                         post,
                         seed,
@@ -858,7 +865,7 @@ def sample_features(
             if name not in raw:
                 raw[name], frames[name] = _table_with_frame(
                     schema.tables[name],
-                    fks.for_table(name),
+                    foreign_keys().for_table(name),
                     raw,
                     features,
                     post,
@@ -904,7 +911,7 @@ def _table_with_frame(
 def _tables_on_workers(
     workers: TableWorkers,
     schema: Schema,
-    fks: ForeignKeys,
+    foreign_keys: Callable[[], ForeignKeys],
     features: FeaturePriors,
     post: PostprocessPriors,
     seed: int,
@@ -916,19 +923,21 @@ def _tables_on_workers(
 ) -> None:
     """Run every table on the table workers, each as soon as its parents are done (a table
     running alone may use ``threads`` threads). Stops early (leaving the rest to the
-    caller) if a worker is lost; re-raises a table's error once every busy worker has
-    answered."""
+    caller) if a worker is lost; re-raises a table's error (or Stage 2's: ``foreign_keys``
+    is called once the tables without foreign keys are started) once every busy worker
+    has answered."""
     order = list(schema.tables)
     pos = {name: i for i, name in enumerate(order)}
     # exactly the parents the in-order run conditions on: non-deferred, earlier in order
     deps = {
         name: {
-            s.fk.parent
-            for s in fks.for_table(name)
-            if not s.fk.deferred and s.fk.parent in pos and pos[s.fk.parent] < pos[name]
+            fk.parent
+            for fk in schema.tables[name].foreign_keys
+            if not fk.deferred and fk.parent in pos and pos[fk.parent] < pos[name]
         }
         for name in order
     }
+    fks: ForeignKeys | None = None
     # start first what the rest waits on longest: a table's own cost (an SCM on about 3
     # nodes per column, dense, so about columns² MLPs, each folded over the rows) plus the
     # costliest chain of tables that depend on it
@@ -946,7 +955,14 @@ def _tables_on_workers(
     error: BaseException | None = None
     try:
         while len(raw) < len(order):
-            ready = [n for n in order if n not in started and deps[n] <= raw.keys()] if error is None else []
+            ready = [
+                n
+                for n in order
+                if n not in started
+                and deps[n] <= raw.keys()
+                and (fks is not None or not schema.tables[n].foreign_keys)
+            ]
+            ready = ready if error is None else []
             ready.sort(key=lambda n: -chain[n])
             while ready and idle:
                 name = ready.pop(0)
@@ -954,7 +970,8 @@ def _tables_on_workers(
                 # short) may split its large folds over threads
                 alone = not ready and all(kind != "table" for kind, _ in busy.values())
                 parents = {p: TableSCM(raw[p].columns, trace=None) for p in deps[name]}
-                args = (schema.tables[name], fks.for_table(name), parents, features, post, seed, window)
+                samples = fks.for_table(name) if fks is not None else []
+                args = (schema.tables[name], samples, parents, features, post, seed, window)
                 i = prepared_on.get(name, -1)
                 # the worker holding its structure, else the most recently used (warm caches)
                 i = i if i in idle else idle[-1]
@@ -973,6 +990,13 @@ def _tables_on_workers(
                 workers.submit(i, (schema.tables[name], features, seed), kind="prepare")
                 busy[i] = ("prepare", name)
                 prepared_on[name] = i
+            if fks is None and error is None:
+                # Stage 2, while the tables without foreign keys run
+                try:
+                    fks = foreign_keys()
+                except BaseException as exc:
+                    error = exc
+                continue
             if not busy:
                 break
             for i in workers.wait_any(list(busy)):
