@@ -36,7 +36,7 @@ How the work is kept small (rows are the expensive axis):
   out-edge encoders of a node (which read the same knots) are one
   :class:`~plurel_core.mechanisms.MLPStack`, built with the table's structure (so a
   structure drawn ahead also carries these stacks and the categorical encoder tables);
-- the row chunks of a large table run in threads, and a single chunk of 2048 rows or more
+- the row chunks of a large table run in threads, and a single chunk of 1024 rows or more
   is split in two (the aggregation kernel and numpy's loops and matrix products release
   the GIL);
 - Python's cyclic garbage collector is paused while the stage runs: its passes over the
@@ -108,7 +108,7 @@ CHUNK_ROWS = 8192
 _SPLIT_GATHERS = 1 << 16
 # rows of a single chunk from which it is cut in two chunks (fold and decoder each), which
 # run side by side on the thread pool
-_SPLIT_ROWS = 2048
+_SPLIT_ROWS = 1024
 # rows from which quantile buckets are found by ranking the values (an argsort) rather than
 # by a binary search per row (faster only for larger columns)
 _RANK_BUCKETS = 2048
