@@ -12,8 +12,8 @@ multiplies costs several passes instead of one.
 Normals, uniforms and masks read counter-based words: word ``i`` of a draw is SplitMix64's
 output for the state ``key + i·γ`` (Steele, Lea & Flood, "Fast splittable pseudorandom
 number generators", OOPSLA 2014), with ``key`` one raw word of the caller's generator. A
-word depends on its index alone, so no word array is materialised, the loops over values
-vectorise, and each draw advances the caller's generator by exactly one word.
+word depends on its index alone, so no word array is materialised, the uniform and mask
+loops vectorise (SIMD), and each draw advances the caller's generator by exactly one word.
 """
 
 from __future__ import annotations

@@ -371,10 +371,8 @@ def _draw_weights(
     shapes: list[tuple[int, int]],
     schemes: tuple[str, ...],
     density: tuple[float, float],
-) -> tuple[list[np.ndarray], list[str], list[float], list[tuple[np.ndarray, np.ndarray]]]:
-    """:func:`random_weights`' draws as parallel lists (matrices, schemes, densities), plus
-    the groups they were drawn in: (member indices, their (members, fan_in, fan_out) stack),
-    so callers can transform a whole group with one call."""
+) -> tuple[list[np.ndarray], list[str], list[float]]:
+    """:func:`random_weights`' draws as parallel lists: matrices, schemes, densities."""
     count = len(shapes)
     picks = rng.integers(len(schemes), size=count)
     for name in {schemes[int(i)] for i in np.unique(picks)}:
@@ -390,7 +388,6 @@ def _draw_weights(
     order = np.argsort(inverse, kind="stable")
     bounds = np.searchsorted(inverse[order], np.arange(len(keys) + 1))
     out: list = [None] * count
-    groups = []
     for gi, key in enumerate(keys.tolist()):
         pick = key % len(schemes)
         fi, fo = divmod(key // len(schemes), span)
@@ -402,8 +399,7 @@ def _draw_weights(
             bernoulli_mask(rng, stack, r)
         for i, w in zip(members.tolist(), stack, strict=True):
             out[i] = w
-        groups.append((members, stack))
-    return out, [schemes[i] for i in picks.tolist()], rhos.tolist(), groups
+    return out, [schemes[i] for i in picks.tolist()], rhos.tolist()
 
 
 def random_weights(
@@ -418,7 +414,7 @@ def random_weights(
     (grouped by shape and scheme); returns (matrix, scheme, ρ) per shape, in order."""
     if not shapes:
         return []
-    out, names, rhos, _ = _draw_weights(rng, shapes, schemes, density)
+    out, names, rhos = _draw_weights(rng, shapes, schemes, density)
     return list(zip(out, names, rhos, strict=True))
 
 
@@ -531,7 +527,7 @@ def random_mlps(
     for layers in depths:
         dims = [in_dim] + [hidden] * (int(layers) - 1) + [out_dim]
         shapes.extend(zip(dims[:-1], dims[1:], strict=True))
-    weights, names, rhos, _ = _draw_weights(rng, shapes, priors.init_schemes, priors.weight_density)
+    weights, names, rhos = _draw_weights(rng, shapes, priors.init_schemes, priors.weight_density)
     acts = random_activations(
         rng,
         int(depths.sum()) - count,

@@ -67,6 +67,46 @@ def test_a_failing_table_raises_its_error_and_keeps_the_workers(shared):
     _assert_same(_stage3(config, 5, None), _stage3(config, 5, 0))
 
 
+def test_stage_2_runs_while_the_tables_without_foreign_keys_do(shared):
+    # given a function for the foreign keys, the workers start the tables that have none
+    # first; the function is called once, and the database is the same
+    config = Config.preset("paper")
+    seed = 7
+    schema = sample_schema(config.schema, seed)
+    roots = {name for name, spec in schema.tables.items() if not spec.foreign_keys}
+    assert roots and len(roots) < len(schema.tables)
+    started: list[str] = []
+    submit = shared.submit
+
+    def recording_submit(i, args, kind="table"):
+        if kind == "table":
+            started.append(args[0].name)
+        submit(i, args, kind=kind)
+
+    calls = []
+
+    def foreign_keys():
+        calls.append(list(started))
+        return sample_foreign_keys(schema, config.connectivity, seed)
+
+    shared.submit = recording_submit
+    try:
+        lazy = sample_features(schema, foreign_keys, config.features, config.postprocess, seed)
+    finally:
+        del shared.submit
+    assert len(calls) == 1 and calls[0] and set(calls[0]) <= roots
+    _assert_same(lazy, _stage3(config, seed, 0))
+
+    # Stage 2 failing: its error, once the tables in flight are done; the workers stay usable
+    def failing():
+        raise ValueError("no foreign keys today")
+
+    with pytest.raises(ValueError, match="no foreign keys today"):
+        sample_features(schema, failing, config.features, config.postprocess, seed)
+    assert not shared.broken and shared.ready
+    _assert_same(_stage3(config, 4, None), _stage3(config, 4, 0))
+
+
 def test_a_lost_worker_falls_back_to_in_process_and_restarts():
     w = start_table_workers(2)
     assert w.wait_ready(120)
