@@ -963,12 +963,16 @@ def _tables_on_workers(
                 and (fks is not None or not schema.tables[n].foreign_keys)
             ]
             ready = ready if error is None else []
+            # a table whose structure a worker is drawing right now waits for that worker:
+            # drawing it again elsewhere would only repeat work already under way
+            held = [n for n in ready if n in prepared_on and busy.get(prepared_on[n]) == ("prepare", n)]
+            ready = [n for n in ready if n not in held]
             ready.sort(key=lambda n: -chain[n])
             while ready and idle:
                 name = ready.pop(0)
                 # a table that runs alone (beside at most a structure drawn ahead, which is
                 # short) may split its large folds over threads
-                alone = not ready and all(kind != "table" for kind, _ in busy.values())
+                alone = not ready and not held and all(kind != "table" for kind, _ in busy.values())
                 parents = {p: TableSCM(raw[p].columns, trace=None) for p in deps[name]}
                 samples = fks.for_table(name) if fks is not None else []
                 args = (schema.tables[name], samples, parents, features, post, seed, window)

@@ -156,3 +156,34 @@ def test_a_structure_drawn_ahead_is_used_only_by_its_own_table():
     scm.prepare_task(spec, config.features, 6)
     scm.forget_prepared()
     assert not scm._prepared
+
+
+def test_a_table_never_starts_while_its_structure_is_being_drawn_elsewhere(shared):
+    # drawing a structure again on another worker would repeat work already under way:
+    # such a table waits for the worker drawing it (however the timing falls out)
+    config = Config.preset("paper")
+    in_flight: dict[int, tuple[str, str | None]] = {}
+    clashes: list[str] = []
+    prepares: list[str] = []
+    submit, result = shared.submit, shared.result
+
+    def recording_submit(i, args, kind="table"):
+        name = args[0].name if args else None
+        if kind == "prepare":
+            prepares.append(name)
+        if kind == "table":
+            clashes.extend(name for j, job in in_flight.items() if j != i and job == ("prepare", name))
+        in_flight[i] = (kind, name)
+        submit(i, args, kind=kind)
+
+    def recording_result(i):
+        in_flight.pop(i, None)
+        return result(i)
+
+    shared.submit, shared.result = recording_submit, recording_result
+    try:
+        for seed in (5, 6, 8, 14):
+            generate(config, seed)
+    finally:
+        del shared.submit, shared.result
+    assert prepares and not clashes
