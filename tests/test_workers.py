@@ -158,10 +158,12 @@ def test_a_structure_drawn_ahead_is_used_only_by_its_own_table():
     assert not scm._prepared
 
 
-def test_a_table_never_starts_while_its_structure_is_being_drawn_elsewhere(shared):
+def test_a_table_never_starts_while_its_structure_is_being_drawn_elsewhere():
     # drawing a structure again on another worker would repeat work already under way:
     # such a table waits for the worker drawing it (however the timing falls out)
     config = Config.preset("paper")
+    shared = start_table_workers(2)  # the running ones (an earlier test may have restarted them)
+    assert shared.wait_ready(120)
     in_flight: dict[int, tuple[str, str | None]] = {}
     clashes: list[str] = []
     prepares: list[str] = []
