@@ -200,16 +200,25 @@ def _random_sines(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray
     safe = F32((_SIN_FAST_LIMIT - 7) / 5)
 
     def f(x: np.ndarray) -> np.ndarray:
-        # all m sines in one (m, size) array: a few whole-array calls, then the
-        # amplitude-weighted sum as one reduction (not a matrix product: BLAS would spread
-        # a product this size over threads, which stalls when the cores are busy)
-        t = np.multiply.outer(freq, x.reshape(-1))
-        t += phase[:, None]
-        if x.size > 0 and (x.max() > safe or x.min() < -safe):
-            _wrap(t)
-        np.sin(t, out=t)
-        t *= amp[:, None]
-        return t.sum(axis=0).reshape(x.shape)
+        # one sine at a time into a running sum, in two row-sized buffers that stay in
+        # cache (not a matrix product: BLAS would spread a product this size over threads,
+        # which stalls when the cores are busy)
+        flat = x.reshape(-1)
+        wrap = flat.size > 0 and (flat.max() > safe or flat.min() < -safe)
+        out = np.empty_like(flat, dtype=F32)
+        t = np.empty_like(out)
+        for j in range(m):
+            np.multiply(flat, freq[j], out=t)
+            t += phase[j]
+            if wrap:
+                _wrap(t)
+            np.sin(t, out=t)
+            if j == 0:
+                np.multiply(t, amp[0], out=out)
+            else:
+                t *= amp[j]
+                out += t
+        return out.reshape(x.shape)
 
     return f
 
