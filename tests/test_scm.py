@@ -365,28 +365,52 @@ def test_knots_are_distinct_values(rows):
     assert kn.size == len(np.unique(few))
 
 
-@pytest.mark.parametrize("rows", [300, 2048, 5000])
-def test_knot_buckets_are_the_same_by_search_and_by_rank(rows, monkeypatch):
-    # large columns find their quantile buckets from an argsort, small ones by a binary
-    # search per row: both must give every row the same bucket, ties and constants included
+def _reference_knots(values: np.ndarray, max_knots: int) -> tuple[np.ndarray, np.ndarray]:
+    """The knots' definition in plain numpy: the distinct values, or the middle values of
+    equal-count quantile buckets found by binary search, equal knots merged and rows equal
+    to a knot reading it."""
+    s = np.sort(values)
+    n = len(s)
+    distinct = np.unique(s)
+    if len(distinct) <= max_knots:
+        return distinct, np.searchsorted(distinct, values)
+    j = np.arange(max_knots)
+    knots = s[((j + 0.5) * n / max_knots).astype(np.intp)]
+    bounds = s[(j[1:] * n) // max_knots]
+    inputs, index = np.unique(knots, return_inverse=True)
+    codes = index[np.searchsorted(bounds, values, side="right")]
+    if len(inputs) < max_knots:
+        at = np.minimum(np.searchsorted(inputs, values), len(inputs) - 1)
+        exact = inputs[at] == values
+        codes[exact] = at[exact]
+    return inputs, codes
+
+
+@pytest.mark.parametrize("rows", [1, 300, 2048, 5000])
+def test_compiled_knots_follow_their_definition(rows):
+    # the compiled single pass gives every row the bucket the plain definition does: ties,
+    # atoms across bucket bounds, few distinct values and constants included
     rng = np.random.default_rng(rows)
     ties = np.arange(rows, dtype=np.float32)
-    ties[rng.choice(rows, rows // 20, replace=False)] = ties[rows // 2]  # an atom across bounds
+    ties[rng.choice(rows, max(1, rows // 20), replace=False)] = ties[rows // 2]  # an atom across bounds
     pairs = rows // 20
     ties[: 2 * pairs] = np.repeat(ties[:pairs], 2)
+    atoms = rng.normal(size=rows).astype(np.float32)
+    atoms[rng.random(rows) < 0.3] = 1.0
     columns = [
         rng.normal(size=rows).astype(np.float32),
         rng.permutation(ties),  # more distinct values than knots, with ties
+        atoms,
         rng.integers(0, 40, rows).astype(np.float32),  # fewer distinct values than knots
         np.full(rows, 2.5, dtype=np.float32),
     ]
     for values in columns:
-        monkeypatch.setattr(scm, "_RANK_BUCKETS", 1)
-        by_rank = scm._Knots(values, "numerical", 0, 256)
-        monkeypatch.setattr(scm, "_RANK_BUCKETS", 10**9)
-        by_search = scm._Knots(values, "numerical", 0, 256)
-        np.testing.assert_array_equal(by_rank.codes, by_search.codes)
-        np.testing.assert_array_equal(by_rank.inputs, by_search.inputs)
+        for max_knots in (256, 7):
+            kn = scm._Knots(values, "numerical", 0, max_knots)
+            inputs, codes = _reference_knots(values, max_knots)
+            np.testing.assert_array_equal(kn.inputs, inputs)
+            np.testing.assert_array_equal(kn.codes, codes)
+            assert kn.size == len(inputs) <= max_knots
 
 
 def test_bounded_encoder_stacks_give_the_same_tables(monkeypatch):
