@@ -163,8 +163,9 @@ def _uniforms(key, out, lo, width):
 
 
 def uniform(rng: np.random.Generator, shape: tuple[int, ...] | int, low: float, high: float) -> np.ndarray:
-    """Float32 values of ``shape``, uniform on [low, high) (24-bit uniforms, scaled and
-    shifted in float32), from a counter-based stream keyed by one raw word of ``rng``."""
+    """Float32 values of ``shape``, uniform on [low, high) up to float32 rounding (24-bit
+    uniforms, scaled and shifted in float32), from a counter-based stream keyed by one raw
+    word of ``rng``."""
     out = np.empty(shape, dtype=np.float32)
     _uniforms(_key(rng), out.reshape(-1), np.float32(low), np.float32(high - low))
     return out
