@@ -294,6 +294,8 @@ def test_scm_graph_marks_node_kinds_and_hover_details() -> None:
     assert by_id["n4"]["color"] == UNUSED_STYLE["color"] and by_id["n4"]["shape"] == by_id["n1"]["shape"]
     assert "reaches no column" in by_id["n4"]["title"]
     assert all(by_id[f"n{i}"]["color"] != UNUSED_STYLE["color"] for i in range(4))
+    greyed = [e for e in edges if e["color"]["color"] == UNUSED_STYLE["color"]["border"]]
+    assert [(e["from"], e["to"]) for e in greyed] == [("n1", "n4")]
 
 
 def test_graph_pages_are_self_contained() -> None:

@@ -303,12 +303,15 @@ def scm_graph_data(trace: SCMTrace) -> tuple[list[dict], list[dict]]:
     edges = []
     for u, v, attrs in graph.edges(data=True):
         w = attrs.get("weight")
+        colour = "#2b6cb0" if (w is None or float(w) >= 0) else "#c53030"
+        if graph.nodes[v].get("reaches_column") is False:
+            colour = UNUSED_STYLE["color"]["border"]  # into a node that cannot affect the data
         edges.append(
             {
                 "from": f"n{u}",
                 "to": f"n{v}",
                 "title": f"{u} → {v}" + (f"  weight {float(w):.3g}" if w is not None else ""),
-                "color": {"color": "#2b6cb0" if (w is None or float(w) >= 0) else "#c53030", "opacity": 0.7},
+                "color": {"color": colour, "opacity": 0.7},
             }
         )
     if trace.parent_inputs:
