@@ -37,8 +37,8 @@ How the work is kept small (rows are the expensive axis):
   :class:`~plurel_core.mechanisms.MLPStack`, built with the table's structure (so a
   structure drawn ahead also carries these stacks and the categorical encoder tables);
 - the row chunks of a large table run in threads, and a single chunk of 1024 rows or more
-  is split in two (the aggregation kernel and numpy's loops and matrix products release
-  the GIL);
+  (or with many parents to fold) is cut in two (the aggregation kernel and numpy's loops
+  and matrix products release the GIL);
 - Python's cyclic garbage collector is paused while the stage runs: its passes over the
   many small objects of an SCM cost more than a tenth of the time. Reference counting
   frees them instead, so nothing here forms reference cycles: SCM graphs are read through
@@ -104,12 +104,11 @@ __all__ = [
 F32 = np.float32
 ENCODER_KNOTS = 256
 CHUNK_ROWS = 8192
-# rows × parent tables of a node above which its rows are split over the thread pool
-# even when they fit one chunk (the compiled fold and the products release the GIL)
-_SPLIT_GATHERS = 1 << 16
-# rows of a single chunk from which it is cut in two chunks (fold and decoder each), which
-# run side by side on the thread pool
+# a single chunk of at least _SPLIT_ROWS rows, or of rows × parent tables to fold of at
+# least _SPLIT_GATHERS, is cut in two chunks (fold and decoder each) that run side by side
+# on the thread pool (the compiled fold and the products release the GIL)
 _SPLIT_ROWS = 1024
+_SPLIT_GATHERS = 1 << 16
 # noise levels: each noise value is one of 256 frozen Beta draws, indexed by a random byte
 _NOISE_LEVELS = 256
 # most floats one stacked encoder evaluation may hold at once (64 MB)
@@ -719,29 +718,16 @@ def _propagate(
     """Values of a non-source node for all rows, computed chunk by chunk: aggregated parent
     embeddings plus noise, through the node's decoder."""
     out = np.empty(n, dtype=np.int64 if ctype == "categorical" else F32)
-    if pool is not None and _SPLIT_ROWS <= n <= chunk_rows:
-        # a single large chunk becomes two, each a whole number of row blocks (chunks run
-        # side by side below, and rows do not depend on their chunk)
-        chunk_rows = -(-(n // 2) // ROW_BLOCK) * ROW_BLOCK
+    if pool is not None and n <= chunk_rows and (n >= _SPLIT_ROWS or n * inputs.num_tables >= _SPLIT_GATHERS):
+        # a single large chunk (many rows, or many rows × parents to fold) becomes two, each
+        # a whole number of row blocks: they run side by side below, and rows do not depend
+        # on their chunk
+        chunk_rows = max(ROW_BLOCK, -(-(n // 2) // ROW_BLOCK) * ROW_BLOCK)
     starts = range(0, n, chunk_rows)
-    # a large fold of a single chunk is split in two: the other half runs on a pool thread
-    # meanwhile (the compiled fold releases the GIL; the decoder stays on this thread, so
-    # the threads do not contend for the GIL)
-    split = pool is not None and len(starts) == 1 and n * inputs.num_tables >= _SPLIT_GATHERS
-
-    def embed(r0: int, m: int) -> np.ndarray:
-        if not split or m < 2:
-            return inputs.rows(r0, lut, noise.rows(r0, m))
-        h = np.empty((m, inputs.dim), dtype=F32)
-        half = m // 2
-        other = pool.submit(inputs.rows, r0 + half, lut, noise.rows(r0 + half, m - half), h[half:])
-        inputs.rows(r0, lut, noise.rows(r0, half), h[:half])
-        other.result()
-        return h
 
     def chunk(r0: int) -> None:
         m = min(n, r0 + chunk_rows) - r0
-        out[r0 : r0 + m] = decoder(embed(r0, m))
+        out[r0 : r0 + m] = decoder(inputs.rows(r0, lut, noise.rows(r0, m)))
 
     if pool is None or len(starts) < 2:
         for r0 in starts:

@@ -120,7 +120,7 @@ def test_threads_do_not_change_results(monkeypatch):
     # the child's single 3001-row chunk split in two halves, fold and decoder each
     assert scm._SPLIT_ROWS <= 3001
     halves = sample_features(*args, workers=2)
-    # every single-chunk node's fold (only) split over two threads
+    # every single chunk of more than one row block cut in two by its rows × parents alone
     monkeypatch.setattr(scm, "_SPLIT_ROWS", 10**9)
     monkeypatch.setattr(scm, "_SPLIT_GATHERS", 0)
     split = sample_features(*args, workers=2)
