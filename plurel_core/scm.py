@@ -363,13 +363,15 @@ def _parent_partials(
         pn = codes[0].shape[0]
         code_matrix = np.stack(codes).astype(np.int32)
         idx = np.where(sample.parent_rows < 0, pn, sample.parent_rows).astype(np.intp)
+        weighted: dict[F32, list[np.ndarray]] = {}  # by weight: sum's 1/k, or 1 for the rest
         for agg in aggs:
             a = Aggregator(agg, clamp)
             w = F32(1.0 / k) if agg == "sum" else F32(1.0)
             # weight and clamp the small encoder tables, then fold the parent's columns
             # row by row (the compiled fold, stopped before its clip and noise)
-            weighted = [clip(t * w, -clamp, clamp) for t in tables]
-            fold = GatheredAggregation(agg, weighted, code_matrix, clamp, code_rows=list(range(k)))
+            if w not in weighted:
+                weighted[w] = [clip(t * w, -clamp, clamp) for t in tables]
+            fold = GatheredAggregation(agg, weighted[w], code_matrix, clamp, code_rows=list(range(k)))
             state = fold.state(pn)
             # row pn: a NULL foreign key contributes k zero embeddings
             null = a.zeros_state(1, d, k)
