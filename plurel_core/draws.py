@@ -9,7 +9,7 @@ choosing the zeroed inputs of a sparse init by sorting random keys costs far mor
 partial shuffle; and a density mask built as a boolean array and applied with two
 multiplies costs several passes instead of one.
 
-Normals, uniforms and masks read counter-based words: word ``i`` of a draw is SplitMix64's
+Every draw here reads counter-based words: word ``i`` of a draw is SplitMix64's
 output for the state ``key + i·γ`` (Steele, Lea & Flood, "Fast splittable pseudorandom
 number generators", OOPSLA 2014), with ``key`` one raw word of the caller's generator. A
 word depends on its index alone, so no word array is materialised, the uniform and mask
@@ -172,14 +172,12 @@ def uniform(rng: np.random.Generator, shape: tuple[int, ...] | int, low: float, 
 
 
 @njit(nogil=True, cache=True)
-def _zero_inputs(w, zeros, words):
-    """Zero ``zeros`` random inputs per output unit of the stack ``w``; returns -1 (with
-    ``w`` untouched) when ``words`` run out."""
+def _zero_inputs(w, zeros, key):
+    """Zero ``zeros`` random inputs per output unit of the stack ``w``, from the stream
+    ``key`` (one 32-bit draw per position, a few more for the rare rejections)."""
     count, fan_in, fan_out = w.shape
-    picked = np.empty((count, fan_out, zeros), dtype=np.int64)
     idx = np.empty(fan_in, dtype=np.int64)
-    halves = words.shape[0] * 2
-    h = 0
+    t = 0
     for c in range(count):
         for j in range(fan_out):
             for i in range(fan_in):
@@ -190,35 +188,21 @@ def _zero_inputs(w, zeros, words):
                 span = np.uint64(fan_in - s)
                 limit = np.uint64((1 << 32) % (fan_in - s))
                 while True:
-                    if h >= halves:
-                        return -1
-                    word = words[h >> 1]
-                    u = (word >> np.uint64(32)) if h & 1 else (word & np.uint64(0xFFFFFFFF))
-                    h += 1
-                    prod = u * span
+                    t += 1
+                    prod = (_word(key, t) >> np.uint64(32)) * span
                     if (prod & np.uint64(0xFFFFFFFF)) >= limit:
                         break
                 r = s + np.int64(prod >> np.uint64(32))
                 idx[s], idx[r] = idx[r], idx[s]
-                picked[c, j, s] = idx[s]
-    for c in range(count):
-        for j in range(fan_out):
-            for s in range(zeros):
-                w[c, picked[c, j, s], j] = 0.0
-    return h
+                w[c, idx[s], j] = 0.0
 
 
 def zero_random_inputs(rng: np.random.Generator, w: np.ndarray, zeros: int) -> None:
     """Set ``zeros`` inputs of every output unit of every matrix in the (count, fan_in,
     fan_out) float32 stack ``w`` to zero, in place; each unit's zeroed inputs are a uniform
-    random subset of its fan-in, independent of the others."""
-    count, fan_in, fan_out = w.shape
-    zeros = min(int(zeros), fan_in)
-    draws = count * fan_out * zeros
-    # one 32-bit half per position, plus a reserve for the (very rare) rejections
-    words = rng.bit_generator.random_raw(draws // 2 + draws // 64 + 8)
-    while _zero_inputs(w, zeros, words) < 0:
-        words = np.concatenate([words, rng.bit_generator.random_raw(words.shape[0])])
+    random subset of its fan-in, independent of the others (from a counter-based stream
+    keyed by one raw word of ``rng``)."""
+    _zero_inputs(w, min(int(zeros), w.shape[1]), _key(rng))
 
 
 @njit(nogil=True, cache=True)
