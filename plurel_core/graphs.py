@@ -45,6 +45,17 @@ def _oriented(n: int, edges: Iterable[tuple[int, int]]) -> nx.DiGraph:
     return g
 
 
+def _upper(hit: np.ndarray) -> nx.DiGraph:
+    """A DiGraph on ``0..n-1`` with the edges ``i → j`` (i < j) where the square boolean
+    matrix ``hit`` is true (its diagonal and lower triangle are ignored)."""
+    n = len(hit)
+    rows, cols = np.nonzero(np.triu(hit, k=1))
+    g = nx.DiGraph()
+    g.add_nodes_from(range(n))
+    g.add_edges_from(zip(rows.tolist(), cols.tolist(), strict=True))
+    return g
+
+
 def _connect_components(g: nx.DiGraph, rng: np.random.Generator) -> nx.DiGraph:
     """Join the weak components of ``g`` in a chain, one random edge between neighbours.
 
@@ -66,8 +77,8 @@ def erdos_renyi(n: int, rng: np.random.Generator, priors: LayoutPriors) -> nx.Di
     Components are joined by extra edges.
     """
     p = sample_range(rng, priors.er_p)
-    g = nx.gnp_random_graph(n, p, seed=_nx_seed(rng))
-    return _connect_components(_oriented(n, g.edges()), rng)
+    # each of the n(n-1)/2 node pairs independently, in one vectorised draw
+    return _connect_components(_upper(rng.random((n, n)) < p), rng)
 
 
 def barabasi_albert(n: int, rng: np.random.Generator, priors: LayoutPriors) -> nx.DiGraph:
@@ -217,9 +228,7 @@ def random_cauchy(n: int, rng: np.random.Generator, priors: LayoutPriors) -> nx.
     b = np.clip(rng.standard_cauchy(n), -1e100, 1e100)
     c = np.clip(rng.standard_cauchy(n), -1e100, 1e100)
     prob = _sigmoid(a + b[:, None] + c[None, :])
-    hit = np.triu(rng.random((n, n)) < prob, k=1)
-    rows, cols = np.nonzero(hit)
-    return _connect_components(_oriented(n, zip(rows.tolist(), cols.tolist(), strict=True)), rng)
+    return _connect_components(_upper(rng.random((n, n)) < prob), rng)
 
 
 LAYOUTS: dict[str, Callable[[int, np.random.Generator, LayoutPriors], nx.DiGraph]] = {
