@@ -188,6 +188,10 @@ def _rrelu(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
     return lambda x: np.maximum(x, x * slope)
 
 
+# elements per block of random_sines (up to 7 rows of this many float32 stay in L2)
+_SINES_BLOCK = 16384
+
+
 def _random_sines(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
     # a sum of m ~ U{3..7} sines with frozen amplitudes U(-1, 1), frequencies U(0.5, 5)
     # and phases U(0, 2π)
@@ -200,24 +204,21 @@ def _random_sines(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray
     safe = F32((_SIN_FAST_LIMIT - 7) / 5)
 
     def f(x: np.ndarray) -> np.ndarray:
-        # one sine at a time into a running sum, in two row-sized buffers that stay in
-        # cache (not a matrix product: BLAS would spread a product this size over threads,
-        # which stalls when the cores are busy)
+        # all m sines of a block of elements in one (m, block) array, summed down its first
+        # axis (in sine order, as a running sum would); blocks keep the array in cache
+        # (not a matrix product: BLAS would spread a product this size over threads, which
+        # stalls when the cores are busy)
         flat = x.reshape(-1)
         wrap = flat.size > 0 and (flat.max() > safe or flat.min() < -safe)
         out = np.empty_like(flat, dtype=F32)
-        t = np.empty_like(out)
-        for j in range(m):
-            np.multiply(flat, freq[j], out=t)
-            t += phase[j]
+        for start in range(0, flat.size, _SINES_BLOCK):
+            t = np.multiply.outer(freq, flat[start : start + _SINES_BLOCK])
+            t += phase[:, None]
             if wrap:
                 _wrap(t)
             np.sin(t, out=t)
-            if j == 0:
-                np.multiply(t, amp[0], out=out)
-            else:
-                t *= amp[j]
-                out += t
+            t *= amp[:, None]
+            t.sum(axis=0, out=out[start : start + _SINES_BLOCK])
         return out.reshape(x.shape)
 
     return f
@@ -276,7 +277,7 @@ _BOUNDED = frozenset(
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class Activation:
     """A frozen activation: ``clip(scale · f(x), -clamp, clamp)``."""
 
@@ -323,10 +324,10 @@ def random_activations(
         if name not in ACTIVATIONS:
             raise ValueError(f"activation: got {name!r}; allowed: {list(ACTIVATIONS)}")
     lo, hi = (float(v) for v in log_scale)
-    scales = np.exp(rng.uniform(lo, hi, count) if hi > lo else np.full(count, lo))
+    scales = np.exp(rng.uniform(lo, hi, count) if hi > lo else np.full(count, lo)).tolist()
+    clamp = float(clamp)
     return [
-        Activation(name, ACTIVATIONS[name](rng), float(sc), float(clamp))
-        for name, sc in zip(picks, scales, strict=True)
+        Activation(name, ACTIVATIONS[name](rng), sc, clamp) for name, sc in zip(picks, scales, strict=True)
     ]
 
 
@@ -660,23 +661,27 @@ class MLPStack:
         self.count, self.out_dim = count, mlps[0].out_dim
         if count == 1:
             # one MLP (a decoder): a product and its activation per layer, nothing to group
-            acts = mlps[0].activations
+            # or stack (the weights are views, scaled copies after the first layer)
+            (mlp,) = mlps
+            acts, weights = mlp.activations, mlp.weights
             last = len(acts)
             self.first_order = None
-            self.layers = [
-                _StackLayer(
-                    1,
-                    False,
-                    _FIRST if layer == last else None,
-                    _FIRST,
-                    _FIRST,
-                    None,
-                    _layer_weights(mlps, [0], layer),
-                    None,
-                    [] if layer == last else _activation_groups([acts[layer]]),
-                )  # fmt: skip
-                for layer in range(last + 1)
-            ]
+            self.layers = []
+            for layer in range(last + 1):
+                w = weights[layer] * F32(acts[layer - 1].scale) if layer else weights[0]
+                self.layers.append(
+                    _StackLayer(
+                        width=1,
+                        split=False,
+                        ends=_FIRST if layer == last else None,
+                        done=_FIRST,
+                        keep=_FIRST,
+                        w_ends=None,
+                        w=w[None],
+                        reorder=None,
+                        groups=_activation_groups(acts[layer : layer + 1]),
+                    )
+                )
             return
         depth = [len(m.weights) for m in mlps]
         # members ordered by their first activation, so the first products (of a shared
