@@ -58,12 +58,15 @@ def _key_values(spec: TableSpec, schema: Schema) -> dict[str, object]:
     return out
 
 
-def _take_parent(parent: pd.Series, rows: np.ndarray) -> pd.Series:
-    """``parent`` values at ``rows``; ``-1`` (a NULL foreign key) gives a missing value."""
+def _take_parent(parent: np.ndarray | pd.Series, rows: np.ndarray) -> np.ndarray | pd.Series:
+    """``parent`` values at ``rows``; ``-1`` (a NULL foreign key) gives a missing value (then
+    as a nullable Series)."""
     valid = rows >= 0
-    values = parent.take(np.where(valid, rows, 0)).reset_index(drop=True)
     if valid.all():
-        return values
+        if isinstance(parent, pd.Series):
+            return parent.take(rows).reset_index(drop=True)
+        return np.take(parent, rows)
+    values = pd.Series(parent).take(np.where(valid, rows, 0)).reset_index(drop=True)
     if pd.api.types.is_bool_dtype(values.dtype):
         values = values.astype("boolean")
     elif pd.api.types.is_integer_dtype(values.dtype):
@@ -90,13 +93,14 @@ def _fk_fill_order(schema: Schema, fks: ForeignKeys) -> list[tuple[str, str]]:
         raise ValueError("foreign keys copy each other's values in a cycle; cannot assign them") from None
 
 
-def assemble(schema: Schema, fks: ForeignKeys, features: Features, seed: int) -> Database:
-    """Join the three stage results into RelBench-style tables plus the trace.
+def key_columns(schema: Schema, fks: ForeignKeys) -> dict[str, dict[str, object]]:
+    """Every table's key columns, by table and column: everything of the final tables
+    but the features.
 
-    Key columns first (row-number primary keys, generated key columns, the time column),
-    then every foreign key copies the referenced parent columns at its sampled parent row
-    (for row-number primary keys that is the row index itself), in an order where copied
-    parent columns already exist, so deferred (cycle-breaking) FKs work too.
+    Row-number primary keys, generated key columns, the time column, then every foreign
+    key copies the referenced parent columns at its sampled parent row (for row-number
+    primary keys that is the row index itself), in an order where copied parent columns
+    already exist, so deferred (cycle-breaking) FKs work too.
     """
     cols: dict[str, dict[str, object]] = {}
     for name, spec in schema.tables.items():
@@ -112,11 +116,22 @@ def assemble(schema: Schema, fks: ForeignKeys, features: Features, seed: int) ->
     for key in _fk_fill_order(schema, fks):
         sample = fks.samples[key]
         parent = cols[sample.fk.parent]
+        rows = np.asarray(sample.parent_rows)
         for col, pcol in zip(sample.fk.columns, sample.fk.parent_columns, strict=True):
-            cols[sample.child][col] = _take_parent(pd.Series(parent[pcol]), np.asarray(sample.parent_rows))
+            cols[sample.child][col] = _take_parent(parent[pcol], rows)
+    return cols
+
+
+def assemble(schema: Schema, fks: ForeignKeys, features: Features, seed: int) -> Database:
+    """Join the three stage results into RelBench-style tables plus the trace.
+
+    Each table holds its key columns (:func:`key_columns`), then its features, in the
+    schema's column order where it has one.
+    """
+    keys = key_columns(schema, fks)
     tables: dict[str, Table] = {}
     for name, spec in schema.tables.items():
-        df = pd.DataFrame({k: pd.Series(v).reset_index(drop=True) for k, v in cols[name].items()}, index=None)
+        df = pd.DataFrame(keys[name], index=pd.RangeIndex(spec.num_rows))
         feats = features.frames.get(name)
         if feats is not None and len(feats.columns):
             df = pd.concat([df, feats.reset_index(drop=True)], axis=1)
