@@ -458,6 +458,12 @@ def matmul_rows(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     o = w.shape[-1]
     if k == 1:
         # an outer product: one multiplication per element, exactly what the product gives
+        if (
+            x.ndim == w.ndim == 3
+            and x.dtype == w.dtype == F32
+            and (x.shape[0] == 1 or w.shape[0] in (1, x.shape[0]))
+        ):
+            return _outer_rows(x, w, np.empty((max(x.shape[0], w.shape[0]), rows, o), dtype=F32))
         return x * w
     block = ROW_BLOCK
     while block > 1 and block * k * o > _SINGLE_THREAD_WORK:
@@ -465,7 +471,7 @@ def matmul_rows(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     if rows <= block:
         return np.matmul(x, w)
     full = rows - rows % block
-    lead = np.broadcast_shapes(x.shape[:-2], w.shape[:-2])
+    lead = x.shape[:-2] if x.shape[:-2] == w.shape[:-2] else np.broadcast_shapes(x.shape[:-2], w.shape[:-2])
     xb = x[..., :full, :].reshape(x.shape[:-2] + (full // block, block, k))
     out = np.empty(lead + (rows, o), dtype=np.result_type(x, w))
     # the blocks are written straight into the result: its first ``full`` rows viewed as
@@ -473,6 +479,23 @@ def matmul_rows(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     np.matmul(xb, w[..., None, :, :], out=out[..., :full, :].reshape(lead + (full // block, block, o)))
     if full < rows:
         np.matmul(x[..., full:, :], w, out=out[..., full:, :])
+    return out
+
+
+@njit(nogil=True, cache=True)
+def _outer_rows(x, w, out):
+    """``out[i] = x[i] * w[i]`` for a (m or 1, rows, 1) ``x`` and a (m or 1, 1, o) ``w``
+    (a stack of outer products, as the broadcast product gives them; numpy's broadcast
+    loop over rows of only o elements is several times slower)."""
+    own_x, own_w = x.shape[0] > 1, w.shape[0] > 1
+    for i in range(out.shape[0]):
+        xi = x[i if own_x else 0]
+        wi = w[i if own_w else 0, 0]
+        oi = out[i]
+        for r in range(out.shape[1]):
+            v = xi[r, 0]
+            for j in range(out.shape[2]):
+                oi[r, j] = v * wi[j]
     return out
 
 
@@ -557,10 +580,11 @@ def random_mlps(
     return mlps
 
 
-def _activation_groups(acts: list[Activation]) -> list[tuple[int, int, Callable, bool, np.ndarray | None]]:
+def _activation_groups(acts: list[Activation]) -> list[tuple[int, int, Callable, bool, tuple | None]]:
     """Runs of equal activation functions in ``acts`` (members sharing one must be
     contiguous): (start, stop, function, clip the input first, per-member clamp bounds
-    as a (members, 1, 1) float32 array, or None when clamping cannot change anything)."""
+    (low, high): float32 scalars for one member, else (members, 1, 1) float32 arrays; or
+    None when clamping cannot change anything)."""
     groups = []
     start = 0
     count = len(acts)
@@ -572,7 +596,9 @@ def _activation_groups(acts: list[Activation]) -> list[tuple[int, int, Callable,
         bounds = [a.clamp / a.scale for a in acts[start:stop]]
         bound = None
         if act.name not in _BOUNDED or min(bounds) < _BOUND_OF_BOUNDED:
-            bound = np.array(bounds, dtype=F32)[:, None, None]
+            # (a scalar clamp is the faster loop; both signs made once, not per call)
+            high = F32(bounds[0]) if stop == start + 1 else np.array(bounds, dtype=F32)[:, None, None]
+            bound = (-high, high)
         groups.append((start, stop, act.fn, act.name in _OVERFLOW_PRONE, bound))
         start = stop
     return groups
@@ -589,7 +615,7 @@ def _run_activation_groups(h: np.ndarray, groups: list) -> None:
         if y is not sub:
             sub[...] = y
         if bound is not None:
-            clip(sub, -bound, bound, out=sub)
+            clip(sub, bound[0], bound[1], out=sub)
 
 
 def _apply_activations(h: np.ndarray, acts: list[Activation]) -> np.ndarray:
@@ -639,7 +665,7 @@ class _StackLayer:
     w_ends: np.ndarray | None
     w: np.ndarray | None
     reorder: np.ndarray | None
-    groups: list[tuple[int, int, Callable, bool, np.ndarray | None]]
+    groups: list[tuple[int, int, Callable, bool, tuple | None]]
 
 
 class MLPStack:
