@@ -975,9 +975,10 @@ def _tables_on_workers(
                 and (fks is not None or not schema.tables[n].foreign_keys)
             ]
             ready = ready if error is None else []
-            # a table whose structure a worker is drawing right now waits for that worker:
-            # drawing it again elsewhere would only repeat work already under way
-            held = [n for n in ready if n in prepared_on and busy.get(prepared_on[n]) == ("prepare", n)]
+            # a table whose structure was drawn ahead waits while its worker draws a structure
+            # (its own or another's, which takes at most about as long as drawing this one
+            # again elsewhere would)
+            held = [n for n in ready if n in prepared_on and busy.get(prepared_on[n], ("",))[0] == "prepare"]
             ready = [n for n in ready if n not in held]
             ready.sort(key=lambda n: -chain[n])
             while ready and idle:

@@ -158,13 +158,16 @@ def test_a_structure_drawn_ahead_is_used_only_by_its_own_table():
     assert not scm._prepared
 
 
-def test_a_table_never_starts_while_its_structure_is_being_drawn_elsewhere():
-    # drawing a structure again on another worker would repeat work already under way:
-    # such a table waits for the worker drawing it (however the timing falls out)
+def test_a_table_drawn_ahead_never_starts_elsewhere_while_its_worker_draws_a_structure():
+    # drawing a structure again on another worker would repeat work already done or under
+    # way, while the worker holding it only draws a structure (its own or another table's,
+    # no longer than this one would take): such a table waits for that worker (however the
+    # timing falls out)
     config = Config.preset("paper")
     shared = start_table_workers(2)  # the running ones (an earlier test may have restarted them)
     assert shared.wait_ready(120)
     in_flight: dict[int, tuple[str, str | None]] = {}
+    drawn_on: dict[str, int] = {}
     clashes: list[str] = []
     prepares: list[str] = []
     submit, result = shared.submit, shared.result
@@ -173,8 +176,10 @@ def test_a_table_never_starts_while_its_structure_is_being_drawn_elsewhere():
         name = args[0].name if args else None
         if kind == "prepare":
             prepares.append(name)
-        if kind == "table":
-            clashes.extend(name for j, job in in_flight.items() if j != i and job == ("prepare", name))
+            drawn_on[name] = i
+        holder = drawn_on.get(name, i)
+        if kind == "table" and holder != i and in_flight.get(holder, ("",))[0] == "prepare":
+            clashes.append(name)
         in_flight[i] = (kind, name)
         submit(i, args, kind=kind)
 
@@ -185,6 +190,7 @@ def test_a_table_never_starts_while_its_structure_is_being_drawn_elsewhere():
     shared.submit, shared.result = recording_submit, recording_result
     try:
         for seed in (5, 6, 8, 14):
+            drawn_on.clear()
             generate(config, seed)
     finally:
         del shared.submit, shared.result
