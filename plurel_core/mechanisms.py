@@ -590,16 +590,23 @@ def _activation_groups(acts: list[Activation]) -> list[tuple[int, int, Callable,
     count = len(acts)
     while start < count:
         act = acts[start]
+        fn, name = act.fn, act.name
         stop = start + 1
-        while stop < count and acts[stop].fn is act.fn:
+        while stop < count and acts[stop].fn is fn:
             stop += 1
-        bounds = [a.clamp / a.scale for a in acts[start:stop]]
-        bound = None
-        if act.name not in _BOUNDED or min(bounds) < _BOUND_OF_BOUNDED:
-            # (a scalar clamp is the faster loop; both signs made once, not per call)
-            high = F32(bounds[0]) if stop == start + 1 else np.array(bounds, dtype=F32)[:, None, None]
-            bound = (-high, high)
-        groups.append((start, stop, act.fn, act.name in _OVERFLOW_PRONE, bound))
+        # (a scalar clamp is the faster loop; both signs are made once, not per call)
+        if stop == start + 1:
+            high = act.clamp / act.scale
+            clamps = name not in _BOUNDED or high < _BOUND_OF_BOUNDED
+            bound = (F32(-high), F32(high)) if clamps else None
+        else:
+            highs = [a.clamp / a.scale for a in acts[start:stop]]
+            clamps = name not in _BOUNDED or min(highs) < _BOUND_OF_BOUNDED
+            bound = None
+            if clamps:
+                high_array = np.array(highs, dtype=F32)[:, None, None]
+                bound = (-high_array, high_array)
+        groups.append((start, stop, fn, name in _OVERFLOW_PRONE, bound))
         start = stop
     return groups
 
@@ -629,15 +636,18 @@ def _apply_activations(h: np.ndarray, acts: list[Activation]) -> np.ndarray:
     return h
 
 
-def _layer_weights(mlps: list[RandomMLP], members: list[int], layer: int) -> np.ndarray:
-    """Stacked weights of ``layer`` for ``members``, times the scale of each member's
-    preceding activation (so activations never multiply their outputs by it)."""
+def _stacked_weights(
+    mlps: list[RandomMLP], members: list[int], layer: int, scales: list[float] | None
+) -> np.ndarray:
+    """Stacked weights of ``layer`` for ``members``, each times the scale of the member's
+    preceding activation (``scales``, per member; None for the first layer), so
+    activations never multiply their outputs by it."""
     ws = [mlps[i].weights[layer] for i in members]
     # one concatenation and one broadcast product: fewer numpy calls than a scaled copy
     # per member (or np.stack) for all but the smallest stacks
     w = np.concatenate(ws).reshape(len(ws), *ws[0].shape)
-    if layer > 0:
-        w *= np.array([mlps[i].activations[layer - 1].scale for i in members], dtype=F32)[:, None, None]
+    if scales:
+        w *= np.array(scales, dtype=F32)[:, None, None]
     return w
 
 
@@ -710,33 +720,34 @@ class MLPStack:
                 )
             return
         depth = [len(m.weights) for m in mlps]
+        acts_of = [m.activations for m in mlps]
         # members ordered by their first activation, so the first products (of a shared
         # input) come out already grouped
         first: dict[int, int] = {}
-        for m in mlps:
-            if m.activations:
-                first.setdefault(id(m.activations[0].fn), len(first))
-        active = sorted(
-            range(count),
-            key=lambda i: first.get(id(mlps[i].activations[0].fn), -1) if mlps[i].activations else -1,
-        )
+        key = [first.setdefault(id(a[0].fn), len(first)) if a else -1 for a in acts_of]
+        active = sorted(range(count), key=key.__getitem__)
         self.first_order = None if active == list(range(count)) else np.array(active, dtype=np.intp)
         self.layers: list[_StackLayer] = []
+        scales: list[float] | None = None  # of the activations before this layer, per active member
         layer = 0
         while active:
-            done = [j for j, i in enumerate(active) if depth[i] == layer + 1]
-            keep = [j for j, i in enumerate(active) if depth[i] > layer + 1]
+            last = layer + 1
+            done = [j for j, i in enumerate(active) if depth[i] == last]
+            keep = [j for j, i in enumerate(active) if depth[i] > last]
             ends = [active[j] for j in done]
             split = bool(done and keep) and (
                 mlps[ends[0]].weights[layer].shape != mlps[active[keep[0]]].weights[layer].shape
             )
             width = len(active)
-            w_ends = _layer_weights(mlps, ends, layer) if split else None
-            keep_sel = np.array(keep, dtype=np.intp) if split else None
+            w_ends = keep_sel = None
             if split:
+                w_ends = _stacked_weights(mlps, ends, layer, scales and [scales[j] for j in done])
+                keep_sel = np.array(keep, dtype=np.intp)
+                if scales:
+                    scales = [scales[j] for j in keep]
                 active = [active[j] for j in keep]
                 keep = list(range(len(active)))
-            w = _layer_weights(mlps, active, layer)
+            w = _stacked_weights(mlps, active, layer, scales)
             step = _StackLayer(
                 width, split, np.array(ends, dtype=np.intp) if ends else None,
                 np.array(done, dtype=np.intp) if ends else None, keep_sel, w_ends, w, None, [],
@@ -745,15 +756,18 @@ class MLPStack:
             if not keep:
                 break
             # group members by activation function (first-occurrence order)
+            acts = [acts_of[active[j]][layer] for j in keep]
             order: dict[int, int] = {}
-            for j in keep:
-                order.setdefault(id(mlps[active[j]].activations[layer].fn), len(order))
-            keep.sort(key=lambda j: order[id(mlps[active[j]].activations[layer].fn)])
-            rows_after = len(active) if not split else len(keep)
-            if keep != list(range(rows_after)):
+            key = [order.setdefault(id(a.fn), len(order)) for a in acts]
+            if len(order) < len(acts) and key != sorted(key):
+                perm = sorted(range(len(acts)), key=key.__getitem__)
+                keep = [keep[p] for p in perm]
+                acts = [acts[p] for p in perm]
+            if keep != list(range(len(active) if not split else len(keep))):
                 step.reorder = np.array(keep, dtype=np.intp)
             active = [active[j] for j in keep]
-            step.groups = _activation_groups([mlps[i].activations[layer] for i in active])
+            step.groups = _activation_groups(acts)
+            scales = [a.scale for a in acts]
             layer += 1
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
