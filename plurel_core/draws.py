@@ -1,7 +1,8 @@
 """Compiled random draws for the weight inits: float32 standard normals and uniforms,
-random subsets and Bernoulli density masks.
+random subsets and Bernoulli density masks; and the raw counter-based words of the SCM
+node noise.
 
-All start from a ``numpy.random.Generator``'s raw 64-bit words (``bit_generator.random_raw``),
+The weight draws start from a ``numpy.random.Generator``'s raw 64-bit words (``bit_generator.random_raw``),
 so they are as reproducible as the generator's own methods: the same stream gives the
 same values in every process. They exist because the SCMs of one database draw millions
 of weights: numpy's float32 normals cost about 8 ns each on the machines this runs on;
@@ -14,6 +15,8 @@ output for the state ``key + i·γ`` (Steele, Lea & Flood, "Fast splittable pseu
 number generators", OOPSLA 2014), with ``key`` one raw word of the caller's generator. A
 word depends on its index alone, so no word array is materialised, the uniform and mask
 loops vectorise (SIMD), and each draw advances the caller's generator by exactly one word.
+:func:`counter_words` gives such words directly, for a key made without a generator
+(:func:`plurel_core.rng.stream_key`): the node noise of any row chunk is made on its own.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["standard_normal", "uniform", "zero_random_inputs", "bernoulli_mask"]
+__all__ = ["standard_normal", "uniform", "zero_random_inputs", "bernoulli_mask", "counter_words"]
 
 # -- 256-layer ziggurat (Marsaglia & Tsang, "The ziggurat method for generating random
 # variables", 2000) for 23-bit magnitudes. The layers have equal area v; the base layer
@@ -243,3 +246,18 @@ def bernoulli_mask(rng: np.random.Generator, w: np.ndarray, density: np.ndarray)
         raise ValueError("bernoulli_mask: w must be a C-contiguous float32 (count, fan_in, fan_out) stack")
     thresholds = np.round(np.asarray(density) * 65536).astype(np.int64)
     _mask(w, _key(rng), thresholds, (1.0 / np.asarray(density)).astype(np.float32))
+
+
+@njit(nogil=True, cache=True)
+def _counter_words(key, start, out):
+    for j in range(out.shape[0]):
+        out[j] = _word(key, start + j + 1)
+
+
+def counter_words(key: int, start: int, count: int) -> np.ndarray:
+    """Words ``start .. start + count`` (from 0) of the counter-based stream ``key`` (a
+    64-bit integer, e.g. :func:`plurel_core.rng.stream_key`), as uint64: any range of
+    them can be made on its own, in any order, with the same values."""
+    out = np.empty(count, dtype=np.uint64)
+    _counter_words(np.uint64(key), np.uint64(start), out)
+    return out

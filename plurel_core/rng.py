@@ -13,7 +13,7 @@ import hashlib
 
 import numpy as np
 
-__all__ = ["stream", "key_words"]
+__all__ = ["stream", "stream_key", "key_words"]
 
 
 def key_words(*keys: object) -> list[int]:
@@ -32,3 +32,13 @@ def stream(seed: int, *keys: object) -> np.random.Generator:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), *key_words(*keys)])))
+
+
+def stream_key(seed: int, *keys: object) -> int:
+    """A 64-bit key for ``keys`` under ``seed``, for counter-based streams
+    (:func:`plurel_core.draws.counter_words`): as stable as :func:`stream`, and far cheaper
+    to make when a stream is only a few thousand words."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    text = "\x1f".join(str(k) for k in (int(seed), *keys)).encode("utf-8")
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "little")

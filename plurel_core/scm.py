@@ -71,6 +71,7 @@ from numba import njit
 
 from .config import FeaturePriors, PostprocessPriors, sample_range, sample_set
 from .database import Features, ForeignKeys, ForeignKeySample, Schema, SCMTrace, TableSpec
+from .draws import counter_words
 from .graphs import random_dag
 from .mechanisms import (
     ROW_BLOCK,
@@ -86,7 +87,7 @@ from .mechanisms import (
     evaluate_mlps,
 )
 from .postprocess import postprocess_table
-from .rng import key_words, stream
+from .rng import stream, stream_key
 from .sources import SOURCES, categorical_source
 from .workers import TableWorkers, WorkerLost, start_table_workers, table_workers
 
@@ -295,20 +296,17 @@ def _noise_lut(rng: np.random.Generator, alpha: float, beta: float, d: int) -> n
 
 
 class _NoiseStream:
-    """Row-ordered noise bytes of one node: the bytes of rows ``r0..r0+m`` are the same
-    whichever chunk (or thread) reads them, because every chunk jumps the bit generator to
-    its first row."""
+    """Row-ordered noise bytes of one node, from a counter-based stream keyed by the node:
+    row ``r`` reads words ``r · words_per_row ..``, so the bytes of rows ``r0..r0+m`` are
+    the same whichever chunk (or thread) reads them."""
 
     def __init__(self, seed: int, table: str, node: int, d: int):
-        self.words = [int(seed), *key_words("features", table, "noise", node)]
+        self.key = stream_key(seed, "features", table, "noise", node)
         self.words_per_row = -(-d // 8)
         self.d = d
 
     def rows(self, r0: int, m: int) -> np.ndarray:
-        bits = np.random.PCG64(np.random.SeedSequence(self.words))
-        if r0:
-            bits.advance(r0 * self.words_per_row)
-        raw = bits.random_raw(m * self.words_per_row)
+        raw = counter_words(self.key, r0 * self.words_per_row, m * self.words_per_row)
         return raw.view(np.uint8).reshape(m, 8 * self.words_per_row)[:, : self.d]
 
 

@@ -9,6 +9,7 @@ from scipy import stats
 
 from plurel_core import draws
 from plurel_core.draws import standard_normal, zero_random_inputs
+from plurel_core.rng import stream_key
 
 
 def test_ziggurat_matches_the_standard_normal():
@@ -145,3 +146,33 @@ def test_bernoulli_mask_needs_a_contiguous_float32_stack():
         draws.bernoulli_mask(np.random.default_rng(0), w[:, :, ::2], np.array([0.5, 0.5]))
     with pytest.raises(ValueError, match="C-contiguous float32"):
         draws.bernoulli_mask(np.random.default_rng(0), w.astype(np.float64), np.array([0.5, 0.5]))
+
+
+def test_counter_words_of_a_range_do_not_depend_on_how_it_is_cut():
+    # the noise of a row chunk is made on its own, in any thread: every cut of a range
+    # into pieces gives the same words as the whole range
+    key = stream_key(3, "features", "table_1", "noise", 5)
+    whole = draws.counter_words(key, 0, 10_000)
+    assert whole.dtype == np.uint64
+    for cuts in ([0, 1, 4096, 10_000], [0, 777, 778, 9_999, 10_000]):
+        parts = [draws.counter_words(key, a, b - a) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+        np.testing.assert_array_equal(np.concatenate(parts), whole)
+    # their bytes (what the noise levels index) are uniform
+    counts = np.bincount(whole.view(np.uint8), minlength=256)
+    assert stats.chisquare(counts).pvalue > 1e-4
+    assert not np.array_equal(whole[:100], draws.counter_words(key + 1, 0, 100))
+
+
+def test_stream_keys_are_stable_and_distinct():
+    key = stream_key(0, "features", "table_3", "noise", 2)
+    assert key == stream_key(0, "features", "table_3", "noise", 2)
+    assert 0 <= key < 2**64
+    others = {
+        stream_key(s, "features", t, "noise", v)
+        for s in (0, 1)
+        for t in ("table_3", "table_4")
+        for v in (2, 3)
+    }
+    assert len(others) == 8
+    with pytest.raises(ValueError, match="seed"):
+        stream_key(-1, "features")
