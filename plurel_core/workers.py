@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import gc
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -135,22 +136,32 @@ def _serve(conn: multiprocessing.connection.Connection) -> None:
             return
         if msg is None:
             return
-        try:
-            if msg[0] == "warm":
-                scm.warm_up()
-                reply: tuple = ("ok", None)
-            elif msg[0] == "prepare":
-                reply = ("ok", scm.prepare_task(*msg[1]))
-            elif msg[0] == "forget":
-                reply = ("ok", scm.forget_prepared())
-            else:
-                reply = ("ok", scm.table_task(*msg[1]))
-        except BaseException as exc:  # sent back and raised by the caller
-            reply = ("error", exc)
-        try:
-            conn.send(reply)
-        except Exception as exc:  # an exception that does not pickle
-            conn.send(("error", RuntimeError(f"{type(reply[1]).__name__}: {reply[1]} ({exc})")))
+        # the cyclic collector stays paused until the answer is sent and dropped, then
+        # collects the young objects while the caller reads the answer: run earlier, it
+        # would walk the whole answer first, with the caller waiting for it
+        with scm._cyclic_gc_paused():
+            _answer(conn, msg, scm)
+            del msg
+        gc.collect(0)
+
+
+def _answer(conn: multiprocessing.connection.Connection, msg: tuple, scm) -> None:
+    try:
+        if msg[0] == "warm":
+            scm.warm_up()
+            reply: tuple = ("ok", None)
+        elif msg[0] == "prepare":
+            reply = ("ok", scm.prepare_task(*msg[1]))
+        elif msg[0] == "forget":
+            reply = ("ok", scm.forget_prepared())
+        else:
+            reply = ("ok", scm.table_task(*msg[1]))
+    except BaseException as exc:  # sent back and raised by the caller
+        reply = ("error", exc)
+    try:
+        conn.send(reply)
+    except Exception as exc:  # an exception that does not pickle
+        conn.send(("error", RuntimeError(f"{type(reply[1]).__name__}: {reply[1]} ({exc})")))
 
 
 class WorkerLost(RuntimeError):
