@@ -36,9 +36,9 @@ How the work is kept small (rows are the expensive axis):
   out-edge encoders of a node (which read the same knots) are one
   :class:`~plurel_core.mechanisms.MLPStack`, built with the table's structure (so a
   structure drawn ahead also carries these stacks and the categorical encoder tables);
-- the row chunks of a large table run in threads, and a single chunk of 1024 rows or more
-  (or with many parents to fold) is cut in two (the aggregation kernel and numpy's loops
-  and matrix products release the GIL);
+- the row chunks of a large table run in threads (the aggregation kernel and numpy's
+  loops and matrix products release the GIL), and outside the table workers a single
+  chunk of 1024 rows or more (or with many parents to fold) is cut in two;
 - Python's cyclic garbage collector is paused while the stage runs: its passes over the
   many small objects of an SCM cost more than a tenth of the time. Reference counting
   frees them instead, so nothing here forms reference cycles: SCM graphs are read through
@@ -818,7 +818,7 @@ def sample_features(
     :func:`~plurel_core.workers.start_table_workers` has started them and they are ready
     and free, ``0`` never uses them, ``n >= 1`` starts (or reuses) ``n`` shared workers
     and waits for them. ``workers``: threads for the row chunks of large tables, here or in
-    a table worker running a table alone (default: up to 2, one per CPU). ``frames[table]`` holds only feature columns, in the order of
+    a table worker running a table of several chunks alone (default: up to 2, one per CPU). ``frames[table]`` holds only feature columns, in the order of
     ``TableSpec.columns`` (minus columns post-processing dropped), indexed ``0..n-1``.
     Results do not depend on ``chunk_rows``, ``workers`` or ``processes``.
 
@@ -932,7 +932,7 @@ def _tables_on_workers(
     frames: dict[str, pd.DataFrame],
 ) -> None:
     """Run every table on the table workers, each as soon as its parents are done (a table
-    running alone may use ``threads`` threads). Stops early (leaving the rest to the
+    running alone with more than one row chunk runs them on ``threads`` threads). Stops early (leaving the rest to the
     caller) if a worker is lost; re-raises a table's error (or Stage 2's: ``foreign_keys``
     is called once the tables without foreign keys are started) once every busy worker
     has answered."""
@@ -981,9 +981,11 @@ def _tables_on_workers(
             ready.sort(key=lambda n: -chain[n])
             while ready and idle:
                 name = ready.pop(0)
-                # a table that runs alone (beside at most a structure drawn ahead, which is
-                # short) may split its large folds over threads
+                # a table that runs alone may run its row chunks on threads when it has more
+                # than one: a single chunk's two halves gain nothing in a worker, where the
+                # other worker is usually drawing structures ahead meanwhile
                 alone = not ready and not held and all(kind != "table" for kind, _ in busy.values())
+                split = alone and schema.tables[name].num_rows > chunk_rows
                 parents = {p: TableSCM(raw[p].columns, trace=None) for p in deps[name]}
                 samples = fks.for_table(name) if fks is not None else []
                 args = (schema.tables[name], samples, parents, features, post, seed, window)
@@ -991,7 +993,7 @@ def _tables_on_workers(
                 # the worker holding its structure, else the most recently used (warm caches)
                 i = i if i in idle else idle[-1]
                 idle.remove(i)
-                workers.submit(i, (*args, chunk_rows, encoder_knots, threads if alone else 1))
+                workers.submit(i, (*args, chunk_rows, encoder_knots, threads if split else 1))
                 busy[i] = ("table", name)
                 started.add(name)
                 ran_on[name] = i
@@ -1061,7 +1063,8 @@ def table_task(
 ) -> tuple[TableSCM, pd.DataFrame]:
     """One table of :func:`sample_features` in a table worker process: its SCM (``parents``
     hold the raw columns of the tables it is conditioned on) and its post-processed frame.
-    With ``threads > 1`` large folds are split over that many threads."""
+    With ``threads > 1`` its row chunks (or the halves of a single large one) run on that
+    many threads."""
     global _worker_threads
     pool = None
     if threads > 1:
