@@ -78,7 +78,7 @@ def sweep_one(
 
 
 def _mp_context() -> multiprocessing.context.BaseContext:
-    return process_context(["plurel_core.sweep"])
+    return process_context()
 
 
 def iter_sweep(

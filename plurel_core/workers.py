@@ -72,14 +72,23 @@ class _SpawnContext(multiprocessing.context.SpawnContext):
     Process = _SpawnProcess
 
 
-def process_context(preload: list[str]) -> multiprocessing.context.BaseContext:
-    """A start method for worker processes: forkserver (with ``preload`` imported once in
-    the server) where available, else spawn."""
+# what the fork server imports once for all its workers: the third-party libraries behind
+# plurel_core (most of its import time), not plurel_core itself. The server resolves
+# imports from its own working directory and site-packages, not from this process's
+# sys.path (Python < 3.13 ignores it there), so it could load another copy of plurel_core
+# (another checkout, an older install) and every worker would run that copy; a worker
+# imports plurel_core itself, after it has taken this process's sys.path.
+PRELOAD = ["numpy", "pandas", "networkx", "numba"]
+
+
+def process_context() -> multiprocessing.context.BaseContext:
+    """A start method for worker processes: forkserver (with :data:`PRELOAD` imported once
+    in the server) where available, else spawn."""
     # never fork: the app and the dask corpus runner have threads, and a forked child
     # inherits their locks; forkserver starts workers from a clean, preloaded process
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = _ForkServerContext()
-        ctx.set_forkserver_preload(preload)
+        ctx.set_forkserver_preload(PRELOAD)
         return ctx
     return _SpawnContext()
 
@@ -179,7 +188,7 @@ class TableWorkers:
     def __init__(self, count: int):
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ValueError(f"processes: got {count!r}; expected an integer >= 1")
-        ctx = process_context(["plurel_core.scm"])
+        ctx = process_context()
         self.count = count
         self._lock = threading.Lock()
         self._procs: list = []

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
+import plurel_core
 from plurel_core import Config, generate
 from plurel_core.generate import sample_features, sample_foreign_keys, sample_schema
 from plurel_core.workers import TableWorkers, start_table_workers, stop_table_workers, table_workers
@@ -195,3 +201,34 @@ def test_a_table_drawn_ahead_never_starts_elsewhere_while_its_worker_draws_a_str
     finally:
         del shared.submit, shared.result
     assert prepares and not clashes
+
+
+def test_workers_run_the_callers_copy_of_plurel_core_whatever_the_working_directory(tmp_path):
+    # a fork server resolves imports from its working directory, not from the caller's
+    # sys.path: another copy of plurel_core there (another checkout) must not be what
+    # the workers run, or their tables would come from other code than the caller's
+    work = tmp_path / "work"
+    (work / "plurel_core").mkdir(parents=True)
+    marker = tmp_path / "other_copy_imported"
+    (work / "plurel_core" / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    repo = Path(plurel_core.__file__).resolve().parents[1]
+    script = tmp_path / "run.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import sys
+            sys.path.insert(0, {str(repo)!r})
+            import pandas as pd
+            from plurel_core import Config, generate, start_table_workers
+            assert start_table_workers(2).wait_ready(120), "the table workers did not start"
+            config = Config.preset("small")
+            for seed in (3, 4):
+                a, b = generate(config, seed, processes=2), generate(config, seed, processes=0)
+                for name in b.tables:
+                    pd.testing.assert_frame_equal(a.tables[name].df, b.tables[name].df)
+            """
+        )
+    )
+    run = subprocess.run([sys.executable, str(script)], cwd=work, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert not marker.exists()
