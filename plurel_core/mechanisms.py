@@ -378,11 +378,12 @@ INITS: dict[str, Callable[[np.random.Generator, int, int, int], np.ndarray]] = {
 
 def _draw_weights(
     rng: np.random.Generator,
-    shapes: list[tuple[int, int]],
+    shapes: list[tuple[int, int]] | np.ndarray,
     schemes: tuple[str, ...],
     density: tuple[float, float],
 ) -> tuple[list[np.ndarray], list[str], list[float]]:
-    """:func:`random_weights`' draws as parallel lists: matrices, schemes, densities."""
+    """:func:`random_weights`' draws as parallel lists: matrices, schemes, densities
+    (``shapes``: (fan_in, fan_out) pairs, or an int (count, 2) array of them)."""
     count = len(shapes)
     picks = rng.integers(len(schemes), size=count)
     for name in {schemes[int(i)] for i in np.unique(picks)}:
@@ -555,11 +556,12 @@ def random_mlps(
         return []
     lo, hi = priors.mlp_layers
     depths = rng.integers(lo, hi + 1, size=count)
-    hidden = priors.embedding_dim
-    shapes: list[tuple[int, int]] = []
-    for layers in depths:
-        dims = [in_dim] + [hidden] * (int(layers) - 1) + [out_dim]
-        shapes.extend(zip(dims[:-1], dims[1:], strict=True))
+    # (fan_in, fan_out) of every layer of every MLP, in order: hidden → hidden, except each
+    # MLP's first layer reads in_dim and its last writes out_dim
+    ends = np.cumsum(depths)
+    shapes = np.full((int(ends[-1]), 2), priors.embedding_dim, dtype=np.int64)
+    shapes[ends - depths, 0] = in_dim
+    shapes[ends - 1, 1] = out_dim
     weights, names, rhos = _draw_weights(rng, shapes, priors.init_schemes, priors.weight_density)
     acts = random_activations(
         rng,
