@@ -2,9 +2,9 @@
 random subsets and Bernoulli density masks; and the raw counter-based words of the SCM
 node noise.
 
-The weight draws start from a ``numpy.random.Generator``'s raw 64-bit words (``bit_generator.random_raw``),
-so they are as reproducible as the generator's own methods: the same stream gives the
-same values in every process. They exist because the SCMs of one database draw millions
+The weight draws start from a ``numpy.random.Generator``'s raw 64-bit words
+(``bit_generator.random_raw``), so they are as reproducible as the generator's own
+methods: the same stream gives the same values in every process. They exist because the SCMs of one database draw millions
 of weights: numpy's float32 normals cost about 8 ns each on the machines this runs on;
 choosing the zeroed inputs of a sparse init by sorting random keys costs far more than a
 partial shuffle; and a density mask built as a boolean array and applied with two

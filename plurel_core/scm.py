@@ -818,7 +818,8 @@ def sample_features(
     :func:`~plurel_core.workers.start_table_workers` has started them and they are ready
     and free, ``0`` never uses them, ``n >= 1`` starts (or reuses) ``n`` shared workers
     and waits for them. ``workers``: threads for the row chunks of large tables, here or in
-    a table worker running a table of several chunks alone (default: up to 2, one per CPU). ``frames[table]`` holds only feature columns, in the order of
+    a table worker running a table of several chunks alone (default: up to 2, one per
+    CPU). ``frames[table]`` holds only feature columns, in the order of
     ``TableSpec.columns`` (minus columns post-processing dropped), indexed ``0..n-1``.
     Results do not depend on ``chunk_rows``, ``workers`` or ``processes``.
 
@@ -932,11 +933,13 @@ def _tables_on_workers(
     frames: dict[str, pd.DataFrame],
 ) -> None:
     """Run every table on the table workers, each as soon as its parents are done (a table
-    running alone with more than one row chunk runs them on ``threads`` threads). Stops early (leaving the rest to the
-    caller) if a worker is lost; re-raises a table's error (or Stage 2's: ``foreign_keys``
-    is called once the tables without foreign keys are started) once every busy worker
-    has answered."""
+    running alone with more than one row chunk runs them on ``threads`` threads). Stops
+    early (leaving the rest to the caller) if a worker is lost; re-raises a table's error
+    (or Stage 2's: ``foreign_keys`` is called once the tables without foreign keys are
+    started) once every busy worker has answered."""
     order = list(schema.tables)
+    # the chunk size sample_table_scm uses (whole row blocks)
+    whole_chunk = -(-chunk_rows // ROW_BLOCK) * ROW_BLOCK
     pos = {name: i for i, name in enumerate(order)}
     # exactly the parents the in-order run conditions on: non-deferred, earlier in order
     deps = {
@@ -985,7 +988,7 @@ def _tables_on_workers(
                 # than one: a single chunk's two halves gain nothing in a worker, where the
                 # other worker is usually drawing structures ahead meanwhile
                 alone = not ready and not held and all(kind != "table" for kind, _ in busy.values())
-                split = alone and schema.tables[name].num_rows > chunk_rows
+                split = alone and schema.tables[name].num_rows > whole_chunk
                 parents = {p: TableSCM(raw[p].columns, trace=None) for p in deps[name]}
                 samples = fks.for_table(name) if fks is not None else []
                 args = (schema.tables[name], samples, parents, features, post, seed, window)
