@@ -154,7 +154,9 @@ def _serve(conn: multiprocessing.connection.Connection) -> None:
         gc.collect(0)
 
 
-def _answer(conn: multiprocessing.connection.Connection, msg: tuple, scm) -> None:
+def _answer(conn: multiprocessing.connection.Connection, msg: tuple, scm: types.ModuleType) -> None:
+    """Carry out one request (``scm``: :mod:`plurel_core.scm`) and send its answer: its
+    result, or the exception it raised."""
     try:
         if msg[0] == "warm":
             scm.warm_up()
