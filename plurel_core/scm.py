@@ -47,9 +47,9 @@ How the work is kept small (rows are the expensive axis):
   then wait for the collector), and decoders keep their MLP's evaluation plan.
 
 Per-row randomness (source values, node noise) is drawn for all rows in row order from
-streams keyed by table and node (a chunk jumps the noise stream to its first row), and
-chunks are whole multiples of the matrix-product row block, so rows are bit-identical for
-any ``chunk_rows`` and any number of threads.
+streams keyed by table and node (the noise is counter-based: a chunk reads its own rows'
+words), and chunks are whole multiples of the matrix-product row block, so rows are
+bit-identical for any ``chunk_rows`` and any number of threads.
 """
 
 from __future__ import annotations
@@ -139,6 +139,11 @@ class TableSCM:
     columns: dict[str, RawColumn]
     trace: SCMTrace
     node_values: dict[int, np.ndarray] = field(default_factory=dict)
+
+
+def _whole_blocks(rows: int) -> int:
+    """``rows`` rounded up to a whole number of matrix-product row blocks."""
+    return -(-rows // ROW_BLOCK) * ROW_BLOCK
 
 
 def _column_type(col, rng: np.random.Generator, features: FeaturePriors) -> tuple[str, int]:
@@ -586,7 +591,7 @@ def sample_table_scm(
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows: got {chunk_rows!r}; expected an integer >= 1")
     # whole row blocks per chunk keep every row's arithmetic identical for any chunk size
-    chunk_rows = -(-chunk_rows // ROW_BLOCK) * ROW_BLOCK
+    chunk_rows = _whole_blocks(chunk_rows)
     if encoder_knots is not None and encoder_knots < 1:
         raise ValueError(f"encoder_knots: got {encoder_knots!r}; expected an integer >= 1 or None")
     name, n, c = spec.name, spec.num_rows, len(spec.columns)
@@ -722,7 +727,7 @@ def _propagate(
         # a single large chunk (many rows, or many rows × parents to fold) becomes two, each
         # a whole number of row blocks: they run side by side below, and rows do not depend
         # on their chunk
-        chunk_rows = max(ROW_BLOCK, -(-(n // 2) // ROW_BLOCK) * ROW_BLOCK)
+        chunk_rows = max(ROW_BLOCK, _whole_blocks(n // 2))
     starts = range(0, n, chunk_rows)
 
     def chunk(r0: int) -> None:
@@ -938,8 +943,7 @@ def _tables_on_workers(
     (or Stage 2's: ``foreign_keys`` is called once the tables without foreign keys are
     started) once every busy worker has answered."""
     order = list(schema.tables)
-    # the chunk size sample_table_scm uses (whole row blocks)
-    whole_chunk = -(-chunk_rows // ROW_BLOCK) * ROW_BLOCK
+    whole_chunk = _whole_blocks(chunk_rows)  # the chunk size sample_table_scm uses
     pos = {name: i for i, name in enumerate(order)}
     # exactly the parents the in-order run conditions on: non-deferred, earlier in order
     deps = {
