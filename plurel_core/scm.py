@@ -487,7 +487,10 @@ def sample_table_structure(spec: TableSpec, features: FeaturePriors, seed: int) 
     decoders.update(
         zip(cat_dec, CategoricalDecoder.batch(rng, [nk[v] for v in cat_dec], features), strict=True)
     )
-    edges = sorted((u, w) for u, out in g.succ.items() for w in out if w in live)
+    # each live node's live children; an edge into a live node comes from a live node, so
+    # these are all the edges that get an encoder (in sorted order)
+    live_children = {v: sorted(w for w in g.succ[v] if w in live) for v in sorted(live)}
+    edges = [(v, w) for v, children in live_children.items() for w in children]
     num_enc = [e for e in edges if ctype[e[0]] != "categorical"]
     cat_enc = [e for e in edges if ctype[e[0]] == "categorical"]
     encoders: dict[tuple[int, int], object] = {}
@@ -496,9 +499,9 @@ def sample_table_structure(spec: TableSpec, features: FeaturePriors, seed: int) 
         zip(cat_enc, CategoricalEncoder.batch(rng, [nk[u] for u, _ in cat_enc], features), strict=True)
     )
     s = TableStructure(
-        layout, frac, g, propagation, col_nodes, ntype, nk, source_name, agg, luts, decoders, encoders
-    )
-    s.live_children = {v: sorted(w for w in g.successors(v) if w in live) for v in sorted(live)}
+        layout, frac, g, propagation, col_nodes, ntype, nk, source_name, agg, luts, decoders, encoders,
+        live_children=live_children,
+    )  # fmt: skip
     _prepare_evaluation(s, features.embedding_clamp)
     for v, kind in source_name.items():
         if v not in live:
