@@ -10,7 +10,7 @@ from explorer import state
 from explorer.stages import cached_database
 from explorer.ui import graph_frame, legend, run_or_report
 from plurel_core.config import Config
-from plurel_core.viz import fit_height, pipeline_dot, schema_graph_data, schema_graph_html
+from plurel_core.viz import SCHEMA_LEGEND, fit_height, pipeline_dot, schema_graph_data, schema_graph_html
 
 st.title("PluRel Explorer")
 st.markdown(
@@ -64,7 +64,7 @@ left, right = st.columns([3, 2])
 with left:
     height = fit_height(schema_graph_data(db.schema)[0], width_px=700, hi=340)
     graph_frame(schema_graph_html(db.schema, height=height), height)
-    legend({"entity table": "#dbe9f6", "activity table": "#fde2c8"})
+    legend(SCHEMA_LEGEND)
 with right:
     first_activity = next(
         (t for t in db.tables.values() if t.kind == "activity"), next(iter(db.tables.values()))

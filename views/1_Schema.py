@@ -9,7 +9,13 @@ from explorer.controls import prior_controls
 from explorer.diagnostics_panel import diagnostics_slot, draw_diagnostics
 from explorer.stages import current_database, current_schema
 from explorer.ui import graph_frame, legend, md_escape, run_or_report, schema_source_picker, view_select
-from plurel_core.viz import fit_height, schema_graph_data, schema_graph_html, schema_table_frame
+from plurel_core.viz import (
+    SCHEMA_LEGEND,
+    fit_height,
+    schema_graph_data,
+    schema_graph_html,
+    schema_table_frame,
+)
 
 st.title("Stage 1 · Schema")
 st.caption(
@@ -77,7 +83,7 @@ with view:
     )
     height = fit_height(schema_graph_data(schema)[0])
     graph_frame(schema_graph_html(schema, height=height), height)
-    legend({"entity table": "#dbe9f6", "activity table": "#fde2c8"})
+    legend(SCHEMA_LEGEND)
     st.caption(
         f"Time window {schema.t0.date()} → {schema.t1.date()}; validation cut-off {schema.val_timestamp.date()}, "
         f"test cut-off {schema.test_timestamp.date()}."

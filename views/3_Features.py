@@ -10,6 +10,7 @@ from explorer.stages import current_database
 from explorer.ui import graph_frame, legend, md_escape, run_or_report, view_select
 from plurel_core.config import Config, iter_priors
 from plurel_core.viz import (
+    SCM_LEGEND,
     correlation_frame,
     correlation_heatmap,
     feature_figure,
@@ -97,15 +98,7 @@ with view:
             "aggregation and activations."
         )
         graph_frame(scm_graph_html(trace, height=420), 420)
-        legend(
-            {
-                "source node": "#c6f6d5",
-                "latent node": "#e2e8f0",
-                "column node": "#fefcbf",
-                "parent-table input": "#e9d8fd",
-                "reaches no column (not evaluated)": "#f7fafc",
-            }
-        )
+        legend(SCM_LEGEND)
     else:
         st.info("No SCM trace for this table (it has no feature columns).")
 

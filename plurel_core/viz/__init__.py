@@ -26,6 +26,8 @@ from .figures import (
     unreferenced_share,
 )
 from .network import (
+    SCHEMA_LEGEND,
+    SCM_LEGEND,
     fit_height,
     generation_positions,
     network_html,
@@ -38,6 +40,8 @@ from .network import (
 )
 
 __all__ = [
+    "SCHEMA_LEGEND",
+    "SCM_LEGEND",
     "bipartite_sample",
     "block_heatmap",
     "block_matrix_figure",

@@ -24,6 +24,8 @@ __all__ = [
     "ACTIVITY_STYLE",
     "SCM_STYLES",
     "UNUSED_STYLE",
+    "SCHEMA_LEGEND",
+    "SCM_LEGEND",
     "fit_height",
     "generation_positions",
     "network_html",
@@ -45,6 +47,18 @@ SCM_STYLES = {
 }
 # a node that reaches no column keeps its kind's shape, greyed out: it cannot affect the data
 UNUSED_STYLE = {"color": {"background": "#f7fafc", "border": "#cbd5e0"}, "font": {"color": "#a0aec0"}}
+# the graphs' legends (label → node background), from the styles the graphs use
+SCHEMA_LEGEND = {
+    "entity table": ENTITY_STYLE["color"]["background"],
+    "activity table": ACTIVITY_STYLE["color"]["background"],
+}
+SCM_LEGEND = {
+    "source node": SCM_STYLES["source"]["color"]["background"],
+    "latent node": SCM_STYLES["latent"]["color"]["background"],
+    "column node": SCM_STYLES["column"]["color"]["background"],
+    "parent-table input": SCM_STYLES["parent"]["color"]["background"],
+    "reaches no column (not evaluated)": UNUSED_STYLE["color"]["background"],
+}
 _MAX_LABEL = 28
 
 
