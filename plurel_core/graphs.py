@@ -37,23 +37,25 @@ def _nx_seed(rng: np.random.Generator) -> int:
     return int(rng.integers(2**31))
 
 
-def _oriented(n: int, edges: Iterable[tuple[int, int]]) -> nx.DiGraph:
-    """A DiGraph on ``0..n-1`` with every undirected edge pointing from lower to higher id."""
+def _digraph(n: int, edges: Iterable[tuple[int, int]]) -> nx.DiGraph:
+    """A DiGraph on the nodes ``0..n-1`` with ``edges`` (as given)."""
     g = nx.DiGraph()
     g.add_nodes_from(range(n))
-    g.add_edges_from((min(u, v), max(u, v)) for u, v in edges if u != v)
+    g.add_edges_from(edges)
     return g
+
+
+def _oriented(n: int, edges: Iterable[tuple[int, int]]) -> nx.DiGraph:
+    """A DiGraph on ``0..n-1`` with every undirected edge pointing from lower to higher id."""
+    return _digraph(n, ((min(u, v), max(u, v)) for u, v in edges if u != v))
 
 
 def _upper(hit: np.ndarray) -> nx.DiGraph:
     """A DiGraph on ``0..n-1`` with the edges ``i → j`` (i < j) where the square boolean
-    matrix ``hit`` is true (its diagonal and lower triangle are ignored)."""
-    n = len(hit)
+    matrix ``hit`` is true (its diagonal and lower triangle are ignored; the edges already
+    point up, so no per-edge orientation as in :func:`_oriented`)."""
     rows, cols = np.nonzero(np.triu(hit, k=1))
-    g = nx.DiGraph()
-    g.add_nodes_from(range(n))
-    g.add_edges_from(zip(rows.tolist(), cols.tolist(), strict=True))
-    return g
+    return _digraph(len(hit), zip(rows.tolist(), cols.tolist(), strict=True))
 
 
 def _connect_components(g: nx.DiGraph, rng: np.random.Generator) -> nx.DiGraph:
@@ -132,10 +134,7 @@ def _bfs_tree(n: int, rng: np.random.Generator) -> nx.DiGraph:
     """A uniform random labelled tree with edges directed away from a uniform root."""
     tree = nx.random_labeled_tree(n, seed=_nx_seed(rng))
     root = int(rng.integers(n))
-    g = nx.DiGraph()
-    g.add_nodes_from(range(n))
-    g.add_edges_from(nx.bfs_edges(tree, root))
-    return g
+    return _digraph(n, nx.bfs_edges(tree, root))
 
 
 def random_tree(n: int, rng: np.random.Generator, priors: LayoutPriors) -> nx.DiGraph:
