@@ -4,11 +4,11 @@ node noise.
 
 The weight draws start from a ``numpy.random.Generator``'s raw 64-bit words
 (``bit_generator.random_raw``), so they are as reproducible as the generator's own
-methods: the same stream gives the same values in every process. They exist because the SCMs of one database draw millions
-of weights: numpy's float32 normals cost about 8 ns each on the machines this runs on;
-choosing the zeroed inputs of a sparse init by sorting random keys costs far more than a
-partial shuffle; and a density mask built as a boolean array and applied with two
-multiplies costs several passes instead of one.
+methods: the same stream gives the same values in every process. They exist because the
+SCMs of one database draw millions of weights: numpy's float32 normals cost about 8 ns
+each on the machines this runs on; choosing the zeroed inputs of a sparse init by sorting
+random keys costs far more than a partial shuffle; and a density mask built as a boolean
+array and applied with two multiplies costs several passes instead of one.
 
 Every draw here reads counter-based words: word ``i`` of a draw is SplitMix64's
 output for the state ``key + i·γ`` (Steele, Lea & Flood, "Fast splittable pseudorandom

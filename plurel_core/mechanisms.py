@@ -733,9 +733,9 @@ class MLPStack:
         scales: list[float] | None = None  # of the activations before this layer, per active member
         layer = 0
         while active:
-            last = layer + 1
-            done = [j for j, i in enumerate(active) if depth[i] == last]
-            keep = [j for j, i in enumerate(active) if depth[i] > last]
+            # members whose last layer this is, and those that go on
+            done = [j for j, i in enumerate(active) if depth[i] == layer + 1]
+            keep = [j for j, i in enumerate(active) if depth[i] > layer + 1]
             ends = [active[j] for j in done]
             split = bool(done and keep) and (
                 mlps[ends[0]].weights[layer].shape != mlps[active[keep[0]]].weights[layer].shape
