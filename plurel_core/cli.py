@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import compare as _compare
 from . import corpus as _corpus
 from . import sweep as _sweep
 from .cli_inputs import UsageError, add_source_arguments, load_config, load_schema_sql
@@ -155,6 +156,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "sweep": Subcommand("statistics of N databases, one row per seed", _sweep.add_arguments, _sweep.run),
     "corpus": Subcommand(_corpus.COMMAND_HELP, _corpus.add_corpus_arguments, _corpus.run_corpus_command),
 }
+SUBCOMMANDS["compare"] = Subcommand(_compare.COMMAND_HELP, _compare.add_arguments, _compare.run)
 
 
 def build_parser() -> argparse.ArgumentParser:
