@@ -40,6 +40,9 @@ pages = [
     st.Page(PAGES / "4_Export.py", title="Export", icon=":material/download:", url_path="export"),
 ]
 pages.append(st.Page(PAGES / "5_Sweep.py", title="Sweep", icon=":material/query_stats:", url_path="sweep"))
+pages.append(
+    st.Page(PAGES / "6_Reality.py", title="Reality check", icon=":material/compare:", url_path="reality")
+)
 
 nav = st.navigation(pages, position="top")
 draw_sidebar()

@@ -403,6 +403,7 @@ def suggest_priors(
     schema: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    best_so_far: Callable[[PriorSuggestion], None] | None = None,
 ) -> PriorSuggestion:
     """Move ``priors`` so the real statistics sit nearer the middle of the sweep.
 
@@ -411,7 +412,9 @@ def suggest_priors(
     and keep a candidate only if it lowers the score; at most ``rounds`` passes and
     ``max_evaluations`` sweeps (the baseline included). Deterministic for given arguments.
     ``progress(done, max_evaluations)`` after every sweep; when ``should_stop()`` turns
-    true the best priors found so far are returned (``stopped``).
+    true the best priors found so far are returned (``stopped``). ``best_so_far(result)``
+    receives the result as it stands after every sweep (for a caller that may be
+    interrupted, e.g. a page rerun).
     """
     unknown = [p for p in priors if p not in SEARCH_PRIORS]
     if unknown:
@@ -449,6 +452,22 @@ def suggest_priors(
     best_cfg, best_place = config, before
     history.append({"prior": "(start)", "value": None, "score": best_score, "kept": True})
     stopped = False
+
+    def snapshot(stopped: bool) -> PriorSuggestion:
+        return PriorSuggestion(
+            config=best_cfg,
+            changes=config.diff(best_cfg),
+            before=before,
+            after=best_place,
+            score_before=first[0],
+            score_after=best_score,
+            evaluations=done,
+            stopped=stopped,
+            history=list(history),
+        )
+
+    if best_so_far is not None:
+        best_so_far(snapshot(True))
     for _ in range(rounds):
         improved = False
         for path in priors:
@@ -466,21 +485,13 @@ def suggest_priors(
                 history.append({"prior": path, "value": value, "score": score, "kept": kept})
                 if kept:
                     best_score, best_cfg, best_place, improved = score, cand, place, True
+                if best_so_far is not None:
+                    best_so_far(snapshot(True))
             if stopped or done >= max_evaluations:
                 break
         if stopped or done >= max_evaluations or not improved:
             break
-    return PriorSuggestion(
-        config=best_cfg,
-        changes=config.diff(best_cfg),
-        before=before,
-        after=best_place,
-        score_before=first[0],
-        score_after=best_score,
-        evaluations=done,
-        stopped=stopped,
-        history=history,
-    )
+    return snapshot(stopped)
 
 
 # -- report ------------------------------------------------------------------------------
