@@ -265,7 +265,11 @@ if tabs[1].open:
             "The twin is generated from the real database's own schema (same tables, keys, foreign keys and "
             "columns) under the current priors: row counts, foreign-key degrees and values come from the priors."
         )
-        seed = int(st.number_input("Twin seed", 0, 2**31 - 1, state.get_seed(), key="reality_twin_seed"))
+        seed = int(
+            st.columns([1, 4])[0].number_input(
+                "Twin seed", 0, 2**31 - 1, state.get_seed(), key="reality_twin_seed"
+            )
+        )
         twin = run_or_report(lambda: _twin(seed))
         if twin is not None:
             st.plotly_chart(rows_figure(table_comparison(real.db, twin)), width="stretch", key="reality_rows")
