@@ -40,7 +40,7 @@ import pandas as pd
 
 from .config import Config
 from .database import Database, Schema, Table, Trace
-from .sql import SQLSchemaError, parse_schema, schema_from_sql
+from .sql import MAX_TABLES, SQLSchemaError, parse_schema, schema_from_sql
 from .stats import fk_parent_positions
 
 __all__ = [
@@ -212,7 +212,9 @@ def _rebuild(reader: _Reader, table: str, known: dict[str, set[str]], notes: lis
     fks: dict[int, list[tuple]] = {}
     for row in reader.query(f"PRAGMA foreign_key_list({_quote(table)})"):
         fks.setdefault(row[0], []).append(row)
-    for rows in fks.values():
+    taken: set[str] = set()
+    # SQLite lists a table's FKs last-declared first
+    for _id, rows in sorted(fks.items(), reverse=True):
         rows.sort(key=lambda r: r[1])
         parent = rows[0][2]
         child_cols = [r[3] for r in rows]
@@ -225,6 +227,11 @@ def _rebuild(reader: _Reader, table: str, known: dict[str, set[str]], notes: lis
         if missing:
             notes.append(f"table {table!r}: {label} names missing column(s) {missing}; dropped")
             continue
+        if taken & set(child_cols):
+            # the SQL import gives a column one parent: the first FK declared keeps it
+            notes.append(f"table {table!r}: {label} shares a column with another FK; dropped")
+            continue
+        taken.update(child_cols)
         target = f" ({', '.join(_quote(c) for c in parent_cols)})" if parent_cols else ""
         parts.append(
             f"FOREIGN KEY ({', '.join(_quote(c) for c in child_cols)}) REFERENCES {_quote(parent)}{target}"
@@ -484,6 +491,8 @@ def _read(reader: _Reader, name: str, max_cells: int) -> RealDatabase:
             entries.append(_Entry(obj, sql.strip().rstrip(";")))
     if not entries:
         raise RealDatabaseError(f"{what} has no tables to compare")
+    if len(entries) > MAX_TABLES:
+        raise RealDatabaseError(f"{what} holds {len(entries)} tables; the limit is {MAX_TABLES}")
     parsed, ddl = _import(reader, entries, notes)
 
     counts = {

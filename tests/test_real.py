@@ -268,3 +268,39 @@ def test_file_without_tables_is_rejected(tmp_path: Path) -> None:
     )
     with pytest.raises(RealDatabaseError, match="has no tables to compare"):
         read_sqlite(path)
+
+
+def test_overlapping_fks_and_non_unique_parent_keys_are_noted(tmp_path: Path) -> None:
+    path = make_db(
+        tmp_path / "keys.sqlite",
+        """
+        CREATE TABLE dup_parent (code TEXT, v REAL);
+        CREATE TABLE dup_child (id INTEGER PRIMARY KEY, code TEXT REFERENCES dup_parent(code), w REAL);
+        CREATE TABLE a (id INTEGER PRIMARY KEY);
+        CREATE TABLE b (id INTEGER PRIMARY KEY);
+        CREATE TABLE two (x INTEGER REFERENCES a(id), FOREIGN KEY (x) REFERENCES b(id));
+        CREATE TABLE flags (id INTEGER PRIMARY KEY, ok BOOLEAN, kind TEXT CHECK (kind IN ('p', 'q')));
+        """,
+        {
+            "dup_parent": [("a", 1.0), ("a", 2.0), ("b", 3.0)],
+            "dup_child": [(1, "a", 1.0), (2, "b", 2.0)],
+            "flags": [(1, 1, "p"), (2, 0, "q"), (3, None, "p")],
+        },
+    )
+    real = read_sqlite(path)
+    notes = "\n".join(real.notes)
+    # the SQL import gives a column one parent: the first declared FK keeps it
+    assert "table 'two': FK (x) → 'b' shares a column with another FK; dropped" in notes
+    assert [fk.parent for fk in real.db.schema.tables["two"].foreign_keys] == ["a"]
+    assert "FK dup_child(code) → dup_parent: the parent key is not unique" in notes
+    stats = database_stats(real.db)
+    assert stats["foreign_keys"] == 2 and stats["boolean_columns"] == 1 and stats["categorical_columns"] == 1
+    assert str(real.db.tables["flags"].df["ok"].dtype) == "boolean"
+
+
+def test_table_count_and_read_time_are_capped(tmp_path: Path) -> None:
+    script = ";".join(f"CREATE TABLE t{i} (id INTEGER PRIMARY KEY)" for i in range(201))
+    with pytest.raises(RealDatabaseError, match="holds 201 tables; the limit is 200"):
+        read_sqlite(make_db(tmp_path / "many.sqlite", script))
+    with pytest.raises(RealDatabaseError, match="reading took longer than 0 s; stopped"):
+        read_sqlite(CHINOOK, max_seconds=0.0)
