@@ -120,3 +120,39 @@ def test_reality_page_uploads_and_places_the_example(server, small_page, tmp_pat
     assert page.locator("b").filter(has_text="x").count() == 0  # a value from the file is never markup
     assert dialogs == []
     _assert_loopback_only(page)
+
+
+def test_html_report_draws_its_charts_offline(browser, tmp_path) -> None:  # noqa: F811
+    from plurel_core.cli import main
+
+    from .test_real import CHINOOK
+
+    out = tmp_path / "report.html"
+    args = ["compare", "--real", str(CHINOOK), "--preset", "small", "--num-dbs", "3", "--quiet"]
+    assert main([*args, "--out", str(out)]) == 0
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    asked: list[str] = []
+
+    def block_network(route) -> None:
+        asked.append(route.request.url)
+        if route.request.url.startswith("file:"):
+            route.continue_()
+        else:
+            route.abort()
+
+    context.route("**/*", block_network)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(out.as_uri())
+    # percentiles, distributions, rows per table and one chart per foreign key (11)
+    page.wait_for_function(
+        "() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 14", timeout=30_000
+    )
+    assert page.locator(".js-plotly-plot").count() == 14
+    page.screenshot(path=str(ARTIFACTS / "reality_report.png"))
+    page.locator(".js-plotly-plot").nth(3).scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "reality_report_fk.png"))
+    context.close()
+    assert errors == []
+    assert [u for u in asked if not u.startswith("file:")] == []
