@@ -654,6 +654,9 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # ConfigError, UsageError
         return _fail(str(exc))
 
+    for note in real.notes:
+        print(f"note: {note}", file=sys.stderr)
+
     def report(done: int, total: int) -> None:
         if not args.quiet:
             print(f"\rcompare: {done}/{total} databases", end="" if done < total else "\n", file=sys.stderr)
@@ -674,8 +677,6 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # the priors cannot generate from the real schema
         return _fail(str(exc))
     flagged = comparison.placement[comparison.placement["outside"] != ""]
-    for note in real.notes:
-        print(f"note: {note}", file=sys.stderr)
     print(
         f"wrote {out}: {len(flagged)} of {len(comparison.placement)} statistics of {real.name} outside the "
         f"central {CENTRAL:.0%} of {len(comparison.sweep)} databases"
