@@ -163,6 +163,17 @@ def test_suggest_priors_moves_towards_the_real_database_deterministically(chinoo
     assert [h["prior"] for h in first.history][:2] == ["(start)", "schema.num_tables"]
 
 
+def test_suggest_priors_reports_its_best_result_after_every_sweep(chinook) -> None:
+    real_stats = database_stats(chinook.db)
+    snapshots = []
+    final = suggest_priors(real_stats, SMALL, ["schema.num_tables"], num_dbs=2, max_evaluations=3,
+                           best_so_far=snapshots.append)  # fmt: skip
+    assert [s.evaluations for s in snapshots] == [1, 2, 3] == list(range(1, final.evaluations + 1))
+    assert all(s.stopped for s in snapshots)  # each one is a result of an unfinished search
+    assert snapshots[-1].score_after == final.score_after and snapshots[-1].config == final.config
+    assert [s.score_after for s in snapshots] == sorted((s.score_after for s in snapshots), reverse=True)
+
+
 def test_suggest_priors_stops_when_asked(chinook) -> None:
     real_stats = database_stats(chinook.db)
     calls = {"n": 0}

@@ -44,6 +44,9 @@ def test_example_is_placed_in_a_sweep_of_the_current_priors() -> None:
     assert place.set_index("statistic").loc["rows", "real"] == 15_607
     assert _widget(at, "button", "reality_run").disabled  # this sweep is kept
     assert any(b.label == "Placement (CSV)" for b in at.get("download_button"))
+    next(b for b in at.button if b.label == "Prepare HTML report").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(b.label == "HTML report" for b in at.get("download_button"))
 
 
 def test_twin_tab_sets_real_and_synthetic_side_by_side() -> None:

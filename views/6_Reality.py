@@ -48,6 +48,7 @@ _PARTIAL = "reality_partial"  # {"key", "records", "total"} of the sweep in prog
 _TWINS = "reality_twins"  # {key: twin Database}
 _SEARCH = "reality_search"  # {"key", "result"} of the last prior search (partial while it runs)
 _REPORT = "reality_report"  # {"key", "html"}
+_STATS = "reality_stats"  # {"digest", "stats"} of the loaded file
 _KEEP = 6
 
 ss = st.session_state
@@ -110,7 +111,10 @@ if loaded is None:
     state.sync_url()
     st.stop()
 digest, real = loaded
-real_stats = database_stats(real.db)
+held_stats = ss.get(_STATS) or {}
+if held_stats.get("digest") != digest:  # a large file takes a while: once per file
+    ss[_STATS] = held_stats = {"digest": digest, "stats": database_stats(real.db)}
+real_stats = held_stats["stats"]
 config: Config = run_or_report(lambda: state.get_config().validate())
 config_json = config.to_json(indent=None)
 
@@ -250,7 +254,7 @@ if tabs[0].open:
                 )
             elif d[1].button("Prepare HTML report", help="Charts of this page and the twin (seed = offset) in one "
                              "file that opens offline."):  # fmt: skip
-                twin = _twin(offset)
+                twin = run_or_report(lambda: _twin(offset))
                 ss[_REPORT] = {"key": key, "html": report_html(comparison, twin, offset).encode("utf-8")}
                 st.rerun()
             with st.expander("What the statistics mean"):
