@@ -221,7 +221,7 @@ def _rebuild(reader: _Reader, table: str, known: dict[str, set[str]], notes: lis
         parent_cols = [r[4] for r in rows if r[4] is not None]
         label = f"FK ({', '.join(child_cols)}) → {parent!r}"
         if parent not in known:
-            notes.append(f"table {table!r}: {label} points to no table of the file; dropped")
+            notes.append(f"table {table!r}: {label} points to no table that is read; dropped")
             continue
         missing = [c for c in parent_cols if c not in known[parent]]
         if missing:
@@ -466,14 +466,26 @@ def _shadow_tables(reader: _Reader, master: list[tuple]) -> set[str]:
         return {o for k, o, _ in master if k == "table" and any(o.startswith(v + "_") for v in virtual)}
 
 
+def _reason(exc: RealDatabaseError) -> str:
+    """SQLite's own words in a "could not read it" error."""
+    return _short(str(exc).split("SQLite could not read it: ", 1)[-1], 80)
+
+
 def _read(reader: _Reader, name: str, max_cells: int) -> RealDatabase:
     what = reader.what
-    problems = reader.query("PRAGMA quick_check(5)")
+    notes: list[str] = []
+    try:
+        problems = reader.query("PRAGMA quick_check(5)")
+    except RealDatabaseError as exc:
+        if not str(exc).startswith(f"{what}: SQLite could not read it"):
+            raise
+        # e.g. an index on a collation this SQLite lacks; a damaged page still fails the reads
+        notes.append(f"integrity check not run ({_reason(exc)})")
+        problems = [("ok",)]
     if [r[0] for r in problems] != ["ok"]:
         shown = "; ".join(_short(str(r[0]), 80) for r in problems[:3])
         raise RealDatabaseError(f"{what} is corrupt: {shown}")
     master = reader.query("SELECT type, name, sql FROM sqlite_master ORDER BY rowid")
-    notes: list[str] = []
     entries: list[_Entry] = []
     shadows = _shadow_tables(reader, master)
     for kind, obj, sql in master:
@@ -502,13 +514,28 @@ def _read(reader: _Reader, name: str, max_cells: int) -> RealDatabase:
     if cells > max_cells:
         raise RealDatabaseError(f"{what} holds {cells:,} cells; the limit is {max_cells:,}")
 
+    values: dict[str, list[tuple]] = {}
+    for t in parsed.tables:
+        select = ", ".join(_quote(c.name) for c in t.columns)
+        try:
+            values[t.name] = reader.query(f"SELECT {select} FROM {_quote(t.name)}")  # noqa: S608
+        except RealDatabaseError as exc:
+            if not str(exc).startswith(f"{what}: SQLite could not read it"):
+                raise  # corrupt, or out of time: the whole file
+            # e.g. a collation or function the file's schema names but this SQLite lacks
+            notes.append(f"table {t.name!r}: skipped, SQLite cannot read its rows ({_reason(exc)})")
+    if len(values) < len(parsed.tables):
+        entries[:] = [e for e in entries if e.name in values]
+        if not entries:
+            raise RealDatabaseError(f"{what}: SQLite cannot read the rows of any table")
+        parsed, ddl = _import(reader, entries, notes)
+
     schema = schema_from_sql(ddl, Config().schema, 0, dialect="sqlite")
     tables: dict[str, Table] = {}
     for t in parsed.tables:
         spec = schema.tables[t.name]
         names = [c.name for c in t.columns]
-        select = ", ".join(_quote(c) for c in names)
-        rows = reader.query(f"SELECT {select} FROM {_quote(t.name)}")  # noqa: S608
+        rows = values[t.name]
         # object columns: SQLite's values as they are (ints stay ints next to NULLs)
         raw = pd.DataFrame(rows, columns=names, dtype=object) if rows else pd.DataFrame(columns=names)
         df = _convert(raw, spec, notes)

@@ -154,7 +154,7 @@ def test_odd_file_is_read_with_a_note_for_each_oddity(odd_db: Path) -> None:
     assert "trigger 't_line': skipped (never run)" in notes
     assert "column 'label' has no declared type" in notes  # rebuilt from the catalogue
     assert "column 'a' has no declared type; read as INTEGER" in notes
-    assert "FK (ghost_id) → 'nowhere' points to no table of the file; dropped" in notes
+    assert "FK (ghost_id) → 'nowhere' points to no table that is read; dropped" in notes
     assert "table 'empty_one': empty" in notes
     assert "table 'loose': no primary key" in notes and "table 'audit': no primary key" in notes
     assert "FK line(e) → empty_one: 4 of 4 rows are NULL" in notes
@@ -304,3 +304,34 @@ def test_table_count_and_read_time_are_capped(tmp_path: Path) -> None:
         read_sqlite(make_db(tmp_path / "many.sqlite", script))
     with pytest.raises(RealDatabaseError, match="reading took longer than 0 s; stopped"):
         read_sqlite(CHINOOK, max_seconds=0.0)
+
+
+def test_table_sqlite_cannot_read_is_skipped_with_its_foreign_keys(tmp_path: Path) -> None:
+    path = tmp_path / "functions.sqlite"
+    conn = sqlite3.connect(path)
+    # an application's own collation and function, which this reader does not have
+    conn.create_collation("shop_order", lambda a, b: (a > b) - (a < b))
+    conn.create_function("shop_round", 1, round, deterministic=True)
+    conn.executescript(
+        """
+        CREATE TABLE tag (id INTEGER PRIMARY KEY, label TEXT COLLATE shop_order);
+        CREATE UNIQUE INDEX tag_label ON tag (label);
+        CREATE TABLE price (id INTEGER PRIMARY KEY, raw REAL, shown INT AS (shop_round(raw)) VIRTUAL);
+        CREATE TABLE item (
+            id INTEGER PRIMARY KEY, tag_id INTEGER REFERENCES tag(id), price_id INTEGER REFERENCES price(id)
+        );
+        INSERT INTO tag VALUES (1, 'a'), (2, 'b');
+        INSERT INTO price (id, raw) VALUES (1, 2.4), (2, 3.6);
+        INSERT INTO item VALUES (1, 1, 2), (2, 2, 1), (3, 2, 1);
+        """
+    )
+    conn.commit()
+    conn.close()
+    real = read_sqlite(path)
+    notes = "\n".join(real.notes)
+    assert "integrity check not run (" in notes  # it needs the collation and the function
+    assert "table 'price': skipped, SQLite cannot read its rows (unknown function: shop_round())" in notes
+    assert "FK (price_id) → 'price' points to no table that is read; dropped" in notes
+    assert real.rows == {"tag": 2, "item": 3}
+    assert [fk.parent for fk in real.db.schema.tables["item"].foreign_keys] == ["tag"]
+    assert database_stats(real.db)["fk_unreferenced_mean"] == 0.0
