@@ -21,9 +21,10 @@ rejects (columns without a declared type, an FK to a table that does not exist) 
 from SQLite's own catalogue (``PRAGMA table_xinfo`` / ``foreign_key_list``): an untyped
 column takes the type its values have, an FK to a missing table or column is dropped; a
 table that still cannot be imported is skipped, and so is a table whose rows this SQLite
-cannot read (a generated column calling the application's own function). Empty tables, tables without a primary key,
-NULL foreign keys and values that reference no parent row (dangling) stay in the data and
-are noted; the FK statistics count a dangling value as referencing nothing.
+cannot read (a generated column calling the application's own function). Empty tables,
+tables without a primary key, NULL foreign keys and values that reference no parent row
+(dangling) stay in the data and are noted; the FK statistics count a dangling value as
+referencing nothing.
 """
 
 from __future__ import annotations
