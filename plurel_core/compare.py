@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ __all__ = [
     "placement",
     "placement_score",
     "compare_real",
+    "TWIN_ROWS",
     "synthetic_twin",
     "fk_degree_counts",
     "fk_comparison",
@@ -203,14 +204,29 @@ def compare_real(
 # -- the synthetic twin ------------------------------------------------------------------
 
 
-def synthetic_twin(real: RealDatabase, config: Config, seed: int = 0) -> Database:
+TWIN_ROWS = ("priors", "real")
+
+
+def synthetic_twin(real: RealDatabase, config: Config, seed: int = 0, rows: str = "priors") -> Database:
     """A database generated under ``config`` from the real database's own schema: same
-    tables, keys, foreign keys and columns; row counts, FK degrees and values from the priors."""
+    tables, keys, foreign keys and columns; FK degrees and values from the priors.
+
+    ``rows``: ``"priors"`` draws each table's row count from the schema priors (as a SQL
+    schema import does); ``"real"`` keeps the real counts (an empty table gets one row, as
+    its children need a parent), so degrees and values compare at equal size.
+    """
     from .generate import generate
     from .sql import schema_from_sql
 
+    if rows not in TWIN_ROWS:
+        raise ValueError(f"rows must be one of {list(TWIN_ROWS)}, got {rows!r}")
     config = config.validate()
     schema = schema_from_sql(real.ddl, config.schema, seed, dialect="sqlite")
+    if rows == "real":
+        for name, spec in schema.tables.items():
+            n = max(len(real.db.tables[name].df), 1)
+            schema.tables[name] = replace(spec, num_rows=n)
+            schema.graph.nodes[name]["num_rows"] = n
     return generate(config, seed, schema=schema)
 
 
@@ -623,6 +639,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="generate the sweep from the real database's schema instead of sampling one per seed",
     )
     parser.add_argument("--out", required=True, metavar="FILE", help="report: .csv (table) or .html (charts)")
+    parser.add_argument(
+        "--twin-rows",
+        choices=TWIN_ROWS,
+        default="priors",
+        help="row counts of the synthetic twin in the HTML report: drawn from the priors (default) or the real ones",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
@@ -669,7 +691,7 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
         twin = None
         if out.suffix.lower() == ".html":
-            twin = synthetic_twin(real, config, args.seed_offset)
+            twin = synthetic_twin(real, config, args.seed_offset, rows=args.twin_rows)
         write_report(comparison, out, twin, args.seed_offset)
     except KeyboardInterrupt:
         print("\ncompare: interrupted, nothing written", file=sys.stderr)

@@ -112,6 +112,17 @@ def test_twin_has_the_real_schema(chinook) -> None:
     ] == pytest.approx(49 / 59)
 
 
+def test_twin_with_the_real_row_counts(chinook, tmp_path: Path) -> None:
+    twin = synthetic_twin(chinook, SMALL, seed=0, rows="real")
+    assert {n: len(t.df) for n, t in twin.tables.items()} == chinook.rows
+    with pytest.raises(ValueError, match="rows must be one of"):
+        synthetic_twin(chinook, SMALL, rows="double")
+    # an empty table gets one row: its children need a parent
+    path = make_db(tmp_path / "known.sqlite", KNOWN, {"child": []} | {"parent": KNOWN_ROWS["parent"]})
+    twin = synthetic_twin(read_sqlite(path), SMALL, seed=0, rows="real")
+    assert {n: len(t.df) for n, t in twin.tables.items()} == {"parent": 4, "child": 1}
+
+
 def test_twin_of_a_file_with_rebuilt_tables(tmp_path: Path) -> None:
     from .test_real import ODD
 

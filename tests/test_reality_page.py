@@ -58,6 +58,11 @@ def test_twin_tab_sets_real_and_synthetic_side_by_side() -> None:
     assert len(at.get("plotly_chart")) == 3  # rows, one FK, one column
     fks = at.dataframe[0].value
     assert len(fks) == 11 and {"Gini real", "Gini twin"} <= set(fks.columns)
+    assert any(c.value.startswith("Twin: ") and "(real: 15,607)" in c.value for c in at.main.caption)
+    assert not any(c.value.startswith("Twin: 15,607 rows") for c in at.main.caption)
+    _widget(at, "radio", "reality_twin_rows").set_value("real").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(c.value.startswith("Twin: 15,607 rows in 11 tables") for c in at.main.caption)
     _widget(at, "selectbox", "reality_table").set_value("Invoice").run()
     for column in ("Total", "BillingCity"):
         _widget(at, "selectbox", "reality_column").set_value(column).run()

@@ -171,16 +171,16 @@ def _twin_problem(seed: int) -> str | None:
     return size_problem(schema_from_sql(real.ddl, config.schema, seed, dialect="sqlite"))
 
 
-def _twin(seed: int):
-    key = (digest, config_json, seed)
+def _twin(seed: int, rows: str = "priors"):
+    key = (digest, config_json, seed, rows)
     twins = ss[_TWINS]
     if key not in twins:
-        problem = _twin_problem(seed)
+        problem = _twin_problem(seed) if rows == "priors" else None
         if problem:
             st.error(f"The twin of seed {seed}: {problem}")
             return None
         with st.spinner("Generating the synthetic twin…"):
-            twins[key] = synthetic_twin(real, config, seed)
+            twins[key] = synthetic_twin(real, config, seed, rows)
         while len(twins) > 3:
             twins.pop(next(iter(twins)))
     return twins[key]
@@ -269,14 +269,24 @@ if tabs[1].open:
             "The twin is generated from the real database's own schema (same tables, keys, foreign keys and "
             "columns) under the current priors: row counts, foreign-key degrees and values come from the priors."
         )
-        seed = int(
-            st.columns([1, 4])[0].number_input(
-                "Twin seed", 0, 2**31 - 1, state.get_seed(), key="reality_twin_seed"
-            )
+        c = st.columns([1, 3])
+        seed = int(c[0].number_input("Twin seed", 0, 2**31 - 1, state.get_seed(), key="reality_twin_seed"))
+        rows_from = c[1].radio(
+            "Row counts",
+            ["priors", "real"],
+            format_func={"priors": "drawn from the priors", "real": "as in the real database"}.get,
+            horizontal=True,
+            key="reality_twin_rows",
+            help="With the real counts, degrees and values compare at equal size (an empty table gets one row).",
         )
-        twin = run_or_report(lambda: _twin(seed))
+        twin = run_or_report(lambda: _twin(seed, rows_from))
         if twin is not None:
-            st.plotly_chart(rows_figure(table_comparison(real.db, twin)), width="stretch", key="reality_rows")
+            sizes = table_comparison(real.db, twin)
+            st.caption(
+                f"Twin: {int(sizes['rows twin'].sum()):,} rows in {len(twin.tables)} tables "
+                f"(real: {int(sizes['rows real'].sum()):,})."
+            )
+            st.plotly_chart(rows_figure(sizes), width="stretch", key="reality_rows")
             fks = fk_comparison(real.db, twin)
             real_counts, twin_counts = fk_degree_counts(real.db), fk_degree_counts(twin)
             if len(fks):
