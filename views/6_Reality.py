@@ -267,7 +267,8 @@ if tabs[1].open:
     with tabs[1]:
         st.caption(
             "The twin is generated from the real database's own schema (same tables, keys, foreign keys and "
-            "columns) under the current priors: row counts, foreign-key degrees and values come from the priors."
+            "columns) under the current priors: foreign-key degrees and values come from the priors, row counts "
+            "from the priors or from the real database."
         )
         c = st.columns([1, 3])
         seed = int(c[0].number_input("Twin seed", 0, 2**31 - 1, state.get_seed(), key="reality_twin_seed"))
@@ -353,8 +354,8 @@ if tabs[2].open:
         s_key = (digest, config_json, tuple(picked), n_eval, budget, s_offset)
         with c[3]:
             st.write("")
-            go = st.button("Search", type="primary", key="reality_search_go", disabled=not picked)
-        if go:
+            search_clicked = st.button("Search", type="primary", key="reality_search_go", disabled=not picked)
+        if search_clicked:
             ss[_SEARCH] = {"key": s_key, "result": None}
             bar = st.progress(0.0, text="baseline sweep…")
             st.button("Stop", key="reality_search_stop", help="Keep the best priors found so far.")
