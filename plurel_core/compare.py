@@ -537,33 +537,37 @@ def report_html(comparison: Comparison, twin: Database | None = None, twin_seed:
     from .viz import reality
 
     real = comparison.real
-    figures: list[tuple[str, Any]] = [
+    placed = [
         ("Percentile of the real database in the sweep", reality.percentile_figure(comparison.placement)),
         (
             "Distributions under the priors, the real value marked",
             reality.placement_figure(comparison.sweep, comparison.placement),
         ),
     ]
+    twin_figures: list[tuple[str, Any]] = []
     tables: list[tuple[str, pd.DataFrame]] = []
     if twin is not None:
         rows = table_comparison(real.db, twin)
-        figures.append(("Rows per table: real and synthetic twin", reality.rows_figure(rows)))
+        twin_figures.append(("Rows per table: real and synthetic twin", reality.rows_figure(rows)))
         real_counts, twin_counts = fk_degree_counts(real.db), fk_degree_counts(twin)
         for label in real_counts:
-            figures.append(
-                (
-                    f"Children per parent row: {label}",
-                    reality.fk_overlay_figure(real_counts[label], twin_counts.get(label), label),
-                )
-            )
+            fig = reality.fk_overlay_figure(real_counts[label], twin_counts.get(label), label)
+            twin_figures.append((f"Children per parent row: {label}", fig))
         tables += [
             ("Foreign keys", fk_comparison(real.db, twin)),
             ("Columns", column_comparison(real.db, twin)),
         ]
-    parts: list[str] = []
-    for i, (title, fig) in enumerate(figures):
-        parts.append(f"<h3>{html.escape(title)}</h3>")
-        parts.append(fig.to_html(full_html=False, include_plotlyjs=i == 0, config={"displaylogo": False}))
+
+    def figures_html(figures: list[tuple[str, Any]], with_script: bool) -> str:
+        # plotly.js goes inline with the first figure of the page only
+        return "".join(
+            f"<h3>{html.escape(title)}</h3>"
+            + fig.to_html(
+                full_html=False, include_plotlyjs=with_script and i == 0, config={"displaylogo": False}
+            )
+            for i, (title, fig) in enumerate(figures)
+        )
+
     flagged = comparison.placement[comparison.placement["outside"] != ""]
     seeds = f"seeds {comparison.seed_offset}…{comparison.seed_offset + len(comparison.sweep) - 1}"
     summary = (
@@ -593,9 +597,9 @@ details pre {{ font-size: 12px; }}
 <p>{html.escape(summary)}</p>
 <h2>Where it sits</h2>
 {_table_html(comparison.placement)}
-{"".join(parts[:4])}
+{figures_html(placed, True)}
 {twin_head}
-{"".join(parts[4:])}
+{figures_html(twin_figures, False)}
 {twin_html}
 <h2>Reading the file</h2><ul>{notes}</ul>
 <details><summary>Priors</summary><pre>{priors}</pre></details>
