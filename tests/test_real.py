@@ -335,3 +335,37 @@ def test_table_sqlite_cannot_read_is_skipped_with_its_foreign_keys(tmp_path: Pat
     assert real.rows == {"tag": 2, "item": 3}
     assert [fk.parent for fk in real.db.schema.tables["item"].foreign_keys] == ["tag"]
     assert database_stats(real.db)["fk_unreferenced_mean"] == 0.0
+
+
+def test_values_that_do_not_fit_the_declared_type_count_as_missing(tmp_path: Path) -> None:
+    path = make_db(
+        tmp_path / "types.sqlite",
+        """
+        CREATE TABLE event (id INTEGER PRIMARY KEY, amount REAL, seen DATE, stamp TIMESTAMP, note TEXT);
+        CREATE TABLE stamp (id INTEGER PRIMARY KEY, at_unix DATETIME, ev INTEGER REFERENCES event(id));
+        """,
+        {
+            "event": [
+                (1, 1.5, "2021-03-04", "2021-03-04T10:00:00+02:00", "a"),
+                (2, "lots", "not a date", "2021-03-05 08:00:00", 7),
+                (3, None, "2021-03-06", None, None),
+            ],
+            "stamp": [(1, 1_600_000_000, 1), (2, 1_600_086_400, 2)],
+        },
+    )
+    real = read_sqlite(path)
+    notes = "\n".join(real.notes)
+    assert "column 'amount' (numerical) has 1 value(s) that are not numbers; counted as missing" in notes
+    assert "column 'seen' (date) has 1 value(s) that are not dates; counted as missing" in notes
+    event = real.db.tables["event"].df
+    assert event["amount"].isna().tolist() == [False, True, True]
+    assert event["stamp"].tolist()[:2] == [
+        pd.Timestamp("2021-03-04 08:00:00"),
+        pd.Timestamp("2021-03-05 08:00:00"),
+    ]
+    assert event["note"].tolist()[:2] == ["a", "7"] and pd.isna(event["note"].iloc[2])
+    # whole numbers in a date column are seconds since 1970
+    assert real.db.tables["stamp"].df["at_unix"].tolist() == [
+        pd.Timestamp("2020-09-13 12:26:40"),
+        pd.Timestamp("2020-09-14 12:26:40"),
+    ]
