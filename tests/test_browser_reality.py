@@ -6,6 +6,7 @@ under ``test-artifacts/``.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import pytest
@@ -156,3 +157,30 @@ def test_html_report_draws_its_charts_offline(browser, tmp_path) -> None:  # noq
     context.close()
     assert errors == []
     assert [u for u in asked if not u.startswith("file:")] == []
+
+
+def test_prior_search_stops_and_keeps_the_best_so_far(server, small_page) -> None:  # noqa: F811
+    page = small_page
+    _open(page, f"{server}/reality?preset=small&seed=0")
+    _act(page, lambda: page.get_by_role("tab", name="Suggest priors").click())
+    for label, value in (("Databases per sweep", "3"), ("Max. sweeps", "40")):
+        box = page.locator('[data-testid="stNumberInput"]').filter(has_text=label).locator("input")
+        box.fill(value)
+        page.wait_for_timeout(500)
+        try:
+            _act(page, lambda box=box: box.press("Enter"), timeout=20_000)
+        except playwright_sync.TimeoutError:
+            _act(page, lambda box=box: box.press("Tab"))
+        assert box.input_value() == value
+    page.get_by_role("button", name="Search").click()
+    # the search reports after every sweep; stop once a couple of them are done
+    page.get_by_text(re.compile(r"^[2-9] / 40 sweeps")).wait_for(timeout=180_000)
+    stop = page.get_by_test_id("stTabs").get_by_role("button", name="Stop")
+    _act(page, lambda: stop.click(), timeout=120_000)
+    _no_exception(page)
+    warning = page.locator('[data-testid="stAlert"]').filter(has_text="Stopped after").first
+    warning.wait_for(timeout=30_000)
+    done = int(re.search(r"Stopped after (\d+) sweep", warning.inner_text()).group(1))
+    assert 2 <= done < 40
+    page.get_by_text("Distance from the middle").wait_for(timeout=10_000)
+    page.screenshot(path=str(ARTIFACTS / "reality_search_stopped.png"))
