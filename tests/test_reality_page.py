@@ -87,3 +87,13 @@ def test_search_suggests_priors_and_one_click_applies_them() -> None:
     assert not at.exception
     assert at.query_params["schema.num_tables"] == "-".join(str(v) for v in json.loads(suggested))
     assert any("Applied the suggested priors" in w.value for w in at.warning)
+
+
+def test_sweep_of_databases_above_the_size_limit_is_refused_naming_the_prior() -> None:
+    at = _page(preset="large")
+    _widget(at, "number_input", "reality_n").set_value(2).run()
+    _widget(at, "button", "reality_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    error = at.error[0].value
+    assert error.startswith("Seed 0: ") and "schema." in error and "python -m plurel_core compare" in error
+    assert not at.get("plotly_chart")

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer import state
-from explorer.stages import size_problem
+from explorer.stages import cached_schema, current_keys, size_problem
 from explorer.ui import md_escape, run_or_report
 from plurel_core.compare import (
     CENTRAL,
@@ -143,6 +143,14 @@ def _frame(records: list[dict]) -> pd.DataFrame:
 
 
 def _run_sweep(key: tuple, n: int, offset: int, workers: int, same_schema: bool) -> None:
+    if same_schema:
+        problem = _twin_problem(offset)
+    else:
+        k = current_keys()
+        problem = size_problem(cached_schema(offset, k.schema, ""))
+    if problem:
+        st.error(f"Seed {offset}: {problem} Large sweeps belong to `python -m plurel_core compare`.")
+        st.stop()
     records: list[dict] = []
     ss[_PARTIAL] = {"key": key, "records": records, "total": n}  # a Stop rerun shows these
     bar = st.progress(0.0, text=f"0 / {n} databases")
