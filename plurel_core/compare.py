@@ -420,6 +420,7 @@ def suggest_priors(
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     best_so_far: Callable[[PriorSuggestion], None] | None = None,
+    allowed: Callable[[Config], bool] | None = None,
 ) -> PriorSuggestion:
     """Move ``priors`` so the real statistics sit nearer the middle of the sweep.
 
@@ -430,7 +431,8 @@ def suggest_priors(
     ``progress(done, max_evaluations)`` after every sweep; when ``should_stop()`` turns
     true the best priors found so far are returned (``stopped``). ``best_so_far(result)``
     receives the result as it stands after every sweep (for a caller that may be
-    interrupted, e.g. a page rerun).
+    interrupted, e.g. a page rerun). ``allowed(config)`` false skips a candidate without a
+    sweep (e.g. one whose databases would be too large to generate here).
     """
     unknown = [p for p in priors if p not in SEARCH_PRIORS]
     if unknown:
@@ -492,6 +494,9 @@ def suggest_priors(
                     stopped = stop()
                     break
                 cand = best_cfg.with_value(path, value)
+                if allowed is not None and not allowed(cand):
+                    history.append({"prior": path, "value": value, "score": math.nan, "kept": False})
+                    continue
                 result = evaluate(cand)
                 if result is None:
                     stopped = True

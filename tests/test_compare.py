@@ -185,6 +185,16 @@ def test_suggest_priors_reports_its_best_result_after_every_sweep(chinook) -> No
     assert [s.score_after for s in snapshots] == sorted((s.score_after for s in snapshots), reverse=True)
 
 
+def test_suggest_priors_skips_candidates_not_allowed(chinook) -> None:
+    real_stats = database_stats(chinook.db)
+    result = suggest_priors(real_stats, SMALL, ["schema.num_tables"], num_dbs=2, max_evaluations=10, rounds=1,
+                            allowed=lambda cfg: cfg.schema.num_tables[1] <= 6)  # fmt: skip
+    tried = [h["value"] for h in result.history[1:]]
+    assert tried == prior_candidates(SMALL, "schema.num_tables")  # every candidate looked at
+    assert result.evaluations == 1 + sum(v[1] <= 6 for v in tried)  # only allowed ones swept
+    assert all(math.isnan(h["score"]) for h in result.history[1:] if h["value"][1] > 6)
+
+
 def test_suggest_priors_stops_when_asked(chinook) -> None:
     real_stats = database_stats(chinook.db)
     calls = {"n": 0}

@@ -97,3 +97,12 @@ def test_sweep_of_databases_above_the_size_limit_is_refused_naming_the_prior() -
     error = at.error[0].value
     assert error.startswith("Seed 0: ") and "schema." in error and "python -m plurel_core compare" in error
     assert not at.get("plotly_chart")
+
+
+def test_search_from_priors_above_the_size_limit_is_refused() -> None:
+    at = _page(preset="large")
+    at.session_state["reality_tabs"] = "Suggest priors"
+    at.run()
+    _widget(at, "button", "reality_search_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "The search sweeps databases of these priors" in at.error[0].value

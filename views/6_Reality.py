@@ -28,6 +28,7 @@ from plurel_core.compare import (
 )
 from plurel_core.config import Config
 from plurel_core.real import RealDatabase, RealDatabaseError, read_sqlite, read_sqlite_bytes
+from plurel_core.schema import sample_schema
 from plurel_core.stats import STAT_FIELDS, database_stats
 from plurel_core.sweep import COLUMNS, iter_sweep
 from plurel_core.viz.reality import (
@@ -374,9 +375,19 @@ if tabs[2].open:
             def _keep(result) -> None:
                 ss[_SEARCH] = {"key": s_key, "result": result}
 
+            def _small_enough(cfg: Config) -> bool:
+                return size_problem(sample_schema(cfg.schema, s_offset)) is None
+
+            if not _small_enough(config):
+                st.error(
+                    f"Seed {s_offset}: {size_problem(sample_schema(config.schema, s_offset))} "
+                    "The search sweeps databases of these priors in this session."
+                )
+                st.stop()
             result = run_or_report(
                 lambda: suggest_priors(real_stats, config, picked, num_dbs=n_eval, seed_offset=s_offset,
-                                       max_evaluations=budget, progress=_progress, best_so_far=_keep)
+                                       max_evaluations=budget, progress=_progress, best_so_far=_keep,
+                                       allowed=_small_enough)
             )  # fmt: skip
             ss[_SEARCH] = {"key": s_key, "result": result, "done": True}
             st.rerun()
