@@ -40,8 +40,10 @@ from plurel_core.viz import (
     schema_graph_data,
     schema_graph_html,
     schema_table_frame,
+    scm_frame_height,
     scm_graph_data,
     scm_graph_html,
+    scm_parent_groups,
     time_series_figure,
     ts_components_figure,
     unreferenced_share,
@@ -288,7 +290,6 @@ def test_scm_graph_marks_node_kinds_and_hover_details() -> None:
     assert "source generator: ts" in by_id["n0"]["title"]
     assert "aggregation: sum" in by_id["n2"]["title"] and "relu, sin" in by_id["n2"]["title"]
     assert "categorical (4 categories)" in by_id["n1"]["title"]
-    assert by_id["p0"]["label"] == "users.age"
     assert len(edges) == 5
     # a node that reaches no column is greyed out and says why
     assert by_id["n4"]["color"] == UNUSED_STYLE["color"] and by_id["n4"]["shape"] == by_id["n1"]["shape"]
@@ -296,6 +297,31 @@ def test_scm_graph_marks_node_kinds_and_hover_details() -> None:
     assert all(by_id[f"n{i}"]["color"] != UNUSED_STYLE["color"] for i in range(4))
     greyed = [e for e in edges if e["color"]["color"] == UNUSED_STYLE["color"]["border"]]
     assert [(e["from"], e["to"]) for e in greyed] == [("n1", "n4")]
+
+
+def test_scm_parent_inputs_fold_into_one_node_per_parent_table() -> None:
+    trace = _scm()
+    # dozens of inputs from two parents (one name with a dot) must not stretch the drawing
+    trace.parent_inputs = [f"users.f{i}" for i in range(40)] + [f"shop.v1.c{i}" for i in range(38)]
+    nodes, _ = scm_graph_data(trace)
+    pos = {n["id"]: (n["x"], n["y"]) for n in nodes}
+    inputs, groups = scm_parent_groups(trace, pos, parents=["users", "shop.v1"])
+    assert [g["cid"] for g in groups] == ["parent:users", "parent:shop.v1"]
+    assert "40 inputs" in groups[0]["node"]["label"] and "38 inputs" in groups[1]["node"]["label"]
+    assert len(inputs) == 78 and {n["cid"] for n in inputs} == {g["cid"] for g in groups}
+    assert {n["label"] for n in inputs if n["cid"] == "parent:shop.v1"} == {f"c{i}" for i in range(38)}
+    # folded: the parent-table nodes stay within the SCM's height, so the fitted view is the SCM
+    scm_ys = [y for _, y in pos.values()]
+    folded = scm_ys + [g["node"]["y"] for g in groups]
+    assert max(folded) - min(folded) <= max(max(scm_ys) - min(scm_ys), 2 * 90.0) + 1e-9
+    # opened: a table's inputs form a grid no taller than its slot
+    for g in groups:
+        ys = [n["y"] for n in inputs if n["cid"] == g["cid"]]
+        assert max(ys) - min(ys) <= 2 * 90.0
+    html = scm_graph_html(trace, parents=["users", "shop.v1"])
+    data = _embedded_data(html)
+    assert len(data["groups"]) == 2 and "openCluster" in html and "requestFullscreen" in html
+    assert 300 <= scm_frame_height(trace) <= 560
 
 
 def test_graph_pages_are_self_contained() -> None:

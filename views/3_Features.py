@@ -14,6 +14,7 @@ from plurel_core.viz import (
     correlation_frame,
     correlation_heatmap,
     feature_figure,
+    scm_frame_height,
     scm_graph_html,
     time_series_figure,
     ts_components_figure,
@@ -95,9 +96,11 @@ with view:
         st.markdown(
             f"**SCM of {md_escape(table_name)}** — layout **{trace.layout}**, propagation "
             f"**{trace.propagation}**, edge weights **{trace.weight_dist}**. Hover a node for its type, "
-            "aggregation and activations."
+            "aggregation and activations; click a parent-table node to show its inputs."
         )
-        graph_frame(scm_graph_html(trace, height=420), 420)
+        height = scm_frame_height(trace)
+        parents = db.schema.tables[table_name].parents
+        graph_frame(scm_graph_html(trace, height=height, parents=parents), height)
         legend(SCM_LEGEND)
     else:
         st.info("No SCM trace for this table (it has no feature columns).")

@@ -34,8 +34,10 @@ from .network import (
     safe_json,
     schema_graph_data,
     schema_graph_html,
+    scm_frame_height,
     scm_graph_data,
     scm_graph_html,
+    scm_parent_groups,
     vis_network_js,
 )
 
@@ -64,8 +66,10 @@ __all__ = [
     "schema_graph_data",
     "schema_graph_html",
     "schema_table_frame",
+    "scm_frame_height",
     "scm_graph_data",
     "scm_graph_html",
+    "scm_parent_groups",
     "time_series_figure",
     "ts_components_figure",
     "unreferenced_share",
