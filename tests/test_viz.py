@@ -43,6 +43,7 @@ from plurel_core.viz import (
     scm_frame_height,
     scm_graph_data,
     scm_graph_html,
+    scm_node_counts,
     scm_parent_groups,
     time_series_figure,
     ts_components_figure,
@@ -322,6 +323,18 @@ def test_scm_parent_inputs_fold_into_one_node_per_parent_table() -> None:
     data = _embedded_data(html)
     assert len(data["groups"]) == 2 and "openCluster" in html and "requestFullscreen" in html
     assert 300 <= scm_frame_height(trace) <= 560
+
+
+def test_scm_counts_a_column_that_is_a_source_as_a_source() -> None:
+    # the root of a RandomTree SCM: a column node fed by a ts source generator
+    g = nx.DiGraph()
+    g.add_node(0, kind="column", is_source=True, source="ts", column="feature_3")
+    g.add_node(1, kind="latent", is_source=False, source=None)
+    g.add_node(2, kind="column", is_source=False, source=None, column="feature_0")
+    g.add_edges_from([(0, 1), (1, 2)])
+    counts = scm_node_counts(SCMTrace(g, "RandomTree", "type_eager", "gaussian", parent_inputs=["p.a"]))
+    assert counts == {"nodes": 3, "sources": 1, "latent": 1, "columns": 2, "parent_inputs": 1}
+    assert scm_node_counts(_scm())["sources"] == 1
 
 
 def test_graph_pages_are_self_contained() -> None:

@@ -16,6 +16,7 @@ from plurel_core.viz import (
     feature_figure,
     scm_frame_height,
     scm_graph_html,
+    scm_node_counts,
     time_series_figure,
     ts_components_figure,
 )
@@ -83,16 +84,14 @@ with view:
     table_name = view_select("Table", list(db.tables), "table")
     table = db.tables[table_name]
     trace = db.trace.scm.get(table_name)
-    kinds = {}
     if trace is not None:
-        for _, attrs in trace.graph.nodes(data=True):
-            kinds[attrs.get("kind", "latent")] = kinds.get(attrs.get("kind", "latent"), 0) + 1
+        counts = scm_node_counts(trace)
         m = st.columns(5)
-        m[0].metric("Nodes", trace.graph.number_of_nodes())
-        m[1].metric("Sources", kinds.get("source", 0))
-        m[2].metric("Latent", kinds.get("latent", 0))
-        m[3].metric("Column nodes", kinds.get("column", 0))
-        m[4].metric("Parent inputs", len(trace.parent_inputs))
+        m[0].metric("Nodes", counts["nodes"])
+        m[1].metric("Sources", counts["sources"], help="Source nodes, including columns that are sources.")
+        m[2].metric("Latent", counts["latent"])
+        m[3].metric("Column nodes", counts["columns"])
+        m[4].metric("Parent inputs", counts["parent_inputs"])
         st.markdown(
             f"**SCM of {md_escape(table_name)}** — layout **{trace.layout}**, propagation "
             f"**{trace.propagation}**, edge weights **{trace.weight_dist}**. Hover a node for its type, "

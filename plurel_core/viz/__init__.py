@@ -37,6 +37,7 @@ from .network import (
     scm_frame_height,
     scm_graph_data,
     scm_graph_html,
+    scm_node_counts,
     scm_parent_groups,
     vis_network_js,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "scm_frame_height",
     "scm_graph_data",
     "scm_graph_html",
+    "scm_node_counts",
     "scm_parent_groups",
     "time_series_figure",
     "ts_components_figure",

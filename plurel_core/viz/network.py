@@ -37,6 +37,7 @@ __all__ = [
     "scm_frame_height",
     "scm_graph_data",
     "scm_graph_html",
+    "scm_node_counts",
     "scm_parent_groups",
     "vis_network_js",
 ]
@@ -338,6 +339,25 @@ def _fmt_activations(acts: Any) -> str:
     if isinstance(acts, (list, tuple)):
         return ", ".join(_fmt_activations(a) for a in acts)
     return str(acts)
+
+
+def scm_node_counts(trace: SCMTrace) -> dict[str, int]:
+    """Nodes of an SCM by role: ``nodes``, ``sources``, ``latent``, ``columns``, ``parent_inputs``.
+
+    A source node can also be a column node (e.g. the root of a RandomTree SCM): its ``kind``
+    is ``column`` and ``is_source`` (or a ``source`` generator) marks it as a source too, so
+    it counts in both.
+    """
+    nodes = trace.graph.nodes(data=True)
+    return {
+        "nodes": trace.graph.number_of_nodes(),
+        "sources": sum(
+            1 for _, a in nodes if a.get("kind") == "source" or a.get("is_source") or a.get("source")
+        ),
+        "latent": sum(1 for _, a in nodes if a.get("kind", "latent") == "latent"),
+        "columns": sum(1 for _, a in nodes if a.get("kind") == "column"),
+        "parent_inputs": len(trace.parent_inputs),
+    }
 
 
 def _scm_positions(graph: nx.DiGraph, aspect: float = 2.0) -> dict[Any, tuple[float, float]]:
