@@ -25,6 +25,7 @@ from plurel_core.viz import (
     bipartite_sample,
     block_heatmap,
     block_link_counts,
+    block_matrices_figure,
     correlation_frame,
     correlation_heatmap,
     degree_ccdf,
@@ -205,6 +206,22 @@ def test_bipartite_sample_draws_one_link_per_sampled_child() -> None:
 
 
 # -- features ---------------------------------------------------------------------------
+
+
+def test_block_matrices_share_one_log_colour_scale() -> None:
+    narrow = np.array([[0.0014, 0.002], [0.0016, 0.0015]])  # alone it would show full contrast
+    wide = np.array([[0.9, 0.0011], [0.0012, 0.9]])
+    fig = block_matrices_figure([narrow, wide])
+    heatmaps = [t for t in fig.data if isinstance(t, go.Heatmap)]
+    assert len(heatmaps) == 2 and {t.coloraxis for t in heatmaps} == {"coloraxis"}
+    axis = fig.layout.coloraxis
+    assert axis.cmin == pytest.approx(np.log10(0.0011)) and axis.cmax == pytest.approx(np.log10(0.9))
+    # the narrow panel covers a small part of the shared scale
+    z = np.asarray(heatmaps[0].z, dtype=float)
+    assert (z.max() - z.min()) / (axis.cmax - axis.cmin) < 0.1
+    # the colour bar reads in values of B, not log10
+    ticks = [float(t) for t in axis.colorbar.ticktext]
+    assert min(ticks) <= 0.005 and max(ticks) >= 0.3 and len(ticks) <= 8
 
 
 def test_feature_figure_histogram_for_floats_bars_for_categories() -> None:

@@ -13,7 +13,7 @@ from plurel_core.viz import (
     bipartite_sample,
     block_heatmap,
     block_link_counts,
-    block_matrix_figure,
+    block_matrices_figure,
     degree_ccdf,
     degree_histogram,
     fk_degrees,
@@ -115,12 +115,8 @@ with view:
     left.plotly_chart(block_heatmap(counts, f"Links: parent × child ({what})", what=what), width="stretch")
     right.plotly_chart(bipartite_sample(sample.parent_rows, n_parent, child_lab), width="stretch")
     if hsbm is not None and hsbm.blocks:
-        with st.expander("Block matrices B_l per level (log colour scale)"):
-            cols = st.columns(min(len(hsbm.blocks), 5))
-            for i, block in enumerate(hsbm.blocks):
-                cols[i % len(cols)].plotly_chart(
-                    block_matrix_figure(block, i), width="stretch", key=f"block_{i}"
-                )
+        with st.expander("Block matrices B_l per level (one shared log colour scale)"):
+            st.plotly_chart(block_matrices_figure(hsbm.blocks), width="stretch", key="block_matrices")
 
 # needs Stage 3 too (cached); foreign-key findings first
 draw_diagnostics("connectivity", diagnostics)

@@ -6,6 +6,8 @@ returns a new figure or array. Names are passed to plotly as text, never as HTML
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -27,6 +29,7 @@ __all__ = [
     "hsbm_level_labels",
     "block_heatmap",
     "block_matrix_figure",
+    "block_matrices_figure",
     "bipartite_sample",
     "feature_figure",
     "time_series_figure",
@@ -225,25 +228,76 @@ def bipartite_sample(
     return fig
 
 
+def _log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
+    """Colour-bar ticks at powers of ten (and 2 and 5, or 3, times them when the range is narrow)."""
+    e0, e1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    steps = (1, 2, 5) if e1 - e0 <= 2 else (1, 3) if e1 - e0 <= 4 else (1,)
+    vals = [m * 10.0**e for e in range(e0, e1 + 1) for m in steps]
+    vals = [v for v in vals if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9)] or [lo, hi]
+    return [math.log10(v) for v in vals], [f"{v:.3g}" for v in vals]
+
+
+def block_matrices_figure(blocks: Sequence[np.ndarray], *, per_row: int = 5) -> go.Figure:
+    """The HSBM block matrices B_l of all levels side by side on one shared log colour scale.
+
+    One scale (the smallest to the largest entry over every level) makes levels comparable:
+    a panel whose entries lie in 0.0014–0.002 looks uniform instead of showing full
+    contrast; the colour bar is labelled with the entries' values, not their logarithms.
+    """
+    mats = [np.asarray(b, dtype=float) for b in blocks]
+    if not mats:
+        raise ValueError("blocks: need at least one block matrix")
+    positive = np.concatenate([m[m > 0].ravel() for m in mats] + [np.array([])])
+    lo = float(positive.min()) if positive.size else 1e-12
+    hi = float(positive.max()) if positive.size else 1.0
+    if hi <= lo:
+        lo, hi = lo / 10.0, hi * 10.0
+    cols = min(len(mats), per_row)
+    rows = -(-len(mats) // cols)
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=[f"B_{i} ({m.shape[0]} × {m.shape[1]})" for i, m in enumerate(mats)],
+        horizontal_spacing=0.06,
+        vertical_spacing=0.18 / rows,
+    )
+    for i, z in enumerate(mats):
+        fig.add_trace(
+            go.Heatmap(
+                z=np.log10(np.clip(z, lo, None)), customdata=z, coloraxis="coloraxis",
+                hovertemplate=f"B_{i}<br>parent cluster %{{y}}<br>child cluster %{{x}}<br>"
+                "B = %{customdata:.4g}<extra></extra>",
+            ),
+            row=i // cols + 1,
+            col=i % cols + 1,
+        )  # fmt: skip
+    tickvals, ticktext = _log_ticks(lo, hi)
+    fig.update_layout(
+        coloraxis=dict(
+            colorscale="Viridis",
+            cmin=math.log10(lo),
+            cmax=math.log10(hi),
+            colorbar=dict(
+                title=dict(text="B (log scale)", side="right"),
+                tickvals=tickvals,
+                ticktext=ticktext,
+                thickness=14,
+                len=1.0,
+            ),
+        ),
+        height=80 + 230 * rows,
+        margin=dict(l=50, r=10, t=50, b=40),
+    )
+    fig.update_yaxes(autorange="reversed", dtick=1, title_text="parent cluster", col=1)
+    fig.update_yaxes(autorange="reversed", dtick=1)
+    fig.update_xaxes(dtick=1, title_text="child cluster")
+    return fig
+
+
 def block_matrix_figure(block: np.ndarray, level: int) -> go.Figure:
     """The HSBM block matrix B_l of one level (parent clusters × child clusters), log colour."""
-    z = np.asarray(block, dtype=float)
-    fig = go.Figure(
-        go.Heatmap(
-            z=np.log10(np.clip(z, 1e-12, None)), customdata=z, colorscale="Viridis", colorbar_title="log10 B",
-            hovertemplate="parent cluster %{y}<br>child cluster %{x}<br>B = %{customdata:.4g}<extra></extra>",
-        )
-    )  # fmt: skip
-    fig.update_layout(
-        title=f"B_{level}",
-        xaxis_title="child cluster",
-        yaxis_title="parent cluster",
-        yaxis_autorange="reversed",
-        xaxis_dtick=1,
-        yaxis_dtick=1,
-        height=250,
-        margin=dict(l=50, r=10, t=40, b=40),
-    )
+    fig = block_matrices_figure([block])
+    fig.layout.annotations[0].text = f"B_{level}"
     return fig
 
 
