@@ -6,7 +6,7 @@ cross-table signal, ...) and names the prior likely behind each problem. The pan
 them in an expander whose label carries the count, the items that concern the page's stage
 first.
 
-The check needs all three stages, so a page reserves the panel's place with
+The panel is collapsed by default and the check runs only while it is open. The check needs all three stages, so a page reserves the panel's place with
 :func:`diagnostics_slot` and fills it with :func:`draw_diagnostics` after its own views:
 the page's charts appear first, and the panel follows once the database exists. The result
 is cached by the same keys as the database (:mod:`explorer.stages`); nothing runs when the
@@ -190,20 +190,45 @@ def diagnostics_slot(container: Any = None) -> Any:
     return where.empty()
 
 
+_OPEN_KEY = "diagnostics_open"
+_COUNTS = "px_diagnostics_counts"  # the label of the last check, by the stage keys it ran on
+
+
+def _closed_label() -> str:
+    """The closed panel's label: the last check's counts if it ran on the current state."""
+    try:
+        keys = current_keys()
+        if size_problem(cached_schema(keys.seed, keys.schema, keys.sql)) is not None:
+            return "Diagnostics (not run: over the size limit)"
+    except ValueError:
+        return "Diagnostics (not run)"
+    known = st.session_state.get(_COUNTS, {})
+    return known.get(keys, "Diagnostics (open to check the database)")
+
+
 def draw_diagnostics(stage: Stage, slot: Any = None) -> tuple[Finding, ...] | None:
-    """Draw the panel (into ``slot`` if given) and return the findings, or None when not run."""
-    findings, reason = current_diagnostics()
+    """Draw the panel (into ``slot`` if given) and return the findings, or None when not run.
+
+    Collapsed by default, and the check (which needs all three stages, so on the Stage-1 and
+    Stage-2 pages a Stage-3 generation) runs only while the panel is open. Inside, the page's
+    own stage comes first; the other stages' findings sit in a second tab behind their count.
+    """
     where = slot.container() if slot is not None else st.container()
     with where:
-        icon = ":material/check_circle:"
-        if findings is None:
-            icon = ":material/block:"
-        elif any(f.diagnostic.severity == "warning" for f in findings):
-            icon = ":material/warning:"
-        with st.expander(diagnostics_label(findings), icon=icon):
+        panel = st.expander(_closed_label(), key=_OPEN_KEY, on_change="rerun", icon=":material/rule:")
+        if not panel.open:
+            return None
+        findings, reason = current_diagnostics()
+        with panel:
             if findings is None:
                 st.markdown(f"Diagnostics were not run: {reason}")
                 return None
+            label = diagnostics_label(findings)
+            known = st.session_state.setdefault(_COUNTS, {})
+            known[current_keys()] = label
+            while len(known) > 32:  # the oldest first
+                known.pop(next(iter(known)))
+            st.markdown(f"**{label}**")
             st.caption(
                 "Checks on the database of the current priors and seed (`plurel_core.diagnostics`), each "
                 "with the prior most likely behind it. Thresholds: one value or class above "
@@ -215,12 +240,9 @@ def draw_diagnostics(stage: Stage, slot: Any = None) -> tuple[Finding, ...] | No
                 st.markdown(":material/check_circle: No problems found.")
                 return findings
             mine, rest = split_by_stage(findings, stage)
-            if mine:
-                st.markdown(f"**{_STAGE_TITLE[stage]}** ({len(mine)})")
-                st.markdown(_bullets(mine))
-            else:
-                st.caption(f"{_STAGE_TITLE[stage]}: nothing found.")
-            if rest:
-                st.markdown(f"**Other stages** ({len(rest)})")
-                st.markdown(_bullets(rest))
+            own, other = st.tabs([f"{_STAGE_TITLE[stage]} ({len(mine)})", f"Other stages ({len(rest)})"])
+            with own:
+                st.markdown(_bullets(mine) if mine else f"{_STAGE_TITLE[stage]}: nothing found.")
+            with other:
+                st.markdown(_bullets(rest) if rest else "Nothing found.")
     return findings

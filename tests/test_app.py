@@ -469,17 +469,20 @@ def test_rejected_sql_is_an_error_message() -> None:
 
 # -- diagnostics panel and corpus command ---------------------------------------------------
 
-_DIAG_LABEL = re.compile(r"^Diagnostics \((\d+) warnings?(?:, (\d+) notes?)?\)$")
+_DIAG_LABEL = re.compile(r"^\*\*Diagnostics \((\d+) warnings?(?:, (\d+) notes?)?\)\*\*$")
 
 
 def _diagnostics(at: AppTest) -> tuple[int, int, str]:
-    """``(warnings, notes, markdown text)`` of the page's one diagnostics expander."""
+    """``(warnings, notes, markdown text)`` of the page's one diagnostics panel, opened."""
+    at.session_state["diagnostics_open"] = True
+    at.run()
+    assert not at.exception
     panels = [e for e in at.expander if e.label.startswith("Diagnostics")]
     assert len(panels) == 1, [e.label for e in at.expander]
-    m = _DIAG_LABEL.match(panels[0].label)
-    assert m, panels[0].label
-    text = "\n".join(md.value for md in panels[0].markdown)
-    return int(m.group(1)), int(m.group(2) or 0), text
+    texts = [md.value for md in panels[0].markdown]
+    m = _DIAG_LABEL.match(texts[0])
+    assert m, texts[0]
+    return int(m.group(1)), int(m.group(2) or 0), "\n".join(texts[1:])
 
 
 def _expected_counts(cfg: Config, seed: int) -> tuple[int, int]:
@@ -501,8 +504,10 @@ def test_diagnostics_panel_on_every_stage_page_with_its_count() -> None:
         warnings, notes, text = _diagnostics(at)
         assert (warnings, notes) == expected, page
         assert "table\\_1\\.feature\\_2" in text and "`postprocess.binarize_categoricals`" in text, page
-    # Stage 3 lists the feature findings under its own heading, before any other stage's
-    assert text.index("**Feature columns and tables**") < text.index("postprocess.binarize_categoricals")
+    # Stage 3 lists the feature findings in its own tab, the first one
+    panel = next(e for e in at.expander if e.label.startswith("Diagnostics"))
+    tabs = [t.label for t in panel.tabs]
+    assert tabs[0].startswith("Feature columns and tables (") and tabs[1].startswith("Other stages (")
     _control(at, "toggle", "postprocess.binarize_categoricals").set_value(False).run()
     assert not at.exception
     warnings, notes, text = _diagnostics(at)
@@ -517,12 +522,16 @@ def test_connectivity_page_lists_degenerate_foreign_keys_first() -> None:
     at = _open(_app(preset="small", seed="1", **rows), "connectivity")
     warnings, _, text = _diagnostics(at)
     assert warnings >= 2
-    head = text.split("**Other stages**")[0]
-    assert head.startswith("**Foreign keys**")
+    panel = next(e for e in at.expander if e.label.startswith("Diagnostics"))
+    own = panel.tabs[0]
+    assert own.label.startswith("Foreign keys (")
+    head = "\n".join(md.value for md in own.markdown)
     assert "foreign\\_row\\_0" in head and "never referenced" in head
     assert "`connectivity.parent_clusters`" in head
-    _open(at, "features")  # on Stage 3 the same findings come after the feature ones
-    assert "**Other stages**" in _diagnostics(at)[2]
+    _open(at, "features")  # on Stage 3 the same findings are in the other stages' tab
+    _diagnostics(at)
+    panel = next(e for e in at.expander if e.label.startswith("Diagnostics"))
+    assert "never referenced" in "\n".join(md.value for md in panel.tabs[1].markdown)
 
 
 def test_diagnostics_do_not_run_over_the_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -533,8 +542,45 @@ def test_diagnostics_do_not_run_over_the_size_limit(monkeypatch: pytest.MonkeyPa
     at = _open(_app(preset="small", **{"schema.activity_rows": "2000000-3000000"}), "schema")
     assert _iframes(at), "the schema itself is still drawn"
     label = next(e.label for e in at.expander if e.label.startswith("Diagnostics"))
-    assert label == "Diagnostics (not run)"
-    assert calls == []
+    assert label == "Diagnostics (not run: over the size limit)"
+    at.session_state["diagnostics_open"] = True
+    at.run()
+    assert not at.exception and calls == []
+
+
+def test_diagnostics_run_only_when_opened(monkeypatch: pytest.MonkeyPatch) -> None:
+    import explorer.diagnostics_panel as panel
+    import explorer.stages as stages
+
+    calls = {"diagnose": 0, "features": 0}
+    real_diagnose, real_features = panel.diagnose, stages.sample_features
+
+    def diagnose(db):
+        calls["diagnose"] += 1
+        return real_diagnose(db)
+
+    def features(*args, **kwargs):
+        calls["features"] += 1
+        return real_features(*args, **kwargs)
+
+    monkeypatch.setattr(panel, "diagnose", diagnose)
+    monkeypatch.setattr(stages, "sample_features", features)
+    at = _open(_app(preset="small", seed="77"), "connectivity")
+    _control(at, "slider", "connectivity.levels").set_value((1, 1)).run()
+    # closed by default: neither the check nor the Stage-3 generation it needs has run
+    label = next(e.label for e in at.expander if e.label.startswith("Diagnostics"))
+    assert label == "Diagnostics (open to check the database)"
+    assert calls["diagnose"] == 0
+    before = calls["features"]  # the home page's database
+    _control(at, "slider", "connectivity.levels").set_value((1, 2)).run()
+    assert calls == {"diagnose": 0, "features": before}
+    warnings, notes, _ = _diagnostics(at)
+    assert calls == {"diagnose": 1, "features": before + 1}
+    # closed again, the label keeps the counts of the check
+    at.session_state["diagnostics_open"] = False
+    at.run()
+    label = next(e.label for e in at.expander if e.label.startswith("Diagnostics"))
+    assert label.startswith(f"Diagnostics ({warnings} warning")
 
 
 def test_diagnostics_markdown_escapes_untrusted_names() -> None:
