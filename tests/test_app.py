@@ -635,3 +635,45 @@ def test_export_command_names_the_sql_schema() -> None:
     cmd = _command(at)
     assert "--preset small" in cmd and "--schema shop.sql" in cmd
     assert "Schema SQL" in _buttons(at)
+
+
+# -- SQL uploads ------------------------------------------------------------------------------
+
+
+def _upload_ddl(at: AppTest, name: str, text: str) -> AppTest:
+    box = next(u for u in at.file_uploader if u.label == "Upload DDL (.sql)")
+    box.upload(name, text.encode(), "application/sql").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_rejected_sql_upload_keeps_the_previous_schema() -> None:
+    at = _open(_app(preset="small"), "schema")
+    next(s for s in at.selectbox if s.label == "Example schema").set_value("shop").run()
+    assert _metric(at, "Tables") == "7"
+    _upload_ddl(at, "bad.sql", "CREATE TABLE t (id INTEGER PRIMARY KEY);\nATTACH DATABASE 'x.db' AS x;")
+    # the error sits beside the upload; the working schema, the sidebar and the URL stay
+    errors = [re.sub(r"\\(.)", r"\1", e.value) for e in at.main.error]  # markdown escapes removed
+    assert len(errors) == 1 and "bad.sql" in errors[0] and "previous schema stays" in errors[0]
+    assert _metric(at, "Tables") == "7"
+    assert any("shop" in i.value for i in at.sidebar.info)
+    assert not any("bad" in i.value for i in at.sidebar.info)
+    assert at.query_params["sql"] == "shop"
+    _open(at, "features")  # the other pages still draw the working schema
+    assert not at.error and _iframes(at)
+
+
+def test_uploaded_schema_says_it_is_not_in_the_link() -> None:
+    from explorer.state import example_schemas
+
+    at = _open(_app(preset="small"), "schema")
+    _upload_ddl(at, "mine.sql", "CREATE TABLE a (id INTEGER PRIMARY KEY, v REAL);")
+    assert _metric(at, "Tables") == "1"
+    assert "sql" not in at.query_params
+    assert any("not part of the page's link" in w.value for w in at.main.warning)
+    assert any("not in the page's link" in w.value for w in at.sidebar.warning)
+    # a copy of a shipped example is named in the link, so the link works elsewhere
+    shop = example_schemas()["shop"].read_text(encoding="utf-8")
+    _upload_ddl(at, "my_copy.sql", shop)
+    assert at.query_params["sql"] == "shop" and _metric(at, "Tables") == "7"
+    assert not any("link" in w.value for w in at.warning)
