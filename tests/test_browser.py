@@ -338,3 +338,24 @@ def test_uploaded_schema_names_are_shown_as_text(server, page, tmp_path) -> None
     assert page.locator("img[src='x']").count() == 0
     assert dialogs == []
     _assert_loopback_only(page)
+
+
+def test_back_and_forward_restore_the_states_they_show(server, page) -> None:
+    _open(page, f"{server}/schema?preset=small&seed=1")
+    assert _metric(page, "Tables") == "3" and "schema.num_tables" not in _query(page)
+    _press_slider(page, "Tables", "ArrowRight", thumb=0)
+    first = _query(page).get("schema.num_tables")
+    _press_slider(page, "Tables", "ArrowRight", thumb=0)
+    second = _query(page).get("schema.num_tables")
+    assert first and second and first != second, (first, second)
+    _act(page, page.go_back)
+    # the older entry's state, not the newest written over it
+    assert _query(page).get("schema.num_tables") == first, page.url
+    control = page.locator('[data-testid="stSlider"]').filter(has_text="Tables").first
+    assert control.locator('input[type="range"]').first.input_value() == first.split("-")[0]
+    _act(page, page.go_back)
+    assert "schema.num_tables" not in _query(page), page.url
+    assert _metric(page, "Tables") == "3"
+    _act(page, page.go_forward)
+    assert _query(page).get("schema.num_tables") == first, page.url
+    assert page.locator('[data-testid="stException"]').count() == 0
