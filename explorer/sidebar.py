@@ -12,6 +12,7 @@ from plurel_core.config import PRESETS, Config, ConfigError
 
 from . import state
 from .controls import label_for
+from .downloads import file_stem
 from .ui import md_escape, sql_in_link
 from .urlstate import MAX_SEED
 
@@ -142,7 +143,8 @@ def draw_sidebar() -> None:
         st.download_button(
             "Download config + seed (JSON)",
             data=config_bundle_text(),
-            file_name=f"plurel_config_seed{state.get_seed()}.json",
+            file_name=file_stem(state.get_config(), state.get_seed(), sql[1] if sql else None)
+            + "_config.json",
             mime="application/json",
             width="stretch",
         )

@@ -433,6 +433,20 @@ def test_downloads_produce_readable_files() -> None:
         download_bytes(db, "xlsx")
 
 
+def test_download_names_tell_priors_apart() -> None:
+    from explorer.downloads import file_stem
+
+    cfg = Config.preset("small")
+    other = cfg.with_value("features.aggregations", ("max",))
+    stem = file_stem(cfg, 3)
+    assert re.fullmatch(r"plurel_seed3_[0-9a-f]{8}", stem)
+    assert stem == file_stem(Config.preset("small"), 3)
+    assert (
+        len({stem, file_stem(other, 3), file_stem(cfg, 4), file_stem(cfg, 3, "CREATE TABLE a (id INT);")})
+        == 4
+    )
+
+
 def test_tabs_show_rows_time_series_sources_and_correlations() -> None:
     at = _open(_app(preset="small", seed="0"), "schema")
     at.session_state["schema_tabs"] = "Rows preview"

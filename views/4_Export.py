@@ -8,7 +8,7 @@ import re
 import streamlit as st
 
 from explorer import state
-from explorer.downloads import DOWNLOADS, download_bytes
+from explorer.downloads import DOWNLOADS, download_bytes, file_stem
 from explorer.sidebar import config_bundle_text
 from explorer.stages import current_database
 from explorer.ui import md_escape, run_or_report
@@ -33,7 +33,7 @@ st.markdown(
 )
 cfg = state.get_config()
 sql = state.get_sql()
-stem = f"plurel_seed{state.get_seed()}"
+stem = file_stem(cfg, state.get_seed(), sql[1] if sql else None)
 st.subheader("Database")
 cols = st.columns(3)
 for i, (fmt, (label, suffix, mime, helptext)) in enumerate(DOWNLOADS.items()):
