@@ -237,6 +237,28 @@ def test_every_page_runs_and_shows_its_views(preset: str, seed: int) -> None:
     assert at.query_params["seed"] == str(seed) and at.query_params["preset"] == preset
 
 
+def test_set_priors_narrow_to_one_option_or_a_group_in_one_step() -> None:
+    from explorer.controls import OPTION_GROUPS
+
+    for path, groups in OPTION_GROUPS.items():
+        for members in groups.values():
+            assert set(members) <= set(Config.spec(path).options), path
+    at = _open(_app(preset="small"), "features")
+
+    def pick(choice: str) -> None:
+        box = next(s for s in at.selectbox if s.key and s.key.endswith(":features.activations"))
+        box.set_value(choice).run()
+        assert not at.exception and not at.warning
+
+    pick("only sin")
+    assert at.query_params["features.activations"] == "sin"
+    assert _control(at, "multiselect", "features.activations").value == ["sin"]
+    pick("periodic (3)")
+    assert at.query_params["features.activations"] == "sin,cos,random_sines"
+    pick(f"all {len(Config.spec('features.activations').options)}")
+    assert "features.activations" not in at.query_params
+
+
 def test_schema_control_changes_the_schema_and_the_url() -> None:
     at = _open(_app(preset="small"), "schema")
     before = _iframes(at)[0]
