@@ -50,6 +50,7 @@ from plurel_core.viz import (
     ts_components_figure,
     unreferenced_share,
 )
+from plurel_core.viz.figures import integer_ticks, log_integer_ticks
 from plurel_core.viz.network import UNUSED_STYLE
 
 EVIL = '</script><img src=x onerror="alert(1)">&amp;'
@@ -226,11 +227,32 @@ def test_block_matrices_share_one_log_colour_scale() -> None:
 
 def test_feature_figure_histogram_for_floats_bars_for_categories() -> None:
     num = feature_figure(pd.Series(np.linspace(0, 1, 100), name="x"))
-    assert isinstance(num.data[0], go.Histogram)
+    assert isinstance(num.data[0], go.Bar) and len(num.data[0].y) == 40 and sum(num.data[0].y) == 100
     cat = feature_figure(pd.Series([True, False, True, None], name="flag", dtype=object))
     assert isinstance(cat.data[0], go.Bar)
     assert sorted(cat.data[0].x) == ["False", "True"]
     assert "1 missing" in cat.layout.title.text
+
+
+def test_count_and_index_axes_have_whole_number_ticks_only() -> None:
+    degrees = np.array([0, 0, 1, 1, 1, 2, 3])  # few distinct counts: plotly would tick 0.5, 1.5, ...
+    hist = degree_histogram(degrees)
+    for axis in (hist.layout.xaxis, hist.layout.yaxis):
+        assert axis.tickformat == ",d" and float(axis.dtick).is_integer() and axis.dtick >= 1
+    assert (
+        integer_ticks(3)["dtick"] == 1
+        and integer_ticks(37)["dtick"] == 5
+        and integer_ticks(900)["dtick"] == 200
+    )
+    heat = block_heatmap(np.ones((3, 2), dtype=int))
+    assert heat.layout.xaxis.dtick == 1 and heat.layout.yaxis.dtick == 1
+    cat = feature_figure(pd.Series([1, 2, 2, 3], name="c"))
+    assert cat.layout.yaxis.dtick == 1
+    # the CCDF's k axis is labelled only at 1, 2, 5, 10, ... inside the data (no stray 9)
+    ccdf = degree_ccdf(np.array([1, 2, 3, 6, 9, 9, 0]))
+    assert list(ccdf.layout.xaxis.tickvals) == [1, 2, 5]
+    assert list(log_integer_ticks(1, 700)["tickvals"]) == [1, 2, 5, 10, 20, 50, 100, 200, 500]
+    assert list(log_integer_ticks(1, 200_000)["tickvals"]) == [1, 10, 100, 1000, 10_000, 100_000]
 
 
 def test_time_series_marks_cutoffs_and_rejects_missing_time_column() -> None:

@@ -20,6 +20,8 @@ from ..database import Database, Schema
 __all__ = [
     "KIND_COLORS",
     "fk_degrees",
+    "integer_ticks",
+    "log_integer_ticks",
     "unreferenced_share",
     "degree_ccdf_points",
     "degree_histogram",
@@ -48,6 +50,39 @@ _MAX_POINTS = 2500
 def _plain(text: Any) -> str:
     """Plotly renders a few HTML tags in labels; show names literally instead."""
     return str(text).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def integer_ticks(hi: float, max_ticks: int = 8) -> dict[str, Any]:
+    """Axis settings with whole-number ticks only (counts, indices) for values in [0, hi].
+
+    The step is 1, 2 or 5 times a power of ten giving at most ``max_ticks`` ticks, never
+    below 1, so plotly cannot place a tick at 0.5 or 2.5.
+    """
+    hi = max(float(hi), 1.0)
+    step = 1
+    while hi / step > max_ticks:
+        step = _next_step(step)
+    return {"tick0": 0, "dtick": step, "tickformat": ",d"}
+
+
+def _next_step(step: int) -> int:
+    """1 → 2 → 5 → 10 → 20 → 50 → ..."""
+    e = len(str(step)) - 1
+    lead = step // 10**e
+    return {1: 2, 2: 5, 5: 10}[lead] * 10**e
+
+
+def log_integer_ticks(lo: float, hi: float) -> dict[str, Any]:
+    """Tick values 1, 2, 5, 10, 20, ... within [lo, hi] for a log axis of whole numbers."""
+    vals = []
+    v = 1
+    while v <= max(hi, 1):
+        if v >= lo:
+            vals.append(v)
+        v = _next_step(v)
+    if len(vals) > 9:
+        vals = [x for x in vals if str(x)[0] == "1"]
+    return {"tickvals": vals, "ticktext": [f"{x:,}" for x in vals]}
 
 
 # -- Stage 2: foreign keys -------------------------------------------------------------
@@ -90,6 +125,8 @@ def degree_histogram(degrees: np.ndarray, title: str = "") -> go.Figure:
         title=_plain(title) or "Children per parent row",
         xaxis_title="children referencing the parent row",
         yaxis_title="parent rows",
+        xaxis=integer_ticks(ks.max() if len(ks) else 1),
+        yaxis=integer_ticks(counts.max() if len(counts) else 1),
         bargap=0.05,
         height=320,
         margin=dict(l=50, r=10, t=45, b=45),
@@ -105,7 +142,7 @@ def degree_ccdf(degrees: np.ndarray, title: str = "") -> go.Figure:
         title=_plain(title) or "CCDF (log-log)",
         xaxis_title="k (children per parent)",
         yaxis_title="P(D ≥ k)",
-        xaxis_type="log",
+        xaxis=dict(type="log", **log_integer_ticks(1, ks.max() if len(ks) else 1)),
         yaxis=dict(type="log", dtick=1, exponentformat="power"),
         height=320,
         margin=dict(l=50, r=10, t=45, b=45),
@@ -169,7 +206,8 @@ def block_heatmap(counts: np.ndarray, title: str = "", what: str = "HSBM base cl
         title=_plain(title) or "Block structure",
         xaxis_title=f"child {what}",
         yaxis_title=f"parent {what}",
-        yaxis_autorange="reversed",
+        xaxis=integer_ticks(np.shape(counts)[1] - 1 if np.ndim(counts) == 2 else 1),
+        yaxis=dict(autorange="reversed", **integer_ticks(np.shape(counts)[0] - 1 if np.ndim(counts) else 1)),
         height=360,
         margin=dict(l=60, r=10, t=45, b=45),
     )
@@ -316,8 +354,19 @@ def feature_figure(series: pd.Series, title: str | None = None) -> go.Figure:
             go.Bar(x=[_plain(i) for i in counts.index], y=counts.to_numpy(), marker_color="#6b46c1")
         )
         fig.update_xaxes(type="category")
+        fig.update_yaxes(**integer_ticks(counts.max() if len(counts) else 1))
     else:
-        fig = go.Figure(go.Histogram(x=s.to_numpy(dtype=float), nbinsx=40, marker_color="#2b6cb0"))
+        # binned here: 40 counts reach the browser instead of every value, and the count
+        # axis gets whole-number ticks
+        counts, edges = np.histogram(s.to_numpy(dtype=float), bins=40)
+        fig = go.Figure(
+            go.Bar(
+                x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges), marker_color="#2b6cb0",
+                customdata=np.stack([edges[:-1], edges[1:]], axis=1),
+                hovertemplate="[%{customdata[0]:.4g}, %{customdata[1]:.4g}): %{y:,d} rows<extra></extra>",
+            )
+        )  # fmt: skip
+        fig.update_yaxes(**integer_ticks(counts.max() if len(counts) else 1))
     fig.update_layout(
         title=f"{name}{sub}", height=240, margin=dict(l=40, r=10, t=40, b=30), bargap=0.05, showlegend=False
     )
