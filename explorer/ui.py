@@ -16,6 +16,7 @@ from .stages import SizeError, cached_schema, current_keys
 __all__ = [
     "NOT_IN_LINK",
     "graph_frame",
+    "short_count",
     "legend",
     "report_errors",
     "run_or_report",
@@ -116,6 +117,18 @@ def _color_name(css: str) -> str:
         "#fefcbf": "yellow",
         "#e9d8fd": "violet",
     }.get(css, "gray")
+
+
+def short_count(n: int) -> str:
+    """A count in at most five characters, so it fits a metric: 9,999 · 12.3k · 123k · 1.23M."""
+    n = int(n)
+    if abs(n) < 10_000:
+        return f"{n:,}"
+    for scale, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= scale:
+            text = f"{n / scale:.3g}"
+            return (text if len(text) <= 4 else f"{n / scale:.0f}") + unit
+    return str(n)  # pragma: no cover
 
 
 def md_escape(text: object) -> str:

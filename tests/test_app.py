@@ -713,3 +713,37 @@ def test_uploaded_schema_says_it_is_not_in_the_link() -> None:
     _upload_ddl(at, "my_copy.sql", shop)
     assert at.query_params["sql"] == "shop" and _metric(at, "Tables") == "7"
     assert not any("link" in w.value for w in at.warning)
+
+
+def test_metrics_fit_their_columns() -> None:
+    # five metrics share the view column: at 1280 px a label of more than 15 characters or a
+    # value of more than 5 is cut off ("Unreferenced par…", "10,00…")
+    from explorer.ui import short_count
+
+    assert [short_count(n) for n in (9_999, 10_000, 12_345, 123_456, 1_234_567)] == [
+        "9,999",
+        "10k",
+        "12.3k",
+        "123k",
+        "1.23M",
+    ]
+    at = _app(seed="0", **{"schema.activity_rows": "20000-20000"})
+    for page in ("schema", "connectivity", "features"):
+        _open(at, page)
+        for m in at.metric:
+            assert len(m.label) <= 15 and len(str(m.value)) <= 5, (page, m.label, m.value)
+
+
+def test_feature_column_counts_say_which_is_which() -> None:
+    from plurel_core.generate import generate
+
+    db = generate(Config(), 0)
+    sampled = sum(len(spec.columns) for spec in db.schema.tables.values())
+    kept = db.summary()["feature_columns"]
+    assert sampled > kept  # paper seed 0: binarised columns are dropped
+    at = _open(_app(seed="0"), "schema")
+    assert _metric(at, "Sampled columns") == str(sampled)
+    _open(at, "export")
+    text = " ".join(c.value for c in at.main.caption)
+    assert f"sampled {sampled} feature columns" in text and f"dropped {sampled - kept}" in text
+    assert f"hold {kept}" in text

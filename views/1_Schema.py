@@ -8,7 +8,15 @@ from explorer import state
 from explorer.controls import prior_controls
 from explorer.diagnostics_panel import diagnostics_slot, draw_diagnostics
 from explorer.stages import current_database, current_schema
-from explorer.ui import graph_frame, legend, md_escape, run_or_report, schema_source_picker, view_select
+from explorer.ui import (
+    graph_frame,
+    legend,
+    md_escape,
+    run_or_report,
+    schema_source_picker,
+    short_count,
+    view_select,
+)
 from plurel_core.viz import (
     SCHEMA_LEGEND,
     fit_height,
@@ -71,12 +79,22 @@ with view:
     n_fk = len(schema.foreign_keys())
     m = st.columns(5)
     m[0].metric("Tables", len(schema.tables))
+    n_entity, n_activity = int((frame["kind"] == "entity").sum()), int((frame["kind"] == "activity").sum())
     m[1].metric(
-        "Entity / activity", f"{(frame['kind'] == 'entity').sum()} / {(frame['kind'] == 'activity').sum()}"
+        "Entity/activity",
+        f"{n_entity}/{n_activity}",
+        help=f"{n_entity} entity tables, {n_activity} activity tables",
     )
     m[2].metric("Foreign keys", n_fk)
-    m[3].metric("Rows", f"{int(frame['rows'].sum()):,}")
-    m[4].metric("Feature columns", int(frame["feature columns"].sum()))
+    rows = int(frame["rows"].sum())
+    m[3].metric("Rows", short_count(rows), help=f"{rows:,} rows in all tables")
+    m[4].metric(
+        "Sampled columns",
+        int(frame["feature columns"].sum()),
+        help="Feature columns as Stage 1 samples them. Post-processing can drop some (a binarised "
+        "categorical column that ends up constant), so the generated database, counted on the Home "
+        "and Export pages, may have fewer.",
+    )
     source = "imported from SQL" if schema.source == "sql" else f"layout **{schema.layout}**"
     st.markdown(
         f"**Schema DAG** ({source}) — parents left of children; hover a table for its columns, types and rows."

@@ -8,7 +8,7 @@ import streamlit as st
 from explorer.controls import prior_controls
 from explorer.diagnostics_panel import diagnostics_slot, draw_diagnostics
 from explorer.stages import current_foreign_keys, current_schema
-from explorer.ui import md_escape, run_or_report, view_select
+from explorer.ui import md_escape, run_or_report, short_count, view_select
 from plurel_core.viz import (
     bipartite_sample,
     block_heatmap,
@@ -67,9 +67,13 @@ with view:
     degrees = fk_degrees(sample.parent_rows, n_parent)
     hsbm = sample.hsbm
     m = st.columns(5)
-    m[0].metric("Child rows", f"{n_child:,}", help=md_escape(child))
-    m[1].metric("Parent rows", f"{n_parent:,}", help=md_escape(parent))
-    m[2].metric("Unreferenced parents", f"{unreferenced_share(degrees):.1%}")
+    m[0].metric("Child rows", short_count(n_child), help=f"{n_child:,} rows of {md_escape(child)}")
+    m[1].metric("Parent rows", short_count(n_parent), help=f"{n_parent:,} rows of {md_escape(parent)}")
+    m[2].metric(
+        "Unreferenced",
+        f"{unreferenced_share(degrees):.1%}",
+        help="Share of the parent rows no child row points to.",
+    )
     m[3].metric("Max children", int(degrees.max()) if len(degrees) else 0)
     if hsbm is not None:
         m[4].metric(

@@ -27,10 +27,17 @@ st.caption(
 
 db = run_or_report(current_database)
 summary = db.summary()
+sampled = sum(len(spec.columns) for spec in db.schema.tables.values())
+dropped = sampled - summary["feature_columns"]
 st.markdown(
     f"Seed **{state.get_seed()}**, preset **{state.get_preset()}**: {summary['tables']} tables, "
     f"{summary['rows']:,} rows, {summary['feature_columns']} feature columns, {summary['foreign_keys']} foreign keys."
 )
+if dropped:
+    st.caption(
+        f"Stage 1 sampled {sampled} feature columns; post-processing dropped {dropped} (binarised categoricals "
+        f"left constant), so the files hold {summary['feature_columns']}."
+    )
 cfg = state.get_config()
 sql = state.get_sql()
 stem = file_stem(cfg, state.get_seed(), sql[1] if sql else None)
