@@ -51,7 +51,7 @@ from plurel_core.viz import (
     unreferenced_share,
 )
 from plurel_core.viz.figures import integer_ticks, log_integer_ticks
-from plurel_core.viz.network import UNUSED_STYLE
+from plurel_core.viz.network import MAX_TOOLTIP_LINES, UNUSED_STYLE, table_tooltip
 
 EVIL = '</script><img src=x onerror="alert(1)">&amp;'
 
@@ -374,6 +374,30 @@ def test_scm_counts_a_column_that_is_a_source_as_a_source() -> None:
     counts = scm_node_counts(SCMTrace(g, "RandomTree", "type_eager", "gaussian", parent_inputs=["p.a"]))
     assert counts == {"nodes": 3, "sources": 1, "latent": 1, "columns": 2, "parent_inputs": 1}
     assert scm_node_counts(_scm())["sources"] == 1
+
+
+def test_wide_table_tooltips_fit_the_graph_frame() -> None:
+    cols = tuple(
+        ColumnSpec(f"feature_{i}", "categorical" if i % 4 == 0 else "numerical", 5 if i % 4 == 0 else 0)
+        for i in range(39)
+    )
+    fks = tuple(ForeignKeySpec((f"foreign_row_{i}",), "users", ("row_idx",)) for i in range(3))
+    wide = TableSpec("table_8", "activity", 900, "row_idx", fks, cols, time_col="date")
+    lines = table_tooltip("table_8", wide)
+    assert len(lines) <= MAX_TOOLTIP_LINES  # 240 px, the smallest schema frame
+    text = "\n".join(lines)
+    assert all(f"feature_{i}" in text for i in range(39)), text  # every column still named
+    assert "foreign_row_2: foreign key → users" in text and "10 categorical" in text
+    assert max(len(line) for line in lines) <= 80
+    # a narrow table keeps one line per column, with its type
+    narrow = table_tooltip("users", TableSpec("users", "entity", 50, "row_idx", (), cols[:3]))
+    assert narrow[-1] == "  feature_2: numerical" and len(narrow) == 5
+    # very many columns: the rest is counted, not cut off by the frame
+    many = TableSpec(
+        "t", "entity", 10, "row_idx", (), tuple(ColumnSpec(f"c{i}", "numerical") for i in range(400))
+    )
+    lines = table_tooltip("t", many)
+    assert len(lines) <= MAX_TOOLTIP_LINES and lines[-1].startswith("  … ") and "more columns" in lines[-1]
 
 
 def test_graph_pages_are_self_contained() -> None:

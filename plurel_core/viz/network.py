@@ -19,7 +19,7 @@ from typing import Any
 
 import networkx as nx
 
-from ..database import Schema, SCMTrace
+from ..database import Schema, SCMTrace, TableSpec
 
 __all__ = [
     "ENTITY_STYLE",
@@ -34,6 +34,7 @@ __all__ = [
     "safe_json",
     "schema_graph_data",
     "schema_graph_html",
+    "table_tooltip",
     "scm_frame_height",
     "scm_graph_data",
     "scm_graph_html",
@@ -110,7 +111,7 @@ html:fullscreen #graph {{ height: 100vh; }}
   background: #ffffffe6; color: #2d3748; cursor: pointer; }}
 #tools button:hover {{ background: #edf2f7; }}
 div.vis-tooltip {{ position: absolute; visibility: hidden; padding: 6px 8px; white-space: pre;
-  font: 12px/1.35 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: #1a202c;
+  font: 11px/1.3 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: #1a202c;
   background: #fffdf2; border: 1px solid #a0aec0; border-radius: 4px;
   box-shadow: 2px 2px 8px rgba(0,0,0,.18); pointer-events: none; z-index: 5; }}
 </style>
@@ -253,24 +254,59 @@ def _short(text: str) -> str:
     return text if len(text) <= _MAX_LABEL else text[: _MAX_LABEL - 1] + "…"
 
 
+# the schema frame is at least 240 px tall: 15 tooltip lines of 11 px monospace (14.3 px a
+# line, plus padding) fit in it
+MAX_TOOLTIP_LINES = 15
+
+
+def table_tooltip(name: str, spec: TableSpec, max_lines: int = MAX_TOOLTIP_LINES) -> list[str]:
+    """A table's hover text: kind, rows, keys, time column and feature columns.
+
+    One line per column while that fits in ``max_lines``; a wide table lists its columns by
+    type instead, several names per line (with a count of any left over), so the tooltip
+    never grows taller than the graph frame that clips it.
+    """
+    head = [f"{name}  ({spec.kind} table, {spec.num_rows:,} rows)"]
+    if spec.pkey_col is not None:
+        head.append(f"  {spec.pkey_col}: primary key")
+    for key in spec.key_columns:
+        head.append(f"  {key.name}: key ({key.kind})")
+    for fk in spec.foreign_keys:
+        head.append(f"  {fk.name}: foreign key → {fk.parent}")
+    if spec.time_col is not None:
+        head.append(f"  {spec.time_col}: time")
+    per_column = []
+    for col in spec.columns:
+        extra = f", {col.num_categories} categories" if col.kind in ("categorical", "text") else ""
+        sql = f" [{col.sql_type}]" if col.sql_type else ""
+        per_column.append(f"  {col.name}: {col.kind}{extra}{sql}")
+    if len(head) + len(per_column) <= max_lines:
+        return head + per_column
+    if len(head) > max_lines // 2:  # many keys: keep the first ones
+        head = head[: max_lines // 2] + [f"  … {len(head) - max_lines // 2} more keys"]
+    by_kind: dict[str, list[str]] = {}
+    for col in spec.columns:
+        by_kind.setdefault(col.kind, []).append(col.name)
+    body = []
+    for kind, names in by_kind.items():
+        wrapped = _wrap_names(names, width=72)
+        body.append(f"  {len(names)} {kind}:")
+        body.extend("    " + line for line in wrapped)
+    room = max_lines - len(head)
+    if len(body) > room:
+        shown = body[: room - 1]
+        listed = sum(line.count(",") + 1 for line in shown if line.startswith("    "))
+        shown.append(f"  … {len(spec.columns) - listed} more columns")
+        body = shown
+    return head + body
+
+
 def schema_graph_data(schema: Schema) -> tuple[list[dict], list[dict]]:
     """vis-network nodes and edges for the schema DAG (entity boxes, activity ellipses)."""
     pos = generation_positions(schema.graph, dx=140.0, dy=70.0, max_per_column=6, sub_dx=110.0)
     nodes = []
     for name, spec in schema.tables.items():
-        lines = [f"{name}  ({spec.kind} table, {spec.num_rows:,} rows)"]
-        if spec.pkey_col is not None:
-            lines.append(f"  {spec.pkey_col}: primary key")
-        for key in spec.key_columns:
-            lines.append(f"  {key.name}: key ({key.kind})")
-        for fk in spec.foreign_keys:
-            lines.append(f"  {fk.name}: foreign key → {fk.parent}")
-        if spec.time_col is not None:
-            lines.append(f"  {spec.time_col}: time")
-        for col in spec.columns:
-            extra = f", {col.num_categories} categories" if col.kind in ("categorical", "text") else ""
-            sql = f" [{col.sql_type}]" if col.sql_type else ""
-            lines.append(f"  {col.name}: {col.kind}{extra}{sql}")
+        lines = table_tooltip(name, spec)
         x, y = pos.get(name, (0.0, 0.0))
         style = ENTITY_STYLE if spec.kind == "entity" else ACTIVITY_STYLE
         nodes.append(
