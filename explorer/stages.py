@@ -39,6 +39,7 @@ __all__ = [
     "current_foreign_keys",
     "current_keys",
     "current_schema",
+    "prune_view",
     "schema_cells",
     "size_problem",
 ]
@@ -181,3 +182,17 @@ def current_database() -> Database:
     """Stages 1–3 for the session's state; raises ``SizeError`` above the size limit."""
     k = _keys_within_size_limit()
     return cached_database(k.seed, k.schema, k.sql, k.connectivity, k.features, k.postprocess)
+
+
+def prune_view() -> None:
+    """Drop view selections (table, foreign key) the session's schema does not have.
+
+    Runs after the page: the schema comes from the Stage-1 cache; when the priors or the SQL
+    are invalid the selections are left as they are.
+    """
+    try:
+        schema = current_schema()
+    except ValueError:
+        return
+    fks = [f"{child}.{fk.name}" for child, fk in schema.foreign_keys()]
+    state.prune_view(schema.tables, fks)

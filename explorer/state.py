@@ -8,6 +8,7 @@ Controls write into them through callbacks (see :mod:`explorer.controls`).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ __all__ = [
     "new_seed",
     "notices",
     "pop_notices",
+    "prune_view",
     "push_notice",
     "reset_to_defaults",
     "set_config",
@@ -175,9 +177,28 @@ def get_view(key: str, default: Any = None) -> Any:
 
 
 def set_view(key: str, value: Any) -> None:
+    """Keep a view selection (``None`` drops it: the page's default, not in the URL)."""
     if key not in VIEW_KEYS:
         raise ValueError(f"unknown view key {key!r}; allowed: {VIEW_KEYS}")
-    st.session_state.setdefault(_VIEW, {})[key] = value
+    view = st.session_state.setdefault(_VIEW, {})
+    if value is None:
+        view.pop(key, None)
+    else:
+        view[key] = value
+
+
+def prune_view(tables: Iterable[str], foreign_keys: Iterable[str]) -> None:
+    """Drop view selections the current schema does not have (a ``fk=`` of an older schema).
+
+    ``foreign_keys`` are ``child.column`` names. The pages fall back to their first option
+    for such a selection; without this the stale value would stay in the URL.
+    """
+    view = st.session_state.get(_VIEW, {})
+    if view.get("table") is not None and view["table"] not in set(tables):
+        view.pop("table")
+    if view.get("fk") is not None and view["fk"] not in set(foreign_keys):
+        view.pop("fk")
+        view.pop("level", None)
 
 
 def control_version() -> int:

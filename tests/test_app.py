@@ -747,3 +747,39 @@ def test_feature_column_counts_say_which_is_which() -> None:
     text = " ".join(c.value for c in at.main.caption)
     assert f"sampled {sampled} feature columns" in text and f"dropped {sampled - kept}" in text
     assert f"hold {kept}" in text
+
+
+# -- view state in the URL ----------------------------------------------------------------------
+
+
+def test_block_level_and_stage3_tab_are_in_the_url() -> None:
+    at = _open(_app(preset="small", seed="1"), "connectivity")
+    grain = next(s for s in at.get("button_group") if s.proto.label.startswith("Clusters shown"))
+    assert "level" not in at.query_params
+    at.session_state[grain.proto.id if not grain.key else grain.key] = "level 0"
+    at.run()
+    assert at.query_params["level"] == "0"
+    # a fresh session from the link shows the same level
+    other = _open(_app(preset="small", seed="1", level="0"), "connectivity")
+    assert any(
+        "level-0 cluster" in json.loads(el.proto.spec)["layout"]["title"]["text"]
+        for el in other.get("plotly_chart")
+    )
+
+    _open(at, "features")
+    at.session_state["feature_tabs"] = "Correlations"
+    at.run()
+    assert at.query_params["tab"] == "Correlations"
+    other = _open(_app(preset="small", seed="1", tab="Correlations"), "features")
+    assert other.session_state["feature_tabs"] == "Correlations"
+    assert any("Pearson" in el.proto.spec for el in other.get("plotly_chart"))
+
+
+def test_stale_foreign_key_leaves_the_url() -> None:
+    at = _open(_app(preset="small", seed="1"), "connectivity")
+    fk = at.query_params["fk"]
+    assert fk
+    _open(at, "schema")
+    _control(at, "slider", "schema.num_tables").set_value((1, 1)).run()  # one table: no keys at all
+    assert not at.exception
+    assert "fk" not in at.query_params and "level" not in at.query_params

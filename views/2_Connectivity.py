@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from explorer import state
 from explorer.controls import prior_controls
 from explorer.diagnostics_panel import diagnostics_slot, draw_diagnostics
 from explorer.stages import current_foreign_keys, current_schema
@@ -92,15 +93,17 @@ with view:
     right.plotly_chart(degree_ccdf(degrees), width="stretch")
     if hsbm is not None:
         levels = ["base clusters"] + [f"level {i}" for i in range(hsbm.levels)]
+        level = state.get_view("level")
         grain = st.segmented_control(
             "Clusters shown in the block structure",
             levels,
-            default="base clusters",
+            default=f"level {level}" if f"level {level}" in levels else "base clusters",
             key=f"grain:{choice}",
             help="Base clusters are the finest cut (every level's digit); level l groups rows by their "
             "cluster at that HSBM level (level 0 is the coarsest).",
         )
         grain = grain or "base clusters"
+        state.set_view("level", None if grain == "base clusters" else grain.split()[-1])
     else:
         grain = "row bins"
     if hsbm is None:

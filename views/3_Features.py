@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from explorer import state
 from explorer.controls import prior_controls
 from explorer.diagnostics_panel import diagnostics_slot, draw_diagnostics
 from explorer.stages import current_database
@@ -105,11 +106,16 @@ with view:
         st.info("No SCM trace for this table (it has no feature columns).")
 
     # only the open tab runs (each builds several figures)
+    labels = ["Feature distributions", "Over time", "ts sources", "Correlations"]
+    tab = state.get_view("tab")
     tabs = st.tabs(
-        ["Feature distributions", "Over time", "ts sources", "Correlations"],
+        labels,
         key="feature_tabs",
+        default=tab if tab in labels else labels[0],
         on_change="rerun",
     )
+    shown = next((label for label, t in zip(labels, tabs, strict=True) if t.open), labels[0])
+    state.set_view("tab", None if shown == labels[0] else shown)
     features = table.feature_cols
     if tabs[0].open:
         with tabs[0]:
