@@ -11,11 +11,12 @@ import streamlit as st
 from plurel_core.config import ConfigError
 
 from . import state
-from .stages import SizeError, cached_schema, current_keys
+from .stages import SizeError, cached_schema, current_keys, preview_notice
 
 __all__ = [
     "NOT_IN_LINK",
     "graph_frame",
+    "preview_banner",
     "short_count",
     "legend",
     "report_errors",
@@ -68,6 +69,14 @@ def run_or_report(fn: Callable[[], T]) -> T:
     with report_errors():
         return fn()
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def preview_banner() -> bool:
+    """Say so when the pages show a row-sampled preview (priors above the size limit)."""
+    note = preview_notice()
+    if note is not None:
+        st.info(note, icon=":material/zoom_out:")
+    return note is not None
 
 
 def graph_frame(html: str, height: int) -> None:

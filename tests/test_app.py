@@ -328,14 +328,37 @@ def test_invalid_combination_is_an_error_message_not_a_traceback() -> None:
     assert at.query_params["schema.time_end"] == "1980-01-01"  # the URL still records the change
 
 
-def test_too_large_database_is_refused_naming_the_prior() -> None:
+def test_too_large_database_is_a_labelled_row_sampled_preview() -> None:
     at = _open(_app(preset="small", **{"schema.activity_rows": "2000000-3000000"}), "features")
-    assert not at.exception
-    assert any("schema.activity_rows" in e.value and "limit" in e.value for e in at.error)
-    _open(at, "schema")  # the schema alone is cheap and still drawn
+    assert not at.exception and not at.error
+    notes = " ".join(i.value for i in at.info)
+    assert "Row-sampled preview" in notes and "schema.activity_rows" in notes and "limit" in notes
+    _open(at, "schema")  # the schema itself is drawn in full
     assert _iframes(at) and not at.exception
-    at = _open(_app(preset="large", seed="0"), "connectivity")
-    assert any("schema.entity_rows" in e.value or "schema.activity_rows" in e.value for e in at.error)
+
+
+def test_large_preset_works_past_stage_1_and_export_offers_the_command() -> None:
+    from explorer.stages import MAX_CELLS, preview_schema, row_scale, schema_cells
+    from plurel_core.generate import sample_schema
+
+    schema = sample_schema(Config.preset("large").schema, 0)
+    assert schema_cells(schema)[0] > MAX_CELLS
+    small = preview_schema(schema, row_scale(schema))
+    assert schema_cells(small)[0] <= MAX_CELLS
+    for name, spec in schema.tables.items():  # same factor everywhere: order of row counts kept
+        assert small.tables[name].num_rows <= spec.num_rows
+        assert small.graph.nodes[name]["num_rows"] == small.tables[name].num_rows
+    at = _app(preset="large", seed="0")
+    for page in ("connectivity", "features"):
+        _open(at, page)
+        assert not at.error, [e.value for e in at.error]
+        assert any("Row-sampled preview" in i.value for i in at.info), page
+        assert at.get("plotly_chart")
+    _open(at, "export")
+    assert not at.error
+    assert "--preset large" in _command(at)
+    labels = _buttons(at)
+    assert "Config bundle (JSON + seed)" in labels and "SQLite database · preview" in labels
 
 
 def test_reset_and_new_seed_buttons() -> None:

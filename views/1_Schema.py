@@ -12,6 +12,7 @@ from explorer.ui import (
     graph_frame,
     legend,
     md_escape,
+    preview_banner,
     run_or_report,
     schema_source_picker,
     short_count,
@@ -115,6 +116,7 @@ with view:
         with tab_rows:
             table = view_select("Table", list(schema.tables), "table")
             db = run_or_report(current_database)
+            preview_banner()
             df = db.tables[table].df
             st.caption(f"First 200 of {len(df):,} rows of {md_escape(table)} (all three stages).")
             st.dataframe(df.head(200), width="stretch")

@@ -8,8 +8,8 @@ import streamlit as st
 from explorer import state
 from explorer.controls import prior_controls
 from explorer.diagnostics_panel import diagnostics_slot, draw_diagnostics
-from explorer.stages import current_foreign_keys, current_schema
-from explorer.ui import md_escape, run_or_report, short_count, view_select
+from explorer.stages import current_foreign_keys, current_schema, preview_schema, row_scale
+from explorer.ui import md_escape, preview_banner, run_or_report, short_count, view_select
 from plurel_core.viz import (
     bipartite_sample,
     block_heatmap,
@@ -46,6 +46,8 @@ with view:
     diagnostics = diagnostics_slot()  # filled last: the key charts draw first
     schema = run_or_report(current_schema)
     fks = run_or_report(current_foreign_keys)
+    if preview_banner():
+        schema = preview_schema(schema, row_scale(schema))
     if not fks.samples:
         st.info("This schema has no foreign keys (a single table): nothing to connect.")
         draw_diagnostics("connectivity", diagnostics)

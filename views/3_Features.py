@@ -8,7 +8,7 @@ from explorer import state
 from explorer.controls import prior_controls
 from explorer.diagnostics_panel import diagnostics_slot, draw_diagnostics
 from explorer.stages import current_database
-from explorer.ui import graph_frame, legend, md_escape, run_or_report, view_select
+from explorer.ui import graph_frame, legend, md_escape, preview_banner, run_or_report, view_select
 from plurel_core.config import Config, iter_priors
 from plurel_core.viz import (
     SCM_LEGEND,
@@ -82,6 +82,7 @@ with controls:
 with view:
     diagnostics = diagnostics_slot()  # filled last: the SCM and figures draw first
     db = run_or_report(current_database)
+    preview_banner()
     table_name = view_select("Table", list(db.tables), "table")
     table = db.tables[table_name]
     trace = db.trace.scm.get(table_name)
