@@ -3,10 +3,11 @@
 :func:`plurel_core.diagnostics.diagnose` checks a generated database for degenerate output
 (constant columns, dominant classes, foreign keys that ignore most parents, tables without
 cross-table signal, ...) and names the prior likely behind each problem. The panel shows
-them in an expander whose label carries the count, the items that concern the page's stage
-first.
+them in an expander, collapsed by default: the counts first, then the items that concern the
+page's stage in one tab and the other stages' behind their count in another.
 
-The panel is collapsed by default and the check runs only while it is open. The check needs all three stages, so a page reserves the panel's place with
+The check runs only while the panel is open: it needs all three stages (on the Stage-1 and
+Stage-2 pages, a Stage-3 generation). A page reserves the panel's place with
 :func:`diagnostics_slot` and fills it with :func:`draw_diagnostics` after its own views:
 the page's charts appear first, and the panel follows once the database exists. The result
 is cached by the same keys as the database (:mod:`explorer.stages`); nothing runs when the
@@ -38,6 +39,7 @@ from .ui import md_escape
 
 __all__ = [
     "MAX_SHOWN",
+    "PANEL_LABEL",
     "Finding",
     "Stage",
     "cached_diagnostics",
@@ -191,19 +193,20 @@ def diagnostics_slot(container: Any = None) -> Any:
 
 
 _OPEN_KEY = "diagnostics_open"
-_COUNTS = "px_diagnostics_counts"  # the label of the last check, by the stage keys it ran on
+# the label is part of the panel's identity: it stays the same while the panel can be open,
+# or each change would close it; the counts are inside
+PANEL_LABEL = "Diagnostics: checks of the generated database"
 
 
-def _closed_label() -> str:
-    """The closed panel's label: the last check's counts if it ran on the current state."""
+def _panel_label() -> str:
+    """The panel's label: fixed, except when the check cannot run at all."""
     try:
         keys = current_keys()
         if size_problem(cached_schema(keys.seed, keys.schema, keys.sql)) is not None:
             return "Diagnostics (not run: over the size limit)"
     except ValueError:
         return "Diagnostics (not run)"
-    known = st.session_state.get(_COUNTS, {})
-    return known.get(keys, "Diagnostics (open to check the database)")
+    return PANEL_LABEL
 
 
 def draw_diagnostics(stage: Stage, slot: Any = None) -> tuple[Finding, ...] | None:
@@ -215,7 +218,7 @@ def draw_diagnostics(stage: Stage, slot: Any = None) -> tuple[Finding, ...] | No
     """
     where = slot.container() if slot is not None else st.container()
     with where:
-        panel = st.expander(_closed_label(), key=_OPEN_KEY, on_change="rerun", icon=":material/rule:")
+        panel = st.expander(_panel_label(), key=_OPEN_KEY, on_change="rerun", icon=":material/rule:")
         if not panel.open:
             return None
         findings, reason = current_diagnostics()
@@ -223,12 +226,7 @@ def draw_diagnostics(stage: Stage, slot: Any = None) -> tuple[Finding, ...] | No
             if findings is None:
                 st.markdown(f"Diagnostics were not run: {reason}")
                 return None
-            label = diagnostics_label(findings)
-            known = st.session_state.setdefault(_COUNTS, {})
-            known[current_keys()] = label
-            while len(known) > 32:  # the oldest first
-                known.pop(next(iter(known)))
-            st.markdown(f"**{label}**")
+            st.markdown(f"**{diagnostics_label(findings)}**")
             st.caption(
                 "Checks on the database of the current priors and seed (`plurel_core.diagnostics`), each "
                 "with the prior most likely behind it. Thresholds: one value or class above "

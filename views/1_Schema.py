@@ -81,16 +81,12 @@ with view:
     m = st.columns(5)
     m[0].metric("Tables", len(schema.tables))
     n_entity, n_activity = int((frame["kind"] == "entity").sum()), int((frame["kind"] == "activity").sum())
-    m[1].metric(
-        "Entity/activity",
-        f"{n_entity}/{n_activity}",
-        help=f"{n_entity} entity tables, {n_activity} activity tables",
-    )
+    m[1].metric("Entity/activity", f"{n_entity}/{n_activity}")
     m[2].metric("Foreign keys", n_fk)
     rows = int(frame["rows"].sum())
     m[3].metric("Rows", short_count(rows), help=f"{rows:,} rows in all tables")
     m[4].metric(
-        "Sampled columns",
+        "Sampled cols",
         int(frame["feature columns"].sum()),
         help="Feature columns as Stage 1 samples them. Post-processing can drop some (a binarised "
         "categorical column that ends up constant), so the generated database, counted on the Home "
