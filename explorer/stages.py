@@ -234,7 +234,7 @@ def preview_notice() -> str | None:
 
 def _reduce_hint(problem: str) -> str:
     """The "Reduce `prior` ..." part of a size message."""
-    return problem[problem.index("Reduce") :] if "Reduce" in problem else ""
+    return "To see every row here, r" + problem[problem.index("Reduce") + 1 :] if "Reduce" in problem else ""
 
 
 def current_foreign_keys() -> ForeignKeys:
