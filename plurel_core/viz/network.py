@@ -141,7 +141,12 @@ div.vis-tooltip {{ position: absolute; visibility: hidden; padding: 6px 8px; whi
   network.on("click", function (p) {{
     if (p.nodes.length !== 1) return;
     var id = p.nodes[0];
-    if (network.isCluster(id)) {{ network.openCluster(id); fit(); return; }}
+    // members go back to where they were drawn (the default piles them on the group's node)
+    if (network.isCluster(id)) {{
+      network.openCluster(id, {{ releaseFunction: function (at, positions) {{ return positions; }} }});
+      fit();
+      return;
+    }}
     var node = data.nodes.find(function (n) {{ return n.id === id; }});
     var g = node && groups.find(function (x) {{ return x.cid === node.cid; }});
     if (g) {{ collapse(g); fit(); }}
@@ -156,6 +161,7 @@ div.vis-tooltip {{ position: absolute; visibility: hidden; padding: 6px 8px; whi
     setTimeout(function () {{ network.redraw(); fit(); }}, 50);
   }});
   fit();
+  window.graphNetwork = network;  // for checks from outside the frame (browser tests)
   network.once("afterDrawing", function () {{ document.body.setAttribute("data-drawn", "1"); }});
 }})();
 </script>
@@ -510,8 +516,8 @@ def scm_parent_groups(
                 "node": {
                     "id": f"parent:{table}",
                     "label": f"{_short(table)}\n{len(labels)} input{'' if len(labels) == 1 else 's'}",
-                    "title": f"parent table {table}: {len(labels)} feature columns condition every "
-                    f"non-source node (click to show them)\n{shown}",
+                    "title": f"parent table {table}: {len(labels)} feature columns\n"
+                    f"condition every non-source node (click to show them)\n{shown}",
                     "x": x0 + 40.0,
                     "y": y,
                     "size": 16,
