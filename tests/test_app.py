@@ -759,6 +759,12 @@ def test_metrics_fit_their_columns() -> None:
             assert len(m.label) <= room and len(str(m.value)) <= 5, (page, m.label, m.value)
 
 
+def test_schema_table_keeps_the_parents_column_wide() -> None:
+    at = _open(_app(seed="0"), "schema")
+    config = json.loads(at.dataframe[0].proto.columns)
+    assert config["parents"]["width"] == "large"
+
+
 def test_feature_column_counts_say_which_is_which() -> None:
     from plurel_core.generate import generate
 

@@ -107,7 +107,13 @@ with view:
     tab_tables, tab_rows = st.tabs(["Tables", "Rows preview"], key="schema_tabs", on_change="rerun")
     if tab_tables.open:
         with tab_tables:
-            st.dataframe(frame, hide_index=True, width="stretch")
+            st.dataframe(
+                frame,
+                hide_index=True,
+                width="stretch",
+                # a table with several parents lists them all instead of cutting the cell off
+                column_config={"parents": st.column_config.TextColumn("parents", width="large")},
+            )
     if tab_rows.open:
         with tab_rows:
             table = view_select("Table", list(schema.tables), "table")
