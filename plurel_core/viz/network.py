@@ -137,7 +137,11 @@ div.vis-tooltip {{ position: absolute; visibility: hidden; padding: 6px 8px; whi
     }});
   }}
   groups.forEach(collapse);
-  function fit() {{ network.fit({{ animation: false }}); }}
+  // fit the drawing, but never magnify a small graph beyond its natural size
+  function fit() {{
+    network.fit({{ animation: false }});
+    if (network.getScale() > 1) network.moveTo({{ scale: 1, animation: false }});
+  }}
   network.on("click", function (p) {{
     if (p.nodes.length !== 1) return;
     var id = p.nodes[0];
