@@ -44,6 +44,7 @@ from plurel_core.viz import (
     scm_frame_height,
     scm_graph_data,
     scm_graph_html,
+    scm_graph_page,
     scm_node_counts,
     scm_parent_groups,
     time_series_figure,
@@ -362,6 +363,8 @@ def test_scm_parent_inputs_fold_into_one_node_per_parent_table() -> None:
     data = _embedded_data(html)
     assert len(data["groups"]) == 2 and "openCluster" in html and "requestFullscreen" in html
     assert 300 <= scm_frame_height(trace) <= 560
+    page, height = scm_graph_page(trace, parents=["users", "shop.v1"])
+    assert height == scm_frame_height(trace) and _embedded_data(page) == data
 
 
 def test_scm_counts_a_column_that_is_a_source_as_a_source() -> None:

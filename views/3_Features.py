@@ -15,8 +15,7 @@ from plurel_core.viz import (
     correlation_frame,
     correlation_heatmap,
     feature_figure,
-    scm_frame_height,
-    scm_graph_html,
+    scm_graph_page,
     scm_node_counts,
     time_series_figure,
     ts_components_figure,
@@ -99,9 +98,8 @@ with view:
             f"**{trace.propagation}**, edge weights **{trace.weight_dist}**. Hover a node for its type, "
             "aggregation and activations; click a parent-table node to show its inputs."
         )
-        height = scm_frame_height(trace)
-        parents = db.schema.tables[table_name].parents
-        graph_frame(scm_graph_html(trace, height=height, parents=parents), height)
+        html, height = scm_graph_page(trace, parents=db.schema.tables[table_name].parents)
+        graph_frame(html, height)
         legend(SCM_LEGEND)
     else:
         st.info("No SCM trace for this table (it has no feature columns).")

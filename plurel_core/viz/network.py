@@ -38,6 +38,7 @@ __all__ = [
     "scm_frame_height",
     "scm_graph_data",
     "scm_graph_html",
+    "scm_graph_page",
     "scm_node_counts",
     "scm_parent_groups",
     "vis_network_js",
@@ -418,6 +419,8 @@ def _scm_positions(graph: nx.DiGraph, aspect: float = 2.0) -> dict[Any, tuple[fl
         score = abs(math.log(ratio / aspect))
         if best is None or score < best[0] - 1e-9:
             best = (score, pos)
+        if ratio <= aspect * 1.25:  # taller columns would only make it taller
+            break
     assert best is not None
     return best[1]
 
@@ -546,11 +549,25 @@ def _wrap_names(names: Sequence[str], width: int = 72) -> list[str]:
     return lines
 
 
+def scm_graph_page(trace: SCMTrace, *, parents: Sequence[str] = (), width_px: int = 900) -> tuple[str, int]:
+    """``(html, frame height)`` of one table's SCM graph, with the layout computed once.
+
+    The parent-table inputs are folded into one node per parent table (``parents``: the
+    table's parent tables, to split ``table.column`` labels whose table names hold dots);
+    the height matches the folded drawing's aspect (see :func:`fit_height`).
+    """
+    nodes, edges = scm_graph_data(trace)
+    pos = {n["id"]: (n["x"], n["y"]) for n in nodes}
+    inputs, groups = scm_parent_groups(trace, pos, parents)
+    height = fit_height(nodes + [g["node"] for g in groups], width_px=width_px, lo=300, hi=560)
+    return network_html(nodes + inputs, edges, height=height, groups=groups), height
+
+
 def scm_graph_html(trace: SCMTrace, *, height: int = 460, parents: Sequence[str] = ()) -> str:
     """One table's SCM graph as a self-contained page; hover shows type, aggregation, activations.
 
-    The parent-table inputs are folded into one node per parent table (``parents``: the
-    table's parent tables, to split ``table.column`` labels whose table names hold dots).
+    The parent-table inputs are folded into one node per parent table (see
+    :func:`scm_graph_page`).
     """
     nodes, edges = scm_graph_data(trace)
     pos = {n["id"]: (n["x"], n["y"]) for n in nodes}
@@ -560,7 +577,4 @@ def scm_graph_html(trace: SCMTrace, *, height: int = 460, parents: Sequence[str]
 
 def scm_frame_height(trace: SCMTrace, *, width_px: int = 900) -> int:
     """A frame height for the SCM graph with its parent tables folded (see :func:`fit_height`)."""
-    nodes, _ = scm_graph_data(trace)
-    pos = {n["id"]: (n["x"], n["y"]) for n in nodes}
-    _, groups = scm_parent_groups(trace, pos)
-    return fit_height(nodes + [g["node"] for g in groups], width_px=width_px, lo=300, hi=560)
+    return scm_graph_page(trace, width_px=width_px)[1]
