@@ -13,6 +13,7 @@ import streamlit as st
 
 from explorer import state
 from explorer.sidebar import draw_sidebar
+from explorer.stages import prune_view
 
 st.set_page_config(page_title="PluRel Explorer", page_icon="🧬", layout="wide")
 
@@ -49,4 +50,5 @@ draw_sidebar()
 for text in state.pop_notices():
     st.warning(text)
 nav.run()
+prune_view()
 state.sync_url()

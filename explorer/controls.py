@@ -22,12 +22,14 @@ from . import state
 
 __all__ = [
     "MAX_SLIDER_STEPS",
+    "OPTION_GROUPS",
     "float_widget",
     "default_text",
     "label_for",
     "log_grid",
     "prior_control",
     "prior_controls",
+    "set_choices",
     "slider_step",
 ]
 
@@ -81,6 +83,57 @@ _LABELS = {
     "nan_frac": "Missing-value share",
     "binarize_categoricals": "Binarize integer categoricals",
 }
+
+
+# named groups of a set prior's options, offered next to its multiselect (each one rerun)
+OPTION_GROUPS: dict[str, dict[str, tuple]] = {
+    "features.activations": {
+        "bounded": (
+            "softsign", "tanh", "sigmoid", "hardsigmoid", "hardtanh", "sin", "cos", "sign", "clamp",
+            "random_sines",
+        ),
+        "periodic": ("sin", "cos", "random_sines"),
+        "piecewise-linear": (
+            "relu", "leaky_relu", "rrelu", "hardtanh", "hardsigmoid", "softshrink", "hardshrink", "identity",
+            "abs", "sign", "clamp",
+        ),
+        "smooth ReLU-like": ("elu", "selu", "silu", "mish", "gelu", "softplus", "celu"),
+    },
+    "features.source_types": {"i.i.d. (no time series)": ("uniform", "gaussian", "beta", "mixed")},
+    "features.init_schemes": {
+        "normal": ("kaiming_normal", "xavier_normal", "trunc_normal"),
+        "uniform": ("kaiming_uniform", "xavier_uniform"),
+    },
+    "schema.layouts": {
+        "trees": ("RandomTree", "ReverseRandomTree"),
+        "random graphs": ("ErdosRenyi", "BarabasiAlbert", "WattsStrogatz", "RandomCauchy"),
+    },
+    "features.scm_layouts": {
+        "trees": ("RandomTree", "ReverseRandomTree"),
+        "random graphs": ("ErdosRenyi", "BarabasiAlbert", "WattsStrogatz", "RandomCauchy"),
+    },
+}  # fmt: skip
+
+
+def set_choices(path: str) -> dict[str, tuple]:
+    """Quick choices for a set prior: ``all``, its named groups, then ``only <option>`` each."""
+    spec = Config.spec(path)
+    if spec.kind != "set":
+        raise ValueError(f"prior {path!r} is not a set prior (kind {spec.kind!r})")
+    out: dict[str, tuple] = {f"all {len(spec.options)}": tuple(spec.options)}
+    for name, members in OPTION_GROUPS.get(path, {}).items():
+        out[f"{name} ({len(members)})"] = tuple(o for o in spec.options if o in members)
+    for option in spec.options:
+        out[f"only {_fmt(option)}"] = (option,)
+    return out
+
+
+def _on_pick(path: str, key: str) -> None:
+    choice = st.session_state.get(key)
+    options = set_choices(path).get(choice)
+    if options:
+        state.set_config(state.get_config().with_value(path, options))
+    state.bump_controls()  # redraw the multiselect from the config and clear this box
 
 
 def label_for(path: str) -> str:
@@ -207,9 +260,22 @@ def prior_control(path: str, container: Any = None) -> Any:
             return where.select_slider(label, options=grid, value=(lo, hi), format_func=_fmt, **common)
         raise ValueError(f"prior {path!r}: range too fine for a slider and not positive for a log scale")
     if kind == "set":
-        return where.multiselect(
+        chosen = where.multiselect(
             label, options=list(spec.options), default=list(value), format_func=_fmt, **common
         )
+        pick = f"pick{state.control_version()}:{path}"
+        where.selectbox(
+            f"{label}: set to",
+            list(set_choices(path)),
+            index=None,
+            key=pick,
+            placeholder="Quick set…",
+            help="Set this prior to all options, a named group or one option in one step.",
+            on_change=_on_pick,
+            args=(path, pick),
+            label_visibility="collapsed",
+        )
+        return chosen
     if kind == "int":
         if spec.hi - spec.lo <= 300:
             return where.slider(label, int(spec.lo), int(spec.hi), int(value), step=1, **common)

@@ -3,10 +3,11 @@
 :func:`plurel_core.diagnostics.diagnose` checks a generated database for degenerate output
 (constant columns, dominant classes, foreign keys that ignore most parents, tables without
 cross-table signal, ...) and names the prior likely behind each problem. The panel shows
-them in an expander whose label carries the count, the items that concern the page's stage
-first.
+them in an expander, collapsed by default: the counts first, then the items that concern the
+page's stage in one tab and the other stages' behind their count in another.
 
-The check needs all three stages, so a page reserves the panel's place with
+The check runs only while the panel is open: it needs all three stages (on the Stage-1 and
+Stage-2 pages, a Stage-3 generation). A page reserves the panel's place with
 :func:`diagnostics_slot` and fills it with :func:`draw_diagnostics` after its own views:
 the page's charts appear first, and the panel follows once the database exists. The result
 is cached by the same keys as the database (:mod:`explorer.stages`); nothing runs when the
@@ -38,6 +39,7 @@ from .ui import md_escape
 
 __all__ = [
     "MAX_SHOWN",
+    "PANEL_LABEL",
     "Finding",
     "Stage",
     "cached_diagnostics",
@@ -190,20 +192,41 @@ def diagnostics_slot(container: Any = None) -> Any:
     return where.empty()
 
 
+_OPEN_KEY = "diagnostics_open"
+# the label is part of the panel's identity: it stays the same while the panel can be open,
+# or each change would close it; the counts are inside
+PANEL_LABEL = "Diagnostics: checks of the generated database"
+
+
+def _panel_label() -> str:
+    """The panel's label: fixed, except when the check cannot run at all."""
+    try:
+        keys = current_keys()
+        if size_problem(cached_schema(keys.seed, keys.schema, keys.sql)) is not None:
+            return "Diagnostics (not run: over the size limit)"
+    except ValueError:
+        return "Diagnostics (not run)"
+    return PANEL_LABEL
+
+
 def draw_diagnostics(stage: Stage, slot: Any = None) -> tuple[Finding, ...] | None:
-    """Draw the panel (into ``slot`` if given) and return the findings, or None when not run."""
-    findings, reason = current_diagnostics()
+    """Draw the panel (into ``slot`` if given) and return the findings, or None when not run.
+
+    Collapsed by default, and the check (which needs all three stages, so on the Stage-1 and
+    Stage-2 pages a Stage-3 generation) runs only while the panel is open. Inside, the page's
+    own stage comes first; the other stages' findings sit in a second tab behind their count.
+    """
     where = slot.container() if slot is not None else st.container()
     with where:
-        icon = ":material/check_circle:"
-        if findings is None:
-            icon = ":material/block:"
-        elif any(f.diagnostic.severity == "warning" for f in findings):
-            icon = ":material/warning:"
-        with st.expander(diagnostics_label(findings), icon=icon):
+        panel = st.expander(_panel_label(), key=_OPEN_KEY, on_change="rerun", icon=":material/rule:")
+        if not panel.open:
+            return None
+        findings, reason = current_diagnostics()
+        with panel:
             if findings is None:
                 st.markdown(f"Diagnostics were not run: {reason}")
                 return None
+            st.markdown(f"**{diagnostics_label(findings)}**")
             st.caption(
                 "Checks on the database of the current priors and seed (`plurel_core.diagnostics`), each "
                 "with the prior most likely behind it. Thresholds: one value or class above "
@@ -215,12 +238,9 @@ def draw_diagnostics(stage: Stage, slot: Any = None) -> tuple[Finding, ...] | No
                 st.markdown(":material/check_circle: No problems found.")
                 return findings
             mine, rest = split_by_stage(findings, stage)
-            if mine:
-                st.markdown(f"**{_STAGE_TITLE[stage]}** ({len(mine)})")
-                st.markdown(_bullets(mine))
-            else:
-                st.caption(f"{_STAGE_TITLE[stage]}: nothing found.")
-            if rest:
-                st.markdown(f"**Other stages** ({len(rest)})")
-                st.markdown(_bullets(rest))
+            own, other = st.tabs([f"{_STAGE_TITLE[stage]} ({len(mine)})", f"Other stages ({len(rest)})"])
+            with own:
+                st.markdown(_bullets(mine) if mine else f"{_STAGE_TITLE[stage]}: nothing found.")
+            with other:
+                st.markdown(_bullets(rest) if rest else "Nothing found.")
     return findings

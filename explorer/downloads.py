@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import tempfile
 import zipfile
@@ -11,7 +12,7 @@ from plurel_core import export
 from plurel_core.config import Config
 from plurel_core.database import Database
 
-__all__ = ["DOWNLOADS", "download_bytes"]
+__all__ = ["DOWNLOADS", "download_bytes", "file_stem"]
 
 # format → (button label, file suffix, MIME type, help)
 DOWNLOADS: dict[str, tuple[str, str, str, str]] = {
@@ -62,3 +63,15 @@ def download_bytes(
         target = Path(tmp) / "out"
         path = export.export(db, fmt, target, config=config, schema_sql=schema_sql)
         return _zip_folder(path) if path.is_dir() else path.read_bytes()
+
+
+def file_stem(config: Config, seed: int, schema_sql: str | None = None) -> str:
+    """``plurel_seed<seed>_<hash>``: the seed plus 8 hex digits of the priors (and SQL schema).
+
+    Downloads of the same seed under different priors get different names, and the same
+    priors and seed always the same name.
+    """
+    digest = hashlib.sha256(config.to_json().encode())
+    if schema_sql:
+        digest.update(b"\0" + schema_sql.encode())
+    return f"plurel_seed{int(seed)}_{digest.hexdigest()[:8]}"

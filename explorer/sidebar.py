@@ -12,7 +12,8 @@ from plurel_core.config import PRESETS, Config, ConfigError
 
 from . import state
 from .controls import label_for
-from .ui import md_escape
+from .downloads import file_stem
+from .ui import md_escape, sql_in_link
 from .urlstate import MAX_SEED
 
 __all__ = ["config_bundle_text", "draw_sidebar", "load_bundle"]
@@ -136,11 +137,14 @@ def draw_sidebar() -> None:
     sql = state.get_sql()
     if sql is not None:
         sb.info(f"Schema from SQL: **{md_escape(sql[0])}** (Stage-1 structure priors unused).")
+        if not sql_in_link(sql):
+            sb.warning("This uploaded schema is not in the page's link.", icon=":material/link_off:")
     with sb.expander("Config file"):
         st.download_button(
             "Download config + seed (JSON)",
             data=config_bundle_text(),
-            file_name=f"plurel_config_seed{state.get_seed()}.json",
+            file_name=file_stem(state.get_config(), state.get_seed(), sql[1] if sql else None)
+            + "_config.json",
             mime="application/json",
             width="stretch",
         )

@@ -10,13 +10,16 @@ the cache unchanged. Arguments are JSON strings (hashable, stable); results are 
 copies by ``st.cache_data`` and must still be treated as read-only.
 
 Size limit: before Stage 2 and 3 run, the explorer counts the cells (rows × columns, keys
-included) the sampled schema implies and refuses databases above :data:`MAX_CELLS`, naming
-the prior to reduce.
+included) the sampled schema implies; above :data:`MAX_CELLS` Stages 2–3 run on a
+row-sampled preview (every table's rows scaled by the same factor) and the pages say so,
+naming the prior to reduce; the full database is left to the command line.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 from dataclasses import dataclass
 
 import streamlit as st
@@ -39,6 +42,10 @@ __all__ = [
     "current_foreign_keys",
     "current_keys",
     "current_schema",
+    "preview_notice",
+    "preview_schema",
+    "row_scale",
+    "prune_view",
     "schema_cells",
     "size_problem",
 ]
@@ -103,20 +110,59 @@ def cached_schema(seed: int, schema_json: str, sql: str) -> Schema:
     return sample_schema(_config(schema=schema_json).schema, seed)
 
 
+def preview_schema(schema: Schema, scale: float) -> Schema:
+    """The schema with every table's row count times ``scale`` (rounded down, at least 1).
+
+    Rounding down the same way everywhere keeps the order of row counts, so a 1:1 key
+    (child rows ≤ parent rows) stays satisfiable.
+    """
+    if not 0 < scale <= 1:
+        raise ValueError(f"scale must be in (0, 1], got {scale!r}")
+    if scale == 1:
+        return schema
+    tables = {
+        name: dataclasses.replace(spec, num_rows=max(1, math.floor(spec.num_rows * scale)))
+        for name, spec in schema.tables.items()
+    }
+    graph = schema.graph.copy()
+    for name, spec in tables.items():
+        graph.nodes[name]["num_rows"] = spec.num_rows
+    return dataclasses.replace(schema, tables=tables, graph=graph)
+
+
+def row_scale(schema: Schema, limit: int = MAX_CELLS) -> float:
+    """1 within ``limit`` cells, else the share of rows a preview keeps to fit under it."""
+    total, _ = schema_cells(schema)
+    if total <= limit:
+        return 1.0
+    return math.floor(limit / total * 0.98 * 1000) / 1000 or 0.001
+
+
 @st.cache_data(max_entries=16, show_spinner="Stage 2 · sampling foreign keys…")
-def cached_foreign_keys(seed: int, schema_json: str, sql: str, connectivity_json: str) -> ForeignKeys:
-    """Stage 2: every foreign key from the HSBM priors (schema from the Stage-1 cache)."""
-    schema = cached_schema(seed, schema_json, sql)
+def cached_foreign_keys(
+    seed: int, schema_json: str, sql: str, connectivity_json: str, scale: float = 1.0
+) -> ForeignKeys:
+    """Stage 2: every foreign key from the HSBM priors (schema from the Stage-1 cache).
+
+    ``scale`` < 1: on the row-sampled preview of the schema (:func:`preview_schema`).
+    """
+    schema = preview_schema(cached_schema(seed, schema_json, sql), scale)
     return sample_foreign_keys(schema, _config(connectivity=connectivity_json).connectivity, seed)
 
 
 @st.cache_data(max_entries=8, show_spinner="Stage 3 · sampling features…")
 def cached_database(
-    seed: int, schema_json: str, sql: str, connectivity_json: str, features_json: str, postprocess_json: str
+    seed: int,
+    schema_json: str,
+    sql: str,
+    connectivity_json: str,
+    features_json: str,
+    postprocess_json: str,
+    scale: float = 1.0,
 ) -> Database:
     """Stage 3 and assembly: the database (schema and foreign keys from their caches)."""
-    schema = cached_schema(seed, schema_json, sql)
-    fks = cached_foreign_keys(seed, schema_json, sql, connectivity_json)
+    schema = preview_schema(cached_schema(seed, schema_json, sql), scale)
+    fks = cached_foreign_keys(seed, schema_json, sql, connectivity_json, scale)
     cfg = _config(features=features_json, postprocess=postprocess_json)
     features = sample_features(schema, fks, cfg.features, cfg.postprocess, seed)
     # the server's Stage-3 table workers, used by the next generations once warmed up
@@ -162,22 +208,56 @@ def current_schema() -> Schema:
     return cached_schema(k.seed, k.schema, k.sql)
 
 
-def _keys_within_size_limit() -> StageKeys:
-    """The session's cache keys, after checking the schema they give against the size limit."""
+def _keys_and_scale() -> tuple[StageKeys, float]:
+    """The session's cache keys and the row scale its schema needs to fit the size limit."""
     k = current_keys()
-    problem = size_problem(cached_schema(k.seed, k.schema, k.sql))
-    if problem:
-        raise SizeError(problem)
-    return k
+    return k, row_scale(cached_schema(k.seed, k.schema, k.sql))
+
+
+def preview_notice() -> str | None:
+    """What the pages say when they show a row-sampled preview, or None for the full database."""
+    try:
+        k, scale = _keys_and_scale()
+        schema = cached_schema(k.seed, k.schema, k.sql)
+    except ValueError:
+        return None
+    if scale == 1:
+        return None
+    total, _ = schema_cells(schema)
+    return (
+        f"**Row-sampled preview**: these priors give a database of {total / 1e6:.1f} M cells, above the "
+        f"explorer's limit of {MAX_CELLS / 1e6:g} M, so Stages 2–3 run on {scale:.1%} of every table's rows "
+        "(same seed and priors otherwise). The full database comes from the command line or a corpus: "
+        "see Export for the config and the exact command. " + _reduce_hint(size_problem(schema) or "")
+    )
+
+
+def _reduce_hint(problem: str) -> str:
+    """The "Reduce `prior` ..." part of a size message."""
+    return "To see every row here, r" + problem[problem.index("Reduce") + 1 :] if "Reduce" in problem else ""
 
 
 def current_foreign_keys() -> ForeignKeys:
-    """Stages 1–2 for the session's state; raises ``SizeError`` above the size limit."""
-    k = _keys_within_size_limit()
-    return cached_foreign_keys(k.seed, k.schema, k.sql, k.connectivity)
+    """Stages 1–2 for the session's state (a row-sampled preview above the size limit)."""
+    k, scale = _keys_and_scale()
+    return cached_foreign_keys(k.seed, k.schema, k.sql, k.connectivity, scale)
 
 
 def current_database() -> Database:
-    """Stages 1–3 for the session's state; raises ``SizeError`` above the size limit."""
-    k = _keys_within_size_limit()
-    return cached_database(k.seed, k.schema, k.sql, k.connectivity, k.features, k.postprocess)
+    """Stages 1–3 for the session's state (a row-sampled preview above the size limit)."""
+    k, scale = _keys_and_scale()
+    return cached_database(k.seed, k.schema, k.sql, k.connectivity, k.features, k.postprocess, scale)
+
+
+def prune_view() -> None:
+    """Drop view selections (table, foreign key) the session's schema does not have.
+
+    Runs after the page: the schema comes from the Stage-1 cache; when the priors or the SQL
+    are invalid the selections are left as they are.
+    """
+    try:
+        schema = current_schema()
+    except ValueError:
+        return
+    fks = [f"{child}.{fk.name}" for child, fk in schema.foreign_keys()]
+    state.prune_view(schema.tables, fks)

@@ -8,6 +8,7 @@ Controls write into them through callbacks (see :mod:`explorer.controls`).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ __all__ = [
     "new_seed",
     "notices",
     "pop_notices",
+    "prune_view",
     "push_notice",
     "reset_to_defaults",
     "set_config",
@@ -62,18 +64,38 @@ def example_schemas() -> dict[str, Path]:
 
 
 def init_state() -> None:
-    """On a session's first run, restore state from the URL (or defaults), once."""
+    """Restore state from the URL on a session's first run, and again after Back / Forward.
+
+    Every change writes the state into the URL, so the browser keeps one history entry per
+    state; when the user goes back, the run carries the older entry's URL, which then wins
+    over the session's state (otherwise the end of the run would write the newer state over it).
+    """
     ss = st.session_state
-    if ss.get(_INIT):
-        return
+    if not ss.get(_INIT):
+        ss[_VER] = 0
+        ss[_NOTICES] = []
+        _apply_url()
+        ss[_INIT] = True
+    elif _history_navigation() and dict(st.query_params.to_dict()) != ss.get(_URL):
+        _apply_url()
+        bump_controls()
+
+
+def _history_navigation() -> bool:
+    """Whether this run comes from the browser's Back / Forward."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    return bool(getattr(get_script_run_ctx(), "is_history_navigation", False))
+
+
+def _apply_url() -> None:
+    """Config, seed, preset, SQL example and view selections from the URL."""
+    ss = st.session_state
     state, problems = decode_state(dict(st.query_params.to_dict()))
     ss[_CFG] = state.config
     ss[_SEED] = state.seed
     ss[_PRESET] = state.preset
-    ss[_VER] = 0
     ss[_SQL] = None
-    ss[_VIEW] = {}
-    ss[_NOTICES] = []
     view = dict(state.view)
     sql_name = view.pop("sql", None)
     if sql_name:
@@ -87,7 +109,6 @@ def init_state() -> None:
     ss[_VIEW] = view
     if problems:
         push_notice("Some URL parameters were ignored:\n- " + "\n- ".join(problems))
-    ss[_INIT] = True
 
 
 def _ensure() -> None:
@@ -156,9 +177,28 @@ def get_view(key: str, default: Any = None) -> Any:
 
 
 def set_view(key: str, value: Any) -> None:
+    """Keep a view selection (``None`` drops it: the page's default, not in the URL)."""
     if key not in VIEW_KEYS:
         raise ValueError(f"unknown view key {key!r}; allowed: {VIEW_KEYS}")
-    st.session_state.setdefault(_VIEW, {})[key] = value
+    view = st.session_state.setdefault(_VIEW, {})
+    if value is None:
+        view.pop(key, None)
+    else:
+        view[key] = value
+
+
+def prune_view(tables: Iterable[str], foreign_keys: Iterable[str]) -> None:
+    """Drop view selections the current schema does not have (a ``fk=`` of an older schema).
+
+    ``foreign_keys`` are ``child.column`` names. The pages fall back to their first option
+    for such a selection; without this the stale value would stay in the URL.
+    """
+    view = st.session_state.get(_VIEW, {})
+    if view.get("table") is not None and view["table"] not in set(tables):
+        view.pop("table")
+    if view.get("fk") is not None and view["fk"] not in set(foreign_keys):
+        view.pop("fk")
+        view.pop("level", None)
 
 
 def control_version() -> int:

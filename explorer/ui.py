@@ -11,9 +11,26 @@ import streamlit as st
 from plurel_core.config import ConfigError
 
 from . import state
-from .stages import SizeError
+from .stages import SizeError, cached_schema, current_keys, preview_notice
 
-__all__ = ["graph_frame", "report_errors", "run_or_report", "view_select", "legend"]
+__all__ = [
+    "NOT_IN_LINK",
+    "graph_frame",
+    "preview_banner",
+    "short_count",
+    "legend",
+    "report_errors",
+    "run_or_report",
+    "sql_in_link",
+    "sql_upload",
+    "view_select",
+]
+
+NOT_IN_LINK = (
+    "An uploaded schema is not part of the page's link: opened elsewhere, the link uses the Stage-1 "
+    "priors instead. To share this database, share the config bundle (sidebar → Config file), which "
+    "carries the SQL."
+)
 
 T = TypeVar("T")
 
@@ -52,6 +69,14 @@ def run_or_report(fn: Callable[[], T]) -> T:
     with report_errors():
         return fn()
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def preview_banner() -> bool:
+    """Say so when the pages show a row-sampled preview (priors above the size limit)."""
+    note = preview_notice()
+    if note is not None:
+        st.info(note, icon=":material/zoom_out:")
+    return note is not None
 
 
 def graph_frame(html: str, height: int) -> None:
@@ -103,6 +128,18 @@ def _color_name(css: str) -> str:
     }.get(css, "gray")
 
 
+def short_count(n: int) -> str:
+    """A count in at most five characters, so it fits a metric: 9,999 · 12.3k · 123k · 1.23M."""
+    n = int(n)
+    if abs(n) < 10_000:
+        return f"{n:,}"
+    for scale, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= scale:
+            text = f"{n / scale:.3g}"
+            return (text if len(text) <= 4 else f"{n / scale:.0f}") + unit
+    return str(n)  # pragma: no cover
+
+
 def md_escape(text: object) -> str:
     """Text shown literally inside Streamlit markdown (user-given names)."""
     out = str(text)
@@ -112,6 +149,7 @@ def md_escape(text: object) -> str:
 
 
 def _pick_example(key: str) -> None:
+    st.session_state.pop(_SQL_ERROR, None)
     name = st.session_state.get(key)
     examples = state.example_schemas()
     if name in examples:
@@ -121,21 +159,56 @@ def _pick_example(key: str) -> None:
     state.bump_controls()
 
 
-def _upload_sql(key: str) -> None:
-    upload = st.session_state.get(key)
-    if upload is None:
-        return
-    raw = upload.getvalue()
+_SQL_ERROR = "px_sql_upload_error"
+
+
+def sql_upload(file_name: str, raw: bytes) -> tuple[tuple[str, str] | None, str | None]:
+    """``((name, DDL text), None)`` for an upload the SQL import accepts, else ``(None, message)``.
+
+    The import runs here (through the Stage-1 cache, so the page then finds it done): a file
+    it rejects never replaces the working schema. A file identical to a shipped example
+    takes the example's name, so the page's link can name it.
+    """
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        state.push_notice(f"{upload.name}: not UTF-8 text; the upload was ignored.")
+        return None, f"{file_name}: not UTF-8 text; the upload was not used."
+    for name, path in state.example_schemas().items():
+        if path.read_text(encoding="utf-8").strip() == text.strip():
+            return (name, path.read_text(encoding="utf-8")), None
+    try:
+        k = current_keys()
+    except ValueError:
+        k = None  # invalid priors: the page names them; the import is checked once they are fixed
+    if k is not None:
+        try:
+            cached_schema(k.seed, k.schema, text)
+        except ValueError as exc:
+            return None, f"{file_name} was not used (the previous schema stays): {exc}"
+    return (file_name.rsplit(".", 1)[0] or "upload", text), None
+
+
+def _upload_sql(key: str) -> None:
+    upload = st.session_state.get(key)
+    if upload is None:
+        st.session_state.pop(_SQL_ERROR, None)
         return
-    state.set_sql((upload.name.rsplit(".", 1)[0] or "upload", text))
+    value, error = sql_upload(upload.name, upload.getvalue())
+    if error is not None:
+        st.session_state[_SQL_ERROR] = error
+        return
+    st.session_state.pop(_SQL_ERROR, None)
+    state.set_sql(value)
     state.bump_controls()
 
 
+def sql_in_link(sql: tuple[str, str] | None) -> bool:
+    """Whether the page's link restores the schema (only shipped examples can be named in it)."""
+    return sql is None or sql[0] in state.example_schemas()
+
+
 def _use_priors() -> None:
+    st.session_state.pop(_SQL_ERROR, None)
     state.set_sql(None)
     state.bump_controls()
 
@@ -144,7 +217,8 @@ def schema_source_picker() -> None:
     """Choose the schema source: Stage-1 priors, an example SQL schema or an uploaded DDL file."""
     sql = state.get_sql()
     examples = state.example_schemas()
-    with st.expander("Schema from SQL (optional)", expanded=sql is not None):
+    error = st.session_state.get(_SQL_ERROR)
+    with st.expander("Schema from SQL (optional)", expanded=sql is not None or error is not None):
         st.caption(
             "Instead of sampling the structure, take tables, keys and column types from `CREATE TABLE` "
             "DDL. Row counts and the time window still come from the priors. Only table definitions "
@@ -172,6 +246,10 @@ def schema_source_picker() -> None:
             args=(key,),
             help="SQLite, PostgreSQL or MySQL CREATE TABLE statements.",
         )
+        if error is not None:
+            st.error(md_escape(error), icon=":material/error:")
         if sql is not None:
             st.info(f"Using the SQL schema **{md_escape(sql[0])}**.")
+            if not sql_in_link(sql):
+                st.warning(NOT_IN_LINK, icon=":material/link_off:")
             st.button("Use Stage-1 priors again", on_click=_use_priors)

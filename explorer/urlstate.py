@@ -13,9 +13,11 @@ a set prior            e.g. ``features.aggregations``              comma list ``
 a number prior         e.g. ``schema.categorical_prob``            ``0.3``
 a flag prior           e.g. ``postprocess.binarize_categoricals``  ``1`` / ``0``
 a date prior           e.g. ``schema.time_start``                  ``YYYY-MM-DD``
-view                   ``table``, ``fk``, ``sql``                  a table name, an FK
-                                                                   ``child.column``, an example
-                                                                   schema name
+view                   ``table``, ``fk``, ``sql``, ``level``,      a table name, an FK
+                       ``tab``                                     ``child.column``, an example
+                                                                   schema name, the HSBM level of
+                                                                   the block views, the open
+                                                                   Stage-3 tab
 =====================  ==========================================  =========================
 
 Priors equal to the preset's value are omitted, so ``?seed=3&preset=small`` is a complete
@@ -44,7 +46,7 @@ __all__ = [
     "encode_value",
 ]
 
-VIEW_KEYS = ("table", "fk", "sql")
+VIEW_KEYS = ("table", "fk", "sql", "level", "tab")
 MAX_SEED = 2**31 - 1
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _RANGE = re.compile(rf"^\s*({_NUM})\s*(?:-|\.\.|~|,)\s*({_NUM})\s*$")

@@ -237,6 +237,28 @@ def test_every_page_runs_and_shows_its_views(preset: str, seed: int) -> None:
     assert at.query_params["seed"] == str(seed) and at.query_params["preset"] == preset
 
 
+def test_set_priors_narrow_to_one_option_or_a_group_in_one_step() -> None:
+    from explorer.controls import OPTION_GROUPS
+
+    for path, groups in OPTION_GROUPS.items():
+        for members in groups.values():
+            assert set(members) <= set(Config.spec(path).options), path
+    at = _open(_app(preset="small"), "features")
+
+    def pick(choice: str) -> None:
+        box = next(s for s in at.selectbox if s.key and s.key.endswith(":features.activations"))
+        box.set_value(choice).run()
+        assert not at.exception and not at.warning
+
+    pick("only sin")
+    assert at.query_params["features.activations"] == "sin"
+    assert _control(at, "multiselect", "features.activations").value == ["sin"]
+    pick("periodic (3)")
+    assert at.query_params["features.activations"] == "sin,cos,random_sines"
+    pick(f"all {len(Config.spec('features.activations').options)}")
+    assert "features.activations" not in at.query_params
+
+
 def test_schema_control_changes_the_schema_and_the_url() -> None:
     at = _open(_app(preset="small"), "schema")
     before = _iframes(at)[0]
@@ -306,14 +328,37 @@ def test_invalid_combination_is_an_error_message_not_a_traceback() -> None:
     assert at.query_params["schema.time_end"] == "1980-01-01"  # the URL still records the change
 
 
-def test_too_large_database_is_refused_naming_the_prior() -> None:
+def test_too_large_database_is_a_labelled_row_sampled_preview() -> None:
     at = _open(_app(preset="small", **{"schema.activity_rows": "2000000-3000000"}), "features")
-    assert not at.exception
-    assert any("schema.activity_rows" in e.value and "limit" in e.value for e in at.error)
-    _open(at, "schema")  # the schema alone is cheap and still drawn
+    assert not at.exception and not at.error
+    notes = " ".join(i.value for i in at.info)
+    assert "Row-sampled preview" in notes and "schema.activity_rows" in notes and "limit" in notes
+    _open(at, "schema")  # the schema itself is drawn in full
     assert _iframes(at) and not at.exception
-    at = _open(_app(preset="large", seed="0"), "connectivity")
-    assert any("schema.entity_rows" in e.value or "schema.activity_rows" in e.value for e in at.error)
+
+
+def test_large_preset_works_past_stage_1_and_export_offers_the_command() -> None:
+    from explorer.stages import MAX_CELLS, preview_schema, row_scale, schema_cells
+    from plurel_core.generate import sample_schema
+
+    schema = sample_schema(Config.preset("large").schema, 0)
+    assert schema_cells(schema)[0] > MAX_CELLS
+    small = preview_schema(schema, row_scale(schema))
+    assert schema_cells(small)[0] <= MAX_CELLS
+    for name, spec in schema.tables.items():  # same factor everywhere: order of row counts kept
+        assert small.tables[name].num_rows <= spec.num_rows
+        assert small.graph.nodes[name]["num_rows"] == small.tables[name].num_rows
+    at = _app(preset="large", seed="0")
+    for page in ("connectivity", "features"):
+        _open(at, page)
+        assert not at.error, [e.value for e in at.error]
+        assert any("Row-sampled preview" in i.value for i in at.info), page
+        assert at.get("plotly_chart")
+    _open(at, "export")
+    assert not at.error
+    assert "--preset large" in _command(at)
+    labels = _buttons(at)
+    assert "Config bundle (JSON + seed)" in labels and "SQLite database · preview" in labels
 
 
 def test_reset_and_new_seed_buttons() -> None:
@@ -433,6 +478,20 @@ def test_downloads_produce_readable_files() -> None:
         download_bytes(db, "xlsx")
 
 
+def test_download_names_tell_priors_apart() -> None:
+    from explorer.downloads import file_stem
+
+    cfg = Config.preset("small")
+    other = cfg.with_value("features.aggregations", ("max",))
+    stem = file_stem(cfg, 3)
+    assert re.fullmatch(r"plurel_seed3_[0-9a-f]{8}", stem)
+    assert stem == file_stem(Config.preset("small"), 3)
+    assert (
+        len({stem, file_stem(other, 3), file_stem(cfg, 4), file_stem(cfg, 3, "CREATE TABLE a (id INT);")})
+        == 4
+    )
+
+
 def test_tabs_show_rows_time_series_sources_and_correlations() -> None:
     at = _open(_app(preset="small", seed="0"), "schema")
     at.session_state["schema_tabs"] = "Rows preview"
@@ -469,17 +528,20 @@ def test_rejected_sql_is_an_error_message() -> None:
 
 # -- diagnostics panel and corpus command ---------------------------------------------------
 
-_DIAG_LABEL = re.compile(r"^Diagnostics \((\d+) warnings?(?:, (\d+) notes?)?\)$")
+_DIAG_LABEL = re.compile(r"^\*\*Diagnostics \((\d+) warnings?(?:, (\d+) notes?)?\)\*\*$")
 
 
 def _diagnostics(at: AppTest) -> tuple[int, int, str]:
-    """``(warnings, notes, markdown text)`` of the page's one diagnostics expander."""
+    """``(warnings, notes, markdown text)`` of the page's one diagnostics panel, opened."""
+    at.session_state["diagnostics_open"] = True
+    at.run()
+    assert not at.exception
     panels = [e for e in at.expander if e.label.startswith("Diagnostics")]
     assert len(panels) == 1, [e.label for e in at.expander]
-    m = _DIAG_LABEL.match(panels[0].label)
-    assert m, panels[0].label
-    text = "\n".join(md.value for md in panels[0].markdown)
-    return int(m.group(1)), int(m.group(2) or 0), text
+    texts = [md.value for md in panels[0].markdown]
+    m = _DIAG_LABEL.match(texts[0])
+    assert m, texts[0]
+    return int(m.group(1)), int(m.group(2) or 0), "\n".join(texts[1:])
 
 
 def _expected_counts(cfg: Config, seed: int) -> tuple[int, int]:
@@ -501,8 +563,10 @@ def test_diagnostics_panel_on_every_stage_page_with_its_count() -> None:
         warnings, notes, text = _diagnostics(at)
         assert (warnings, notes) == expected, page
         assert "table\\_1\\.feature\\_2" in text and "`postprocess.binarize_categoricals`" in text, page
-    # Stage 3 lists the feature findings under its own heading, before any other stage's
-    assert text.index("**Feature columns and tables**") < text.index("postprocess.binarize_categoricals")
+    # Stage 3 lists the feature findings in its own tab, the first one
+    panel = next(e for e in at.expander if e.label.startswith("Diagnostics"))
+    tabs = [t.label for t in panel.tabs]
+    assert tabs[0].startswith("Feature columns and tables (") and tabs[1].startswith("Other stages (")
     _control(at, "toggle", "postprocess.binarize_categoricals").set_value(False).run()
     assert not at.exception
     warnings, notes, text = _diagnostics(at)
@@ -517,12 +581,16 @@ def test_connectivity_page_lists_degenerate_foreign_keys_first() -> None:
     at = _open(_app(preset="small", seed="1", **rows), "connectivity")
     warnings, _, text = _diagnostics(at)
     assert warnings >= 2
-    head = text.split("**Other stages**")[0]
-    assert head.startswith("**Foreign keys**")
+    panel = next(e for e in at.expander if e.label.startswith("Diagnostics"))
+    own = panel.tabs[0]
+    assert own.label.startswith("Foreign keys (")
+    head = "\n".join(md.value for md in own.markdown)
     assert "foreign\\_row\\_0" in head and "never referenced" in head
     assert "`connectivity.parent_clusters`" in head
-    _open(at, "features")  # on Stage 3 the same findings come after the feature ones
-    assert "**Other stages**" in _diagnostics(at)[2]
+    _open(at, "features")  # on Stage 3 the same findings are in the other stages' tab
+    _diagnostics(at)
+    panel = next(e for e in at.expander if e.label.startswith("Diagnostics"))
+    assert "never referenced" in "\n".join(md.value for md in panel.tabs[1].markdown)
 
 
 def test_diagnostics_do_not_run_over_the_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -533,8 +601,45 @@ def test_diagnostics_do_not_run_over_the_size_limit(monkeypatch: pytest.MonkeyPa
     at = _open(_app(preset="small", **{"schema.activity_rows": "2000000-3000000"}), "schema")
     assert _iframes(at), "the schema itself is still drawn"
     label = next(e.label for e in at.expander if e.label.startswith("Diagnostics"))
-    assert label == "Diagnostics (not run)"
-    assert calls == []
+    assert label == "Diagnostics (not run: over the size limit)"
+    at.session_state["diagnostics_open"] = True
+    at.run()
+    assert not at.exception and calls == []
+
+
+def test_diagnostics_run_only_when_opened(monkeypatch: pytest.MonkeyPatch) -> None:
+    import explorer.diagnostics_panel as panel
+    import explorer.stages as stages
+
+    calls = {"diagnose": 0, "features": 0}
+    real_diagnose, real_features = panel.diagnose, stages.sample_features
+
+    def diagnose(db):
+        calls["diagnose"] += 1
+        return real_diagnose(db)
+
+    def features(*args, **kwargs):
+        calls["features"] += 1
+        return real_features(*args, **kwargs)
+
+    monkeypatch.setattr(panel, "diagnose", diagnose)
+    monkeypatch.setattr(stages, "sample_features", features)
+    at = _open(_app(preset="small", seed="77"), "connectivity")
+    _control(at, "slider", "connectivity.levels").set_value((1, 1)).run()
+    # closed by default: neither the check nor the Stage-3 generation it needs has run
+    label = next(e.label for e in at.expander if e.label.startswith("Diagnostics"))
+    assert label == "Diagnostics: checks of the generated database"
+    assert calls["diagnose"] == 0
+    before = calls["features"]  # the home page's database
+    _control(at, "slider", "connectivity.levels").set_value((1, 2)).run()
+    assert calls == {"diagnose": 0, "features": before}
+    _diagnostics(at)
+    assert calls == {"diagnose": 1, "features": before + 1}
+    # the label stays while open (it is part of the panel's identity: a new one would close it)
+    _control(at, "slider", "connectivity.levels").set_value((1, 3)).run()
+    panel = next(e for e in at.expander if e.label.startswith("Diagnostics"))
+    assert panel.label == "Diagnostics: checks of the generated database"
+    assert panel.markdown and panel.markdown[0].value.startswith("**Diagnostics (")
 
 
 def test_diagnostics_markdown_escapes_untrusted_names() -> None:
@@ -589,3 +694,123 @@ def test_export_command_names_the_sql_schema() -> None:
     cmd = _command(at)
     assert "--preset small" in cmd and "--schema shop.sql" in cmd
     assert "Schema SQL" in _buttons(at)
+
+
+# -- SQL uploads ------------------------------------------------------------------------------
+
+
+def _upload_ddl(at: AppTest, name: str, text: str) -> AppTest:
+    box = next(u for u in at.file_uploader if u.label == "Upload DDL (.sql)")
+    box.upload(name, text.encode(), "application/sql").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_rejected_sql_upload_keeps_the_previous_schema() -> None:
+    at = _open(_app(preset="small"), "schema")
+    next(s for s in at.selectbox if s.label == "Example schema").set_value("shop").run()
+    assert _metric(at, "Tables") == "7"
+    _upload_ddl(at, "bad.sql", "CREATE TABLE t (id INTEGER PRIMARY KEY);\nATTACH DATABASE 'x.db' AS x;")
+    # the error sits beside the upload; the working schema, the sidebar and the URL stay
+    errors = [re.sub(r"\\(.)", r"\1", e.value) for e in at.main.error]  # markdown escapes removed
+    assert len(errors) == 1 and "bad.sql" in errors[0] and "previous schema stays" in errors[0]
+    assert _metric(at, "Tables") == "7"
+    assert any("shop" in i.value for i in at.sidebar.info)
+    assert not any("bad" in i.value for i in at.sidebar.info)
+    assert at.query_params["sql"] == "shop"
+    _open(at, "features")  # the other pages still draw the working schema
+    assert not at.error and _iframes(at)
+
+
+def test_uploaded_schema_says_it_is_not_in_the_link() -> None:
+    from explorer.state import example_schemas
+
+    at = _open(_app(preset="small"), "schema")
+    _upload_ddl(at, "mine.sql", "CREATE TABLE a (id INTEGER PRIMARY KEY, v REAL);")
+    assert _metric(at, "Tables") == "1"
+    assert "sql" not in at.query_params
+    assert any("not part of the page's link" in w.value for w in at.main.warning)
+    assert any("not in the page's link" in w.value for w in at.sidebar.warning)
+    # a copy of a shipped example is named in the link, so the link works elsewhere
+    shop = example_schemas()["shop"].read_text(encoding="utf-8")
+    _upload_ddl(at, "my_copy.sql", shop)
+    assert at.query_params["sql"] == "shop" and _metric(at, "Tables") == "7"
+    assert not any("link" in w.value for w in at.warning)
+
+
+def test_metrics_fit_their_columns() -> None:
+    # five metrics share the view column: at 1280 px a label of more than 15 characters or a
+    # value of more than 5 is cut off ("Unreferenced par…", "10,00…")
+    from explorer.ui import short_count
+
+    assert [short_count(n) for n in (9_999, 10_000, 12_345, 123_456, 1_234_567)] == [
+        "9,999",
+        "10k",
+        "12.3k",
+        "123k",
+        "1.23M",
+    ]
+    at = _app(seed="0", **{"schema.activity_rows": "20000-20000"})
+    for page in ("schema", "connectivity", "features"):
+        _open(at, page)
+        for m in at.metric:
+            # a help icon takes the room of about two characters
+            room = 13 if m.proto.help else 15
+            assert len(m.label) <= room and len(str(m.value)) <= 5, (page, m.label, m.value)
+
+
+def test_schema_table_keeps_the_parents_column_wide() -> None:
+    at = _open(_app(seed="0"), "schema")
+    config = json.loads(at.dataframe[0].proto.columns)
+    assert config["parents"]["width"] == "large"
+
+
+def test_feature_column_counts_say_which_is_which() -> None:
+    from plurel_core.generate import generate
+
+    db = generate(Config(), 0)
+    sampled = sum(len(spec.columns) for spec in db.schema.tables.values())
+    kept = db.summary()["feature_columns"]
+    assert sampled > kept  # paper seed 0: binarised columns are dropped
+    at = _open(_app(seed="0"), "schema")
+    assert _metric(at, "Sampled cols") == str(sampled)
+    _open(at, "export")
+    text = " ".join(c.value for c in at.main.caption)
+    assert f"sampled {sampled} feature columns" in text and f"dropped {sampled - kept}" in text
+    assert f"hold {kept}" in text
+
+
+# -- view state in the URL ----------------------------------------------------------------------
+
+
+def test_block_level_and_stage3_tab_are_in_the_url() -> None:
+    at = _open(_app(preset="small", seed="1"), "connectivity")
+    grain = next(s for s in at.get("button_group") if s.proto.label.startswith("Clusters shown"))
+    assert "level" not in at.query_params
+    at.session_state[grain.proto.id if not grain.key else grain.key] = "level 0"
+    at.run()
+    assert at.query_params["level"] == "0"
+    # a fresh session from the link shows the same level
+    other = _open(_app(preset="small", seed="1", level="0"), "connectivity")
+    assert any(
+        "level-0 cluster" in json.loads(el.proto.spec)["layout"]["title"]["text"]
+        for el in other.get("plotly_chart")
+    )
+
+    _open(at, "features")
+    at.session_state["feature_tabs"] = "Correlations"
+    at.run()
+    assert at.query_params["tab"] == "Correlations"
+    other = _open(_app(preset="small", seed="1", tab="Correlations"), "features")
+    assert other.session_state["feature_tabs"] == "Correlations"
+    assert any("Pearson" in el.proto.spec for el in other.get("plotly_chart"))
+
+
+def test_stale_foreign_key_leaves_the_url() -> None:
+    at = _open(_app(preset="small", seed="1"), "connectivity")
+    fk = at.query_params["fk"]
+    assert fk
+    _open(at, "schema")
+    _control(at, "slider", "schema.num_tables").set_value((1, 1)).run()  # one table: no keys at all
+    assert not at.exception
+    assert "fk" not in at.query_params and "level" not in at.query_params

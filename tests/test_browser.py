@@ -338,3 +338,65 @@ def test_uploaded_schema_names_are_shown_as_text(server, page, tmp_path) -> None
     assert page.locator("img[src='x']").count() == 0
     assert dialogs == []
     _assert_loopback_only(page)
+
+
+def test_back_and_forward_restore_the_states_they_show(server, page) -> None:
+    _open(page, f"{server}/schema?preset=small&seed=1")
+    assert _metric(page, "Tables") == "3" and "schema.num_tables" not in _query(page)
+    _press_slider(page, "Tables", "ArrowRight", thumb=0)
+    first = _query(page).get("schema.num_tables")
+    _press_slider(page, "Tables", "ArrowRight", thumb=0)
+    second = _query(page).get("schema.num_tables")
+    assert first and second and first != second, (first, second)
+    _act(page, page.go_back)
+    # the older entry's state, not the newest written over it
+    assert _query(page).get("schema.num_tables") == first, page.url
+    control = page.locator('[data-testid="stSlider"]').filter(has_text="Tables").first
+    assert control.locator('input[type="range"]').first.input_value() == first.split("-")[0]
+    _act(page, page.go_back)
+    assert "schema.num_tables" not in _query(page), page.url
+    assert _metric(page, "Tables") == "3"
+    _act(page, page.go_forward)
+    assert _query(page).get("schema.num_tables") == first, page.url
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_scm_graph_folds_parent_tables_and_opens_them_on_click(server, page) -> None:
+    page.set_viewport_size({"width": 1280, "height": 720})
+    # the first Stage-3 run of a fresh server compiles the kernels: more than _open waits
+    page.goto(f"{server}/features?seed=0&table=table_8")
+    page.wait_for_function(
+        "() => window.__st && window.__st.end > 0 && window.__st.state === 'notRunning'", timeout=180_000
+    )
+    _graph_pixels(page, 1)
+    frame = page.locator('iframe[data-testid="stIFrame"]').first.element_handle().content_frame()
+    groups = frame.evaluate(
+        "() => window.graphNetwork.body.nodeIndices.filter(id => window.graphNetwork.isCluster(id))"
+    )
+    assert groups and all(g.startswith("parent:") for g in groups), groups  # one node per parent table
+    assert frame.locator("#full").count() == 1 and frame.locator("#fit").count() == 1
+    # every drawn node is inside the frame: the view was fitted
+    boxes = frame.evaluate(
+        """() => { const n = window.graphNetwork; const c = document.querySelector('#graph canvas');
+                   return n.body.nodeIndices.map(id => n.canvasToDOM(n.getPosition(id)))
+                     .map(p => [p.x, p.y, c.clientWidth, c.clientHeight]); }"""
+    )
+    assert all(0 <= x <= w and 0 <= y <= h for x, y, w, h in boxes), boxes
+    target = groups[0]
+    x, y = frame.evaluate(
+        "id => { const p = window.graphNetwork.canvasToDOM(window.graphNetwork.getPosition(id)); return [p.x, p.y]; }",
+        target,
+    )
+    frame.locator("#graph canvas").click(position={"x": x, "y": y})
+    page.wait_for_timeout(500)
+    assert not frame.evaluate("id => window.graphNetwork.isCluster(id)", target)
+    # the table's inputs are drawn apart (not piled on one spot), all inside the fitted view
+    spots = frame.evaluate(
+        """() => { const n = window.graphNetwork; const c = document.querySelector('#graph canvas');
+                   return n.body.nodeIndices.filter(id => /^p\\d+$/.test(String(id)))
+                     .map(id => n.canvasToDOM(n.getPosition(id)))
+                     .map(p => [Math.round(p.x), Math.round(p.y), c.clientWidth, c.clientHeight]); }"""
+    )
+    assert len(spots) >= 2 and len({(x, y) for x, y, _, _ in spots}) == len(spots), spots
+    assert all(0 <= x <= w and 0 <= y <= h for x, y, w, h in spots), spots
+    page.screenshot(path=str(ARTIFACTS / "scm_parent_table_opened.png"))

@@ -25,6 +25,7 @@ from plurel_core.viz import (
     bipartite_sample,
     block_heatmap,
     block_link_counts,
+    block_matrices_figure,
     correlation_frame,
     correlation_heatmap,
     degree_ccdf,
@@ -40,13 +41,18 @@ from plurel_core.viz import (
     schema_graph_data,
     schema_graph_html,
     schema_table_frame,
+    scm_frame_height,
     scm_graph_data,
     scm_graph_html,
+    scm_graph_page,
+    scm_node_counts,
+    scm_parent_groups,
     time_series_figure,
     ts_components_figure,
     unreferenced_share,
 )
-from plurel_core.viz.network import UNUSED_STYLE
+from plurel_core.viz.figures import integer_ticks, log_integer_ticks
+from plurel_core.viz.network import MAX_TOOLTIP_LINES, UNUSED_STYLE, table_tooltip
 
 EVIL = '</script><img src=x onerror="alert(1)">&amp;'
 
@@ -204,13 +210,50 @@ def test_bipartite_sample_draws_one_link_per_sampled_child() -> None:
 # -- features ---------------------------------------------------------------------------
 
 
+def test_block_matrices_share_one_log_colour_scale() -> None:
+    narrow = np.array([[0.0014, 0.002], [0.0016, 0.0015]])  # alone it would show full contrast
+    wide = np.array([[0.9, 0.0011], [0.0012, 0.9]])
+    fig = block_matrices_figure([narrow, wide])
+    heatmaps = [t for t in fig.data if isinstance(t, go.Heatmap)]
+    assert len(heatmaps) == 2 and {t.coloraxis for t in heatmaps} == {"coloraxis"}
+    axis = fig.layout.coloraxis
+    assert axis.cmin == pytest.approx(np.log10(0.0011)) and axis.cmax == pytest.approx(np.log10(0.9))
+    # the narrow panel covers a small part of the shared scale
+    z = np.asarray(heatmaps[0].z, dtype=float)
+    assert (z.max() - z.min()) / (axis.cmax - axis.cmin) < 0.1
+    # the colour bar reads in values of B, not log10
+    ticks = [float(t) for t in axis.colorbar.ticktext]
+    assert min(ticks) <= 0.005 and max(ticks) >= 0.3 and len(ticks) <= 8
+
+
 def test_feature_figure_histogram_for_floats_bars_for_categories() -> None:
     num = feature_figure(pd.Series(np.linspace(0, 1, 100), name="x"))
-    assert isinstance(num.data[0], go.Histogram)
+    assert isinstance(num.data[0], go.Bar) and len(num.data[0].y) == 40 and sum(num.data[0].y) == 100
     cat = feature_figure(pd.Series([True, False, True, None], name="flag", dtype=object))
     assert isinstance(cat.data[0], go.Bar)
     assert sorted(cat.data[0].x) == ["False", "True"]
     assert "1 missing" in cat.layout.title.text
+
+
+def test_count_and_index_axes_have_whole_number_ticks_only() -> None:
+    degrees = np.array([0, 0, 1, 1, 1, 2, 3])  # few distinct counts: plotly would tick 0.5, 1.5, ...
+    hist = degree_histogram(degrees)
+    for axis in (hist.layout.xaxis, hist.layout.yaxis):
+        assert axis.tickformat == ",d" and float(axis.dtick).is_integer() and axis.dtick >= 1
+    assert (
+        integer_ticks(3)["dtick"] == 1
+        and integer_ticks(37)["dtick"] == 5
+        and integer_ticks(900)["dtick"] == 200
+    )
+    heat = block_heatmap(np.ones((3, 2), dtype=int))
+    assert heat.layout.xaxis.dtick == 1 and heat.layout.yaxis.dtick == 1
+    cat = feature_figure(pd.Series([1, 2, 2, 3], name="c"))
+    assert cat.layout.yaxis.dtick == 1
+    # the CCDF's k axis is labelled only at 1, 2, 5, 10, ... inside the data (no stray 9)
+    ccdf = degree_ccdf(np.array([1, 2, 3, 6, 9, 9, 0]))
+    assert list(ccdf.layout.xaxis.tickvals) == [1, 2, 5]
+    assert list(log_integer_ticks(1, 700)["tickvals"]) == [1, 2, 5, 10, 20, 50, 100, 200, 500]
+    assert list(log_integer_ticks(1, 200_000)["tickvals"]) == [1, 10, 100, 1000, 10_000, 100_000]
 
 
 def test_time_series_marks_cutoffs_and_rejects_missing_time_column() -> None:
@@ -288,7 +331,6 @@ def test_scm_graph_marks_node_kinds_and_hover_details() -> None:
     assert "source generator: ts" in by_id["n0"]["title"]
     assert "aggregation: sum" in by_id["n2"]["title"] and "relu, sin" in by_id["n2"]["title"]
     assert "categorical (4 categories)" in by_id["n1"]["title"]
-    assert by_id["p0"]["label"] == "users.age"
     assert len(edges) == 5
     # a node that reaches no column is greyed out and says why
     assert by_id["n4"]["color"] == UNUSED_STYLE["color"] and by_id["n4"]["shape"] == by_id["n1"]["shape"]
@@ -296,6 +338,69 @@ def test_scm_graph_marks_node_kinds_and_hover_details() -> None:
     assert all(by_id[f"n{i}"]["color"] != UNUSED_STYLE["color"] for i in range(4))
     greyed = [e for e in edges if e["color"]["color"] == UNUSED_STYLE["color"]["border"]]
     assert [(e["from"], e["to"]) for e in greyed] == [("n1", "n4")]
+
+
+def test_scm_parent_inputs_fold_into_one_node_per_parent_table() -> None:
+    trace = _scm()
+    # dozens of inputs from two parents (one name with a dot) must not stretch the drawing
+    trace.parent_inputs = [f"users.f{i}" for i in range(40)] + [f"shop.v1.c{i}" for i in range(38)]
+    nodes, _ = scm_graph_data(trace)
+    pos = {n["id"]: (n["x"], n["y"]) for n in nodes}
+    inputs, groups = scm_parent_groups(trace, pos, parents=["users", "shop.v1"])
+    assert [g["cid"] for g in groups] == ["parent:users", "parent:shop.v1"]
+    assert "40 inputs" in groups[0]["node"]["label"] and "38 inputs" in groups[1]["node"]["label"]
+    assert len(inputs) == 78 and {n["cid"] for n in inputs} == {g["cid"] for g in groups}
+    assert {n["label"] for n in inputs if n["cid"] == "parent:shop.v1"} == {f"c{i}" for i in range(38)}
+    # folded: the parent-table nodes stay within the SCM's height, so the fitted view is the SCM
+    scm_ys = [y for _, y in pos.values()]
+    folded = scm_ys + [g["node"]["y"] for g in groups]
+    assert max(folded) - min(folded) <= max(max(scm_ys) - min(scm_ys), 2 * 90.0) + 1e-9
+    # opened: a table's inputs form a grid no taller than its slot
+    for g in groups:
+        ys = [n["y"] for n in inputs if n["cid"] == g["cid"]]
+        assert max(ys) - min(ys) <= 2 * 90.0
+    html = scm_graph_html(trace, parents=["users", "shop.v1"])
+    data = _embedded_data(html)
+    assert len(data["groups"]) == 2 and "openCluster" in html and "requestFullscreen" in html
+    assert 300 <= scm_frame_height(trace) <= 560
+    page, height = scm_graph_page(trace, parents=["users", "shop.v1"])
+    assert height == scm_frame_height(trace) and _embedded_data(page) == data
+
+
+def test_scm_counts_a_column_that_is_a_source_as_a_source() -> None:
+    # the root of a RandomTree SCM: a column node fed by a ts source generator
+    g = nx.DiGraph()
+    g.add_node(0, kind="column", is_source=True, source="ts", column="feature_3")
+    g.add_node(1, kind="latent", is_source=False, source=None)
+    g.add_node(2, kind="column", is_source=False, source=None, column="feature_0")
+    g.add_edges_from([(0, 1), (1, 2)])
+    counts = scm_node_counts(SCMTrace(g, "RandomTree", "type_eager", "gaussian", parent_inputs=["p.a"]))
+    assert counts == {"nodes": 3, "sources": 1, "latent": 1, "columns": 2, "parent_inputs": 1}
+    assert scm_node_counts(_scm())["sources"] == 1
+
+
+def test_wide_table_tooltips_fit_the_graph_frame() -> None:
+    cols = tuple(
+        ColumnSpec(f"feature_{i}", "categorical" if i % 4 == 0 else "numerical", 5 if i % 4 == 0 else 0)
+        for i in range(39)
+    )
+    fks = tuple(ForeignKeySpec((f"foreign_row_{i}",), "users", ("row_idx",)) for i in range(3))
+    wide = TableSpec("table_8", "activity", 900, "row_idx", fks, cols, time_col="date")
+    lines = table_tooltip("table_8", wide)
+    assert len(lines) <= MAX_TOOLTIP_LINES  # 240 px, the smallest schema frame
+    text = "\n".join(lines)
+    assert all(f"feature_{i}" in text for i in range(39)), text  # every column still named
+    assert "foreign_row_2: foreign key → users" in text and "10 categorical" in text
+    assert max(len(line) for line in lines) <= 80
+    # a narrow table keeps one line per column, with its type
+    narrow = table_tooltip("users", TableSpec("users", "entity", 50, "row_idx", (), cols[:3]))
+    assert narrow[-1] == "  feature_2: numerical" and len(narrow) == 5
+    # very many columns: the rest is counted, not cut off by the frame
+    many = TableSpec(
+        "t", "entity", 10, "row_idx", (), tuple(ColumnSpec(f"c{i}", "numerical") for i in range(400))
+    )
+    lines = table_tooltip("t", many)
+    assert len(lines) <= MAX_TOOLTIP_LINES and lines[-1].startswith("  … ") and "more columns" in lines[-1]
 
 
 def test_graph_pages_are_self_contained() -> None:

@@ -8,7 +8,7 @@ import streamlit as st
 
 from explorer import state
 from explorer.stages import cached_database
-from explorer.ui import graph_frame, legend, run_or_report
+from explorer.ui import graph_frame, legend, run_or_report, short_count
 from plurel_core.config import Config
 from plurel_core.viz import SCHEMA_LEGEND, fit_height, pipeline_dot, schema_graph_data, schema_graph_html
 
@@ -56,8 +56,12 @@ m[0].metric(
     summary["tables"],
     help=f"{summary['entity_tables']} entity, {summary['activity_tables']} activity",
 )
-m[1].metric("Rows", f"{summary['rows']:,}")
-m[2].metric("Feature columns", summary["feature_columns"])
+m[1].metric("Rows", short_count(summary["rows"]), help=f"{summary['rows']:,} rows in all tables")
+m[2].metric(
+    "Feature columns",
+    summary["feature_columns"],
+    help="In the generated database, after post-processing (Stage 1 counts the columns it sampled).",
+)
 m[3].metric("Foreign keys", summary["foreign_keys"])
 m[4].metric("Activity tables", summary["activity_tables"])
 left, right = st.columns([3, 2])

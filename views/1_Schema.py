@@ -8,7 +8,16 @@ from explorer import state
 from explorer.controls import prior_controls
 from explorer.diagnostics_panel import diagnostics_slot, draw_diagnostics
 from explorer.stages import current_database, current_schema
-from explorer.ui import graph_frame, legend, md_escape, run_or_report, schema_source_picker, view_select
+from explorer.ui import (
+    graph_frame,
+    legend,
+    md_escape,
+    preview_banner,
+    run_or_report,
+    schema_source_picker,
+    short_count,
+    view_select,
+)
 from plurel_core.viz import (
     SCHEMA_LEGEND,
     fit_height,
@@ -71,12 +80,18 @@ with view:
     n_fk = len(schema.foreign_keys())
     m = st.columns(5)
     m[0].metric("Tables", len(schema.tables))
-    m[1].metric(
-        "Entity / activity", f"{(frame['kind'] == 'entity').sum()} / {(frame['kind'] == 'activity').sum()}"
-    )
+    n_entity, n_activity = int((frame["kind"] == "entity").sum()), int((frame["kind"] == "activity").sum())
+    m[1].metric("Entity/activity", f"{n_entity}/{n_activity}")
     m[2].metric("Foreign keys", n_fk)
-    m[3].metric("Rows", f"{int(frame['rows'].sum()):,}")
-    m[4].metric("Feature columns", int(frame["feature columns"].sum()))
+    rows = int(frame["rows"].sum())
+    m[3].metric("Rows", short_count(rows), help=f"{rows:,} rows in all tables")
+    m[4].metric(
+        "Sampled cols",
+        int(frame["feature columns"].sum()),
+        help="Feature columns as Stage 1 samples them. Post-processing can drop some (a binarised "
+        "categorical column that ends up constant), so the generated database, counted on the Home "
+        "and Export pages, may have fewer.",
+    )
     source = "imported from SQL" if schema.source == "sql" else f"layout **{schema.layout}**"
     st.markdown(
         f"**Schema DAG** ({source}) — parents left of children; hover a table for its columns, types and rows."
@@ -92,11 +107,18 @@ with view:
     tab_tables, tab_rows = st.tabs(["Tables", "Rows preview"], key="schema_tabs", on_change="rerun")
     if tab_tables.open:
         with tab_tables:
-            st.dataframe(frame, hide_index=True, width="stretch")
+            st.dataframe(
+                frame,
+                hide_index=True,
+                width="stretch",
+                # a table with several parents lists them all instead of cutting the cell off
+                column_config={"parents": st.column_config.TextColumn("parents", width="large")},
+            )
     if tab_rows.open:
         with tab_rows:
             table = view_select("Table", list(schema.tables), "table")
             db = run_or_report(current_database)
+            preview_banner()
             df = db.tables[table].df
             st.caption(f"First 200 of {len(df):,} rows of {md_escape(table)} (all three stages).")
             st.dataframe(df.head(200), width="stretch")

@@ -5,15 +5,16 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from explorer import state
 from explorer.controls import prior_controls
 from explorer.diagnostics_panel import diagnostics_slot, draw_diagnostics
-from explorer.stages import current_foreign_keys, current_schema
-from explorer.ui import md_escape, run_or_report, view_select
+from explorer.stages import current_foreign_keys, current_schema, preview_schema, row_scale
+from explorer.ui import md_escape, preview_banner, run_or_report, short_count, view_select
 from plurel_core.viz import (
     bipartite_sample,
     block_heatmap,
     block_link_counts,
-    block_matrix_figure,
+    block_matrices_figure,
     degree_ccdf,
     degree_histogram,
     fk_degrees,
@@ -45,6 +46,8 @@ with view:
     diagnostics = diagnostics_slot()  # filled last: the key charts draw first
     schema = run_or_report(current_schema)
     fks = run_or_report(current_foreign_keys)
+    if preview_banner():
+        schema = preview_schema(schema, row_scale(schema))
     if not fks.samples:
         st.info("This schema has no foreign keys (a single table): nothing to connect.")
         draw_diagnostics("connectivity", diagnostics)
@@ -67,9 +70,13 @@ with view:
     degrees = fk_degrees(sample.parent_rows, n_parent)
     hsbm = sample.hsbm
     m = st.columns(5)
-    m[0].metric("Child rows", f"{n_child:,}", help=md_escape(child))
-    m[1].metric("Parent rows", f"{n_parent:,}", help=md_escape(parent))
-    m[2].metric("Unreferenced parents", f"{unreferenced_share(degrees):.1%}")
+    m[0].metric("Child rows", short_count(n_child), help=f"{n_child:,} rows of {md_escape(child)}")
+    m[1].metric("Parent rows", short_count(n_parent), help=f"{n_parent:,} rows of {md_escape(parent)}")
+    m[2].metric(
+        "Unreferenced",
+        f"{unreferenced_share(degrees):.1%}",
+        help="Share of the parent rows no child row points to.",
+    )
     m[3].metric("Max children", int(degrees.max()) if len(degrees) else 0)
     if hsbm is not None:
         m[4].metric(
@@ -88,15 +95,17 @@ with view:
     right.plotly_chart(degree_ccdf(degrees), width="stretch")
     if hsbm is not None:
         levels = ["base clusters"] + [f"level {i}" for i in range(hsbm.levels)]
+        level = state.get_view("level")
         grain = st.segmented_control(
             "Clusters shown in the block structure",
             levels,
-            default="base clusters",
+            default=f"level {level}" if f"level {level}" in levels else "base clusters",
             key=f"grain:{choice}",
             help="Base clusters are the finest cut (every level's digit); level l groups rows by their "
             "cluster at that HSBM level (level 0 is the coarsest).",
         )
         grain = grain or "base clusters"
+        state.set_view("level", None if grain == "base clusters" else grain.split()[-1])
     else:
         grain = "row bins"
     if hsbm is None:
@@ -115,12 +124,8 @@ with view:
     left.plotly_chart(block_heatmap(counts, f"Links: parent × child ({what})", what=what), width="stretch")
     right.plotly_chart(bipartite_sample(sample.parent_rows, n_parent, child_lab), width="stretch")
     if hsbm is not None and hsbm.blocks:
-        with st.expander("Block matrices B_l per level (log colour scale)"):
-            cols = st.columns(min(len(hsbm.blocks), 5))
-            for i, block in enumerate(hsbm.blocks):
-                cols[i % len(cols)].plotly_chart(
-                    block_matrix_figure(block, i), width="stretch", key=f"block_{i}"
-                )
+        with st.expander("Block matrices B_l per level (one shared log colour scale)"):
+            st.plotly_chart(block_matrices_figure(hsbm.blocks), width="stretch", key="block_matrices")
 
 # needs Stage 3 too (cached); foreign-key findings first
 draw_diagnostics("connectivity", diagnostics)

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import streamlit as st
 
+from explorer import state
 from explorer.controls import prior_controls
 from explorer.diagnostics_panel import diagnostics_slot, draw_diagnostics
 from explorer.stages import current_database
-from explorer.ui import graph_frame, legend, md_escape, run_or_report, view_select
+from explorer.ui import graph_frame, legend, md_escape, preview_banner, run_or_report, view_select
 from plurel_core.config import Config, iter_priors
 from plurel_core.viz import (
     SCM_LEGEND,
     correlation_frame,
     correlation_heatmap,
     feature_figure,
-    scm_graph_html,
+    scm_graph_page,
+    scm_node_counts,
     time_series_figure,
     ts_components_figure,
 )
@@ -79,35 +81,40 @@ with controls:
 with view:
     diagnostics = diagnostics_slot()  # filled last: the SCM and figures draw first
     db = run_or_report(current_database)
+    preview_banner()
     table_name = view_select("Table", list(db.tables), "table")
     table = db.tables[table_name]
     trace = db.trace.scm.get(table_name)
-    kinds = {}
     if trace is not None:
-        for _, attrs in trace.graph.nodes(data=True):
-            kinds[attrs.get("kind", "latent")] = kinds.get(attrs.get("kind", "latent"), 0) + 1
+        counts = scm_node_counts(trace)
         m = st.columns(5)
-        m[0].metric("Nodes", trace.graph.number_of_nodes())
-        m[1].metric("Sources", kinds.get("source", 0))
-        m[2].metric("Latent", kinds.get("latent", 0))
-        m[3].metric("Column nodes", kinds.get("column", 0))
-        m[4].metric("Parent inputs", len(trace.parent_inputs))
+        m[0].metric("Nodes", counts["nodes"])
+        m[1].metric("Sources", counts["sources"], help="Source nodes, including columns that are sources.")
+        m[2].metric("Latent", counts["latent"])
+        m[3].metric("Column nodes", counts["columns"])
+        m[4].metric("Parent inputs", counts["parent_inputs"])
         st.markdown(
             f"**SCM of {md_escape(table_name)}** — layout **{trace.layout}**, propagation "
             f"**{trace.propagation}**, edge weights **{trace.weight_dist}**. Hover a node for its type, "
-            "aggregation and activations."
+            "aggregation and activations; click a parent-table node to show its inputs."
         )
-        graph_frame(scm_graph_html(trace, height=420), 420)
+        html, height = scm_graph_page(trace, parents=db.schema.tables[table_name].parents)
+        graph_frame(html, height)
         legend(SCM_LEGEND)
     else:
         st.info("No SCM trace for this table (it has no feature columns).")
 
     # only the open tab runs (each builds several figures)
+    labels = ["Feature distributions", "Over time", "ts sources", "Correlations"]
+    tab = state.get_view("tab")
     tabs = st.tabs(
-        ["Feature distributions", "Over time", "ts sources", "Correlations"],
+        labels,
         key="feature_tabs",
+        default=tab if tab in labels else labels[0],
         on_change="rerun",
     )
+    shown = next((label for label, t in zip(labels, tabs, strict=True) if t.open), labels[0])
+    state.set_view("tab", None if shown == labels[0] else shown)
     features = table.feature_cols
     if tabs[0].open:
         with tabs[0]:

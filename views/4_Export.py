@@ -8,10 +8,10 @@ import re
 import streamlit as st
 
 from explorer import state
-from explorer.downloads import DOWNLOADS, download_bytes
+from explorer.downloads import DOWNLOADS, download_bytes, file_stem
 from explorer.sidebar import config_bundle_text
 from explorer.stages import current_database
-from explorer.ui import md_escape, run_or_report
+from explorer.ui import md_escape, preview_banner, run_or_report
 from explorer.urlstate import MAX_SEED
 from plurel_core.config import PRESETS, Config
 from plurel_core.corpus import FORMATS, corpus_command_line
@@ -25,29 +25,9 @@ st.caption(
     "database (`plurel_core.export.regenerate`, or the sidebar's config loader)."
 )
 
-db = run_or_report(current_database)
-summary = db.summary()
-st.markdown(
-    f"Seed **{state.get_seed()}**, preset **{state.get_preset()}**: {summary['tables']} tables, "
-    f"{summary['rows']:,} rows, {summary['feature_columns']} feature columns, {summary['foreign_keys']} foreign keys."
-)
 cfg = state.get_config()
 sql = state.get_sql()
-stem = f"plurel_seed{state.get_seed()}"
-st.subheader("Database")
-cols = st.columns(3)
-for i, (fmt, (label, suffix, mime, helptext)) in enumerate(DOWNLOADS.items()):
-    cols[i % 3].download_button(
-        label,
-        data=functools.partial(download_bytes, db, fmt, cfg, sql[1] if sql else None),
-        file_name=stem + suffix,
-        mime=mime,
-        help=helptext + " Built when you click.",
-        on_click="ignore",
-        icon=":material/download:",
-        width="stretch",
-        key=f"dl_{fmt}",
-    )
+stem = file_stem(cfg, state.get_seed(), sql[1] if sql else None)
 st.subheader("Priors")
 st.download_button(
     "Config bundle (JSON + seed)",
@@ -154,4 +134,37 @@ else:
     st.caption(
         f"The priors differ from every preset, so the command reads them from **{CONFIG_FILE}**: download "
         "it with the button beside the command into the folder you run it from."
+    )
+
+
+# -- the database itself (last: the priors and the command above never depend on it) -------
+
+st.subheader("Database")
+db = run_or_report(current_database)
+preview = preview_banner()
+summary = db.summary()
+sampled = sum(len(spec.columns) for spec in db.schema.tables.values())
+dropped = sampled - summary["feature_columns"]
+st.markdown(
+    ("Row-sampled preview of seed" if preview else "Seed")
+    + f" **{state.get_seed()}**, preset **{state.get_preset()}**: {summary['tables']} tables, "
+    f"{summary['rows']:,} rows, {summary['feature_columns']} feature columns, {summary['foreign_keys']} foreign keys."
+)
+if dropped:
+    st.caption(
+        f"Stage 1 sampled {sampled} feature columns; post-processing dropped {dropped} (binarised categoricals "
+        f"left constant), so the files hold {summary['feature_columns']}."
+    )
+cols = st.columns(3)
+for i, (fmt, (label, suffix, mime, helptext)) in enumerate(DOWNLOADS.items()):
+    cols[i % 3].download_button(
+        label + (" · preview" if preview else ""),
+        data=functools.partial(download_bytes, db, fmt, cfg, sql[1] if sql else None),
+        file_name=stem + ("_preview" if preview else "") + suffix,
+        mime=mime,
+        help=helptext + " Built when you click.",
+        on_click="ignore",
+        icon=":material/download:",
+        width="stretch",
+        key=f"dl_{fmt}",
     )

@@ -6,6 +6,8 @@ returns a new figure or array. Names are passed to plotly as text, never as HTML
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -18,6 +20,8 @@ from ..database import Database, Schema
 __all__ = [
     "KIND_COLORS",
     "fk_degrees",
+    "integer_ticks",
+    "log_integer_ticks",
     "unreferenced_share",
     "degree_ccdf_points",
     "degree_histogram",
@@ -27,6 +31,7 @@ __all__ = [
     "hsbm_level_labels",
     "block_heatmap",
     "block_matrix_figure",
+    "block_matrices_figure",
     "bipartite_sample",
     "feature_figure",
     "time_series_figure",
@@ -45,6 +50,39 @@ _MAX_POINTS = 2500
 def _plain(text: Any) -> str:
     """Plotly renders a few HTML tags in labels; show names literally instead."""
     return str(text).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def integer_ticks(hi: float, max_ticks: int = 8) -> dict[str, Any]:
+    """Axis settings with whole-number ticks only (counts, indices) for values in [0, hi].
+
+    The step is 1, 2 or 5 times a power of ten giving at most ``max_ticks`` ticks, never
+    below 1, so plotly cannot place a tick at 0.5 or 2.5.
+    """
+    hi = max(float(hi), 1.0)
+    step = 1
+    while hi / step > max_ticks:
+        step = _next_step(step)
+    return {"tick0": 0, "dtick": step, "tickformat": ",d"}
+
+
+def _next_step(step: int) -> int:
+    """1 → 2 → 5 → 10 → 20 → 50 → ..."""
+    e = len(str(step)) - 1
+    lead = step // 10**e
+    return {1: 2, 2: 5, 5: 10}[lead] * 10**e
+
+
+def log_integer_ticks(lo: float, hi: float) -> dict[str, Any]:
+    """Tick values 1, 2, 5, 10, 20, ... within [lo, hi] for a log axis of whole numbers."""
+    vals = []
+    v = 1
+    while v <= max(hi, 1):
+        if v >= lo:
+            vals.append(v)
+        v = _next_step(v)
+    if len(vals) > 9:
+        vals = [x for x in vals if str(x)[0] == "1"]
+    return {"tickvals": vals, "ticktext": [f"{x:,}" for x in vals]}
 
 
 # -- Stage 2: foreign keys -------------------------------------------------------------
@@ -87,6 +125,8 @@ def degree_histogram(degrees: np.ndarray, title: str = "") -> go.Figure:
         title=_plain(title) or "Children per parent row",
         xaxis_title="children referencing the parent row",
         yaxis_title="parent rows",
+        xaxis=integer_ticks(ks.max() if len(ks) else 1),
+        yaxis=integer_ticks(counts.max() if len(counts) else 1),
         bargap=0.05,
         height=320,
         margin=dict(l=50, r=10, t=45, b=45),
@@ -102,7 +142,7 @@ def degree_ccdf(degrees: np.ndarray, title: str = "") -> go.Figure:
         title=_plain(title) or "CCDF (log-log)",
         xaxis_title="k (children per parent)",
         yaxis_title="P(D ≥ k)",
-        xaxis_type="log",
+        xaxis=dict(type="log", **log_integer_ticks(1, ks.max() if len(ks) else 1)),
         yaxis=dict(type="log", dtick=1, exponentformat="power"),
         height=320,
         margin=dict(l=50, r=10, t=45, b=45),
@@ -166,7 +206,8 @@ def block_heatmap(counts: np.ndarray, title: str = "", what: str = "HSBM base cl
         title=_plain(title) or "Block structure",
         xaxis_title=f"child {what}",
         yaxis_title=f"parent {what}",
-        yaxis_autorange="reversed",
+        xaxis=integer_ticks(np.shape(counts)[1] - 1 if np.ndim(counts) == 2 else 1),
+        yaxis=dict(autorange="reversed", **integer_ticks(np.shape(counts)[0] - 1 if np.ndim(counts) else 1)),
         height=360,
         margin=dict(l=60, r=10, t=45, b=45),
     )
@@ -225,25 +266,76 @@ def bipartite_sample(
     return fig
 
 
+def _log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
+    """Colour-bar ticks at powers of ten (and 2 and 5, or 3, times them when the range is narrow)."""
+    e0, e1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    steps = (1, 2, 5) if e1 - e0 <= 2 else (1, 3) if e1 - e0 <= 4 else (1,)
+    vals = [m * 10.0**e for e in range(e0, e1 + 1) for m in steps]
+    vals = [v for v in vals if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9)] or [lo, hi]
+    return [math.log10(v) for v in vals], [f"{v:.3g}" for v in vals]
+
+
+def block_matrices_figure(blocks: Sequence[np.ndarray], *, per_row: int = 5) -> go.Figure:
+    """The HSBM block matrices B_l of all levels side by side on one shared log colour scale.
+
+    One scale (the smallest to the largest entry over every level) makes levels comparable:
+    a panel whose entries lie in 0.0014–0.002 looks uniform instead of showing full
+    contrast; the colour bar is labelled with the entries' values, not their logarithms.
+    """
+    mats = [np.asarray(b, dtype=float) for b in blocks]
+    if not mats:
+        raise ValueError("blocks: need at least one block matrix")
+    positive = np.concatenate([m[m > 0].ravel() for m in mats] + [np.array([])])
+    lo = float(positive.min()) if positive.size else 1e-12
+    hi = float(positive.max()) if positive.size else 1.0
+    if hi <= lo:
+        lo, hi = lo / 10.0, hi * 10.0
+    cols = min(len(mats), per_row)
+    rows = -(-len(mats) // cols)
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=[f"B_{i} ({m.shape[0]} × {m.shape[1]})" for i, m in enumerate(mats)],
+        horizontal_spacing=0.06,
+        vertical_spacing=0.18 / rows,
+    )
+    for i, z in enumerate(mats):
+        fig.add_trace(
+            go.Heatmap(
+                z=np.log10(np.clip(z, lo, None)), customdata=z, coloraxis="coloraxis",
+                hovertemplate=f"B_{i}<br>parent cluster %{{y}}<br>child cluster %{{x}}<br>"
+                "B = %{customdata:.4g}<extra></extra>",
+            ),
+            row=i // cols + 1,
+            col=i % cols + 1,
+        )  # fmt: skip
+    tickvals, ticktext = _log_ticks(lo, hi)
+    fig.update_layout(
+        coloraxis=dict(
+            colorscale="Viridis",
+            cmin=math.log10(lo),
+            cmax=math.log10(hi),
+            colorbar=dict(
+                title=dict(text="B (log scale)", side="right"),
+                tickvals=tickvals,
+                ticktext=ticktext,
+                thickness=14,
+                len=1.0,
+            ),
+        ),
+        height=80 + 230 * rows,
+        margin=dict(l=50, r=10, t=50, b=40),
+    )
+    fig.update_yaxes(autorange="reversed", dtick=1, title_text="parent cluster", col=1)
+    fig.update_yaxes(autorange="reversed", dtick=1)
+    fig.update_xaxes(dtick=1, title_text="child cluster")
+    return fig
+
+
 def block_matrix_figure(block: np.ndarray, level: int) -> go.Figure:
     """The HSBM block matrix B_l of one level (parent clusters × child clusters), log colour."""
-    z = np.asarray(block, dtype=float)
-    fig = go.Figure(
-        go.Heatmap(
-            z=np.log10(np.clip(z, 1e-12, None)), customdata=z, colorscale="Viridis", colorbar_title="log10 B",
-            hovertemplate="parent cluster %{y}<br>child cluster %{x}<br>B = %{customdata:.4g}<extra></extra>",
-        )
-    )  # fmt: skip
-    fig.update_layout(
-        title=f"B_{level}",
-        xaxis_title="child cluster",
-        yaxis_title="parent cluster",
-        yaxis_autorange="reversed",
-        xaxis_dtick=1,
-        yaxis_dtick=1,
-        height=250,
-        margin=dict(l=50, r=10, t=40, b=40),
-    )
+    fig = block_matrices_figure([block])
+    fig.layout.annotations[0].text = f"B_{level}"
     return fig
 
 
@@ -262,8 +354,19 @@ def feature_figure(series: pd.Series, title: str | None = None) -> go.Figure:
             go.Bar(x=[_plain(i) for i in counts.index], y=counts.to_numpy(), marker_color="#6b46c1")
         )
         fig.update_xaxes(type="category")
+        fig.update_yaxes(**integer_ticks(counts.max() if len(counts) else 1))
     else:
-        fig = go.Figure(go.Histogram(x=s.to_numpy(dtype=float), nbinsx=40, marker_color="#2b6cb0"))
+        # binned here: 40 counts reach the browser instead of every value, and the count
+        # axis gets whole-number ticks
+        counts, edges = np.histogram(s.to_numpy(dtype=float), bins=40)
+        fig = go.Figure(
+            go.Bar(
+                x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges), marker_color="#2b6cb0",
+                customdata=np.stack([edges[:-1], edges[1:]], axis=1),
+                hovertemplate="[%{customdata[0]:.4g}, %{customdata[1]:.4g}): %{y:,d} rows<extra></extra>",
+            )
+        )  # fmt: skip
+        fig.update_yaxes(**integer_ticks(counts.max() if len(counts) else 1))
     fig.update_layout(
         title=f"{name}{sub}", height=240, margin=dict(l=40, r=10, t=40, b=30), bargap=0.05, showlegend=False
     )

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import functools
 import json
+import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
-from ..database import Schema, SCMTrace
+from ..database import Schema, SCMTrace, TableSpec
 
 __all__ = [
     "ENTITY_STYLE",
@@ -32,8 +34,13 @@ __all__ = [
     "safe_json",
     "schema_graph_data",
     "schema_graph_html",
+    "table_tooltip",
+    "scm_frame_height",
     "scm_graph_data",
     "scm_graph_html",
+    "scm_graph_page",
+    "scm_node_counts",
+    "scm_parent_groups",
     "vis_network_js",
 ]
 
@@ -99,13 +106,20 @@ _TEMPLATE = """<!DOCTYPE html>
 <style>
 html, body {{ margin: 0; padding: 0; background: #ffffff; }}
 #graph {{ width: 100%; height: {height}px; }}
+html:fullscreen #graph {{ height: 100vh; }}
+#tools {{ position: absolute; top: 6px; right: 6px; z-index: 4; display: flex; gap: 4px; }}
+#tools button {{ font: 12px sans-serif; padding: 2px 8px; border: 1px solid #a0aec0; border-radius: 4px;
+  background: #ffffffe6; color: #2d3748; cursor: pointer; }}
+#tools button:hover {{ background: #edf2f7; }}
 div.vis-tooltip {{ position: absolute; visibility: hidden; padding: 6px 8px; white-space: pre;
-  font: 12px/1.35 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: #1a202c;
+  font: 11px/1.3 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: #1a202c;
   background: #fffdf2; border: 1px solid #a0aec0; border-radius: 4px;
   box-shadow: 2px 2px 8px rgba(0,0,0,.18); pointer-events: none; z-index: 5; }}
 </style>
 <script>{script}</script>
 </head><body>
+<div id="tools"><button id="fit" title="Fit the whole graph into the frame">Fit</button>
+<button id="full" title="Show the graph full screen (Esc leaves)">Full screen</button></div>
 <div id="graph"></div>
 <script>
 (function () {{
@@ -115,6 +129,44 @@ div.vis-tooltip {{ position: absolute; visibility: hidden; padding: 6px 8px; whi
     {{ nodes: new vis.DataSet(data.nodes), edges: new vis.DataSet(data.edges) }},
     data.options
   );
+  // groups of nodes drawn as one node until clicked (e.g. a parent table's input columns)
+  var groups = data.groups || [];
+  function collapse(g) {{
+    network.cluster({{
+      joinCondition: function (node) {{ return node.cid === g.cid; }},
+      clusterNodeProperties: g.node
+    }});
+  }}
+  groups.forEach(collapse);
+  // fit the drawing, but never magnify a small graph beyond its natural size
+  function fit() {{
+    network.fit({{ animation: false }});
+    if (network.getScale() > 1) network.moveTo({{ scale: 1, animation: false }});
+  }}
+  network.on("click", function (p) {{
+    if (p.nodes.length !== 1) return;
+    var id = p.nodes[0];
+    // members go back to where they were drawn (the default piles them on the group's node)
+    if (network.isCluster(id)) {{
+      network.openCluster(id, {{ releaseFunction: function (at, positions) {{ return positions; }} }});
+      fit();
+      return;
+    }}
+    var node = data.nodes.find(function (n) {{ return n.id === id; }});
+    var g = node && groups.find(function (x) {{ return x.cid === node.cid; }});
+    if (g) {{ collapse(g); fit(); }}
+  }});
+  document.getElementById("fit").onclick = fit;
+  document.getElementById("full").onclick = function () {{
+    if (document.fullscreenElement) document.exitFullscreen();
+    else document.documentElement.requestFullscreen();
+  }};
+  document.addEventListener("fullscreenchange", function () {{
+    document.getElementById("full").textContent = document.fullscreenElement ? "Exit full screen" : "Full screen";
+    setTimeout(function () {{ network.redraw(); fit(); }}, 50);
+  }});
+  fit();
+  window.graphNetwork = network;  // for checks from outside the frame (browser tests)
   network.once("afterDrawing", function () {{ document.body.setAttribute("data-drawn", "1"); }});
 }})();
 </script>
@@ -123,12 +175,20 @@ div.vis-tooltip {{ position: absolute; visibility: hidden; padding: 6px 8px; whi
 
 
 def network_html(
-    nodes: list[dict], edges: list[dict], *, height: int = 480, options: dict | None = None
+    nodes: list[dict],
+    edges: list[dict],
+    *,
+    height: int = 480,
+    options: dict | None = None,
+    groups: list[dict] | None = None,
 ) -> str:
     """A complete HTML page drawing ``nodes``/``edges`` with vis-network, no external resources.
 
     ``nodes``/``edges`` are vis-network DataSet items (``id``, ``label``, ``title``, ``x``,
-    ``y``, ``from``, ``to``, ...). String ``title``s are shown as plain text.
+    ``y``, ``from``, ``to``, ...). String ``title``s are shown as plain text. Each of
+    ``groups`` (``{"cid": ..., "node": {...}}``) draws the nodes whose ``cid`` matches as the
+    one ``node`` until it is clicked; clicking one of its members collapses it again. The
+    page fits the drawing into the frame and has Fit and Full-screen buttons.
     """
     if not isinstance(height, int) or height <= 0:
         raise ValueError(f"height must be a positive integer, got {height!r}")
@@ -140,7 +200,7 @@ def network_html(
     }
     if options:
         opts.update(options)
-    payload = safe_json({"nodes": nodes, "edges": edges, "options": opts})
+    payload = safe_json({"nodes": nodes, "edges": edges, "options": opts, "groups": groups or []})
     return _TEMPLATE.format(height=height, script=vis_network_js(), data=payload)
 
 
@@ -205,24 +265,59 @@ def _short(text: str) -> str:
     return text if len(text) <= _MAX_LABEL else text[: _MAX_LABEL - 1] + "…"
 
 
+# the schema frame is at least 240 px tall: 15 tooltip lines of 11 px monospace (14.3 px a
+# line, plus padding) fit in it
+MAX_TOOLTIP_LINES = 15
+
+
+def table_tooltip(name: str, spec: TableSpec, max_lines: int = MAX_TOOLTIP_LINES) -> list[str]:
+    """A table's hover text: kind, rows, keys, time column and feature columns.
+
+    One line per column while that fits in ``max_lines``; a wide table lists its columns by
+    type instead, several names per line (with a count of any left over), so the tooltip
+    never grows taller than the graph frame that clips it.
+    """
+    head = [f"{name}  ({spec.kind} table, {spec.num_rows:,} rows)"]
+    if spec.pkey_col is not None:
+        head.append(f"  {spec.pkey_col}: primary key")
+    for key in spec.key_columns:
+        head.append(f"  {key.name}: key ({key.kind})")
+    for fk in spec.foreign_keys:
+        head.append(f"  {fk.name}: foreign key → {fk.parent}")
+    if spec.time_col is not None:
+        head.append(f"  {spec.time_col}: time")
+    per_column = []
+    for col in spec.columns:
+        extra = f", {col.num_categories} categories" if col.kind in ("categorical", "text") else ""
+        sql = f" [{col.sql_type}]" if col.sql_type else ""
+        per_column.append(f"  {col.name}: {col.kind}{extra}{sql}")
+    if len(head) + len(per_column) <= max_lines:
+        return head + per_column
+    if len(head) > max_lines // 2:  # many keys: keep the first ones
+        head = head[: max_lines // 2] + [f"  … {len(head) - max_lines // 2} more keys"]
+    by_kind: dict[str, list[str]] = {}
+    for col in spec.columns:
+        by_kind.setdefault(col.kind, []).append(col.name)
+    body = []
+    for kind, names in by_kind.items():
+        wrapped = _wrap_names(names, width=72)
+        body.append(f"  {len(names)} {kind}:")
+        body.extend("    " + line for line in wrapped)
+    room = max_lines - len(head)
+    if len(body) > room:
+        shown = body[: room - 1]
+        listed = sum(line.count(",") + 1 for line in shown if line.startswith("    "))
+        shown.append(f"  … {len(spec.columns) - listed} more columns")
+        body = shown
+    return head + body
+
+
 def schema_graph_data(schema: Schema) -> tuple[list[dict], list[dict]]:
     """vis-network nodes and edges for the schema DAG (entity boxes, activity ellipses)."""
     pos = generation_positions(schema.graph, dx=140.0, dy=70.0, max_per_column=6, sub_dx=110.0)
     nodes = []
     for name, spec in schema.tables.items():
-        lines = [f"{name}  ({spec.kind} table, {spec.num_rows:,} rows)"]
-        if spec.pkey_col is not None:
-            lines.append(f"  {spec.pkey_col}: primary key")
-        for key in spec.key_columns:
-            lines.append(f"  {key.name}: key ({key.kind})")
-        for fk in spec.foreign_keys:
-            lines.append(f"  {fk.name}: foreign key → {fk.parent}")
-        if spec.time_col is not None:
-            lines.append(f"  {spec.time_col}: time")
-        for col in spec.columns:
-            extra = f", {col.num_categories} categories" if col.kind in ("categorical", "text") else ""
-            sql = f" [{col.sql_type}]" if col.sql_type else ""
-            lines.append(f"  {col.name}: {col.kind}{extra}{sql}")
+        lines = table_tooltip(name, spec)
         x, y = pos.get(name, (0.0, 0.0))
         style = ENTITY_STYLE if spec.kind == "entity" else ACTIVITY_STYLE
         nodes.append(
@@ -293,10 +388,47 @@ def _fmt_activations(acts: Any) -> str:
     return str(acts)
 
 
+def scm_node_counts(trace: SCMTrace) -> dict[str, int]:
+    """Nodes of an SCM by role: ``nodes``, ``sources``, ``latent``, ``columns``, ``parent_inputs``.
+
+    A source node can also be a column node (e.g. the root of a RandomTree SCM): its ``kind``
+    is ``column`` and ``is_source`` (or a ``source`` generator) marks it as a source too, so
+    it counts in both.
+    """
+    nodes = trace.graph.nodes(data=True)
+    return {
+        "nodes": trace.graph.number_of_nodes(),
+        "sources": sum(
+            1 for _, a in nodes if a.get("kind") == "source" or a.get("is_source") or a.get("source")
+        ),
+        "latent": sum(1 for _, a in nodes if a.get("kind", "latent") == "latent"),
+        "columns": sum(1 for _, a in nodes if a.get("kind") == "column"),
+        "parent_inputs": len(trace.parent_inputs),
+    }
+
+
+def _scm_positions(graph: nx.DiGraph, aspect: float = 2.0) -> dict[Any, tuple[float, float]]:
+    """Generation positions with the column height whose drawing is closest to ``aspect``
+    (width / height), so a large SCM fills a frame instead of being a thin strip."""
+    best: tuple[float, dict[Any, tuple[float, float]]] | None = None
+    for per_column in (7, 10, 14, 20):
+        pos = generation_positions(graph, dx=170.0, dy=60.0, max_per_column=per_column)
+        xs = [p[0] for p in pos.values()] or [0.0]
+        ys = [p[1] for p in pos.values()] or [0.0]
+        ratio = (max(xs) - min(xs) + 160.0) / (max(ys) - min(ys) + 120.0)
+        score = abs(math.log(ratio / aspect))
+        if best is None or score < best[0] - 1e-9:
+            best = (score, pos)
+        if ratio <= aspect * 1.25:  # taller columns would only make it taller
+            break
+    assert best is not None
+    return best[1]
+
+
 def scm_graph_data(trace: SCMTrace) -> tuple[list[dict], list[dict]]:
     """vis-network nodes and edges for one SCM: sources, latents, columns (+ parent-table inputs)."""
     graph = trace.graph
-    pos = generation_positions(graph, dx=170.0, dy=60.0, max_per_column=7)
+    pos = _scm_positions(graph)
     nodes = []
     for node, attrs in graph.nodes(data=True):
         kind = attrs.get("kind", "latent")
@@ -328,27 +460,121 @@ def scm_graph_data(trace: SCMTrace) -> tuple[list[dict], list[dict]]:
                 "color": {"color": colour, "opacity": 0.7},
             }
         )
-    if trace.parent_inputs:
-        # parent-table features condition every non-source node; draw them as one column of
-        # inputs on the left instead of one edge per (input, node) pair
-        ys = [p[1] for p in pos.values()] or [0.0]
-        top = min(ys)
-        for i, name in enumerate(trace.parent_inputs):
+    return nodes, edges
+
+
+def _parent_table(label: str, parents: Sequence[str]) -> str:
+    """The parent table of a ``parent_table.column`` input (table names may contain dots)."""
+    for name in sorted(parents, key=len, reverse=True):
+        if label.startswith(name + "."):
+            return name
+    return label.partition(".")[0]
+
+
+def scm_parent_groups(
+    trace: SCMTrace, pos: dict[Any, tuple[float, float]], parents: Sequence[str] = ()
+) -> tuple[list[dict], list[dict]]:
+    """Nodes of the parent-table inputs and one collapsed group per parent table.
+
+    Parent-table features condition every non-source node, so they are drawn without edges,
+    left of the SCM. Collapsed, a parent table is one node (spread over the SCM's height);
+    opened, its inputs form a grid left of that node no taller than the table's share of
+    the height, so a table with dozens of inputs does not stretch the drawing.
+    """
+    by_table: dict[str, list[str]] = {}
+    for label in trace.parent_inputs:
+        by_table.setdefault(_parent_table(str(label), parents), []).append(str(label))
+    if not by_table:
+        return [], []
+    xs = [p[0] for p in pos.values()] or [0.0]
+    ys = [p[1] for p in pos.values()] or [0.0]
+    top, span = min(ys), max(ys) - min(ys)
+    slot = max(span / len(by_table), 90.0)
+    x0 = min(xs) - 230.0
+    centre = (min(ys) + max(ys)) / 2.0 - slot * (len(by_table) - 1) / 2.0
+    nodes: list[dict] = []
+    groups: list[dict] = []
+    k = 0
+    for t, (table, labels) in enumerate(by_table.items()):
+        y = centre + t * slot if span < slot * len(by_table) else top + (t + 0.5) * slot
+        per_col = max(1, int(slot // 42.0))
+        n_cols = -(-len(labels) // per_col)
+        for i, label in enumerate(labels):
+            c, r = divmod(i, per_col)
+            rows = min(per_col, len(labels) - c * per_col)
             nodes.append(
                 {
-                    "id": f"p{i}",
-                    "label": _short(str(name)),
-                    "title": f"parent-table feature {name}\nconditions every non-source node",
-                    "x": -200.0,
-                    "y": top + i * 50.0,
+                    "id": f"p{k}",
+                    "cid": f"parent:{table}",
+                    "label": _short(label[len(table) + 1 :] if label.startswith(table + ".") else label),
+                    "title": f"parent-table feature {label}\nconditions every non-source node\n"
+                    "(click to fold the table's inputs again)",
+                    "x": x0 - 20.0 - (n_cols - 1 - c) * 120.0,
+                    "y": y + (r - (rows - 1) / 2.0) * 42.0,
                     "size": 10,
                     **SCM_STYLES["parent"],
                 }
             )
-    return nodes, edges
+            k += 1
+        shown = "\n".join(_wrap_names([lab[len(table) + 1 :] for lab in labels]))
+        groups.append(
+            {
+                "cid": f"parent:{table}",
+                "node": {
+                    "id": f"parent:{table}",
+                    "label": f"{_short(table)}\n{len(labels)} input{'' if len(labels) == 1 else 's'}",
+                    "title": f"parent table {table}: {len(labels)} feature columns\n"
+                    f"condition every non-source node (click to show them)\n{shown}",
+                    "x": x0 + 40.0,
+                    "y": y,
+                    "size": 16,
+                    **SCM_STYLES["parent"],
+                },
+            }
+        )
+    return nodes, groups
 
 
-def scm_graph_html(trace: SCMTrace, *, height: int = 460) -> str:
-    """One table's SCM graph as a self-contained page; hover shows type, aggregation, activations."""
+def _wrap_names(names: Sequence[str], width: int = 72) -> list[str]:
+    """Names joined by commas into lines of at most ``width`` characters."""
+    lines, line = [], ""
+    for name in names:
+        piece = name if not line else ", " + name
+        if line and len(line) + len(piece) > width:
+            lines.append(line + ",")
+            line, piece = "", name
+        line += piece
+    if line:
+        lines.append(line)
+    return lines
+
+
+def scm_graph_page(trace: SCMTrace, *, parents: Sequence[str] = (), width_px: int = 900) -> tuple[str, int]:
+    """``(html, frame height)`` of one table's SCM graph, with the layout computed once.
+
+    The parent-table inputs are folded into one node per parent table (``parents``: the
+    table's parent tables, to split ``table.column`` labels whose table names hold dots);
+    the height matches the folded drawing's aspect (see :func:`fit_height`).
+    """
     nodes, edges = scm_graph_data(trace)
-    return network_html(nodes, edges, height=height)
+    pos = {n["id"]: (n["x"], n["y"]) for n in nodes}
+    inputs, groups = scm_parent_groups(trace, pos, parents)
+    height = fit_height(nodes + [g["node"] for g in groups], width_px=width_px, lo=300, hi=560)
+    return network_html(nodes + inputs, edges, height=height, groups=groups), height
+
+
+def scm_graph_html(trace: SCMTrace, *, height: int = 460, parents: Sequence[str] = ()) -> str:
+    """One table's SCM graph as a self-contained page; hover shows type, aggregation, activations.
+
+    The parent-table inputs are folded into one node per parent table (see
+    :func:`scm_graph_page`).
+    """
+    nodes, edges = scm_graph_data(trace)
+    pos = {n["id"]: (n["x"], n["y"]) for n in nodes}
+    inputs, groups = scm_parent_groups(trace, pos, parents)
+    return network_html(nodes + inputs, edges, height=height, groups=groups)
+
+
+def scm_frame_height(trace: SCMTrace, *, width_px: int = 900) -> int:
+    """A frame height for the SCM graph with its parent tables folded (see :func:`fit_height`)."""
+    return scm_graph_page(trace, width_px=width_px)[1]
