@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import os
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import streamlit as st
 
 from plurel_core.config import ConfigError
+from plurel_core.viz import vis_network_js
 
 from . import state
 from .stages import SizeError, cached_schema, current_keys, preview_notice
@@ -16,6 +21,7 @@ from .stages import SizeError, cached_schema, current_keys, preview_notice
 __all__ = [
     "NOT_IN_LINK",
     "graph_frame",
+    "graph_script_src",
     "preview_banner",
     "short_count",
     "legend",
@@ -31,6 +37,9 @@ NOT_IN_LINK = (
     "priors instead. To share this database, share the config bundle (sidebar → Config file), which "
     "carries the SQL."
 )
+
+# Streamlit serves this folder (beside app.py) at <base URL>/app/static/ (enableStaticServing)
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 T = TypeVar("T")
 
@@ -77,6 +86,34 @@ def preview_banner() -> bool:
     if note is not None:
         st.info(note, icon=":material/zoom_out:")
     return note is not None
+
+
+@st.cache_resource(show_spinner=False)
+def graph_script_src() -> str | None:
+    """Where the app serves the vis-network script for the graph pages, or None to inline it.
+
+    Inlined, every graph sends about 480 KB to the browser on every rerun, which then parses
+    the script again; served, a graph page is a few KB and the browser caches the script.
+    The file is copied once from pyvis under a name with its content hash (a new pyvis gives
+    a new name); where the folder cannot be written, the graphs inline the script.
+    """
+    text = vis_network_js()
+    name = f"vis-network-{hashlib.sha256(text.encode()).hexdigest()[:12]}.min.js"
+    target = STATIC_DIR / name
+    try:
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            STATIC_DIR.mkdir(exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=STATIC_DIR, prefix=".vis-", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+    except OSError:
+        return None
+    if not st.get_option("server.enableStaticServing"):
+        return None
+    base = str(st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}/app/static/{name}" if base else f"/app/static/{name}"
 
 
 def graph_frame(html: str, height: int) -> None:

@@ -15,6 +15,7 @@ from explorer.sidebar import load_bundle
 from explorer.urlstate import all_prior_paths, decode_state, decode_value, encode_state, encode_value
 from plurel_core import export
 from plurel_core.config import PRESETS, Config, ConfigError
+from plurel_core.viz import vis_network_js
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -220,6 +221,10 @@ def test_every_page_runs_and_shows_its_views(preset: str, seed: int) -> None:
 
     _open(at, "schema")
     assert len(_iframes(at)) == 1 and "vis.Network" in _iframes(at)[0]
+    # the graph loads the script the app serves from static/, instead of carrying it
+    served = re.search(r'<script src="/app/static/(vis-network-[0-9a-f]{12}\.min\.js)">', _iframes(at)[0])
+    assert served and len(_iframes(at)[0]) < 100_000
+    assert (ROOT / "static" / served.group(1)).read_text(encoding="utf-8") == vis_network_js()
     assert _control(at, "slider", "schema.num_tables").value == Config.preset(preset).schema.num_tables
     assert at.multiselect and at.date_input
 

@@ -264,6 +264,8 @@ def test_every_page_draws_offline_and_reacts_to_controls(server, page) -> None:
     _act(page, lambda: page.get_by_role("button", name="Run sweep").click(), timeout=180_000)
     _check_page(page, "sweep", graphs=0, plots=2)
 
+    # the graphs loaded the vis-network script from the app itself (not inlined, not remote)
+    assert any(urlparse(u).path.startswith("/app/static/vis-network-") for u in page.requests)
     _assert_loopback_only(page)
     (ARTIFACTS / "timings_small.json").write_text(json.dumps(timings, indent=2))
 

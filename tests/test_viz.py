@@ -413,6 +413,17 @@ def test_graph_pages_are_self_contained() -> None:
         assert data["nodes"] and "options" in data
 
 
+def test_graph_pages_can_load_the_script_from_the_app() -> None:
+    src = "/app/static/vis-network-0123abcd.min.js"
+    for html in (schema_graph_html(_schema(), script_src=src), scm_graph_html(_scm(), script_src=src)):
+        assert f'<script src="{src}"></script>' in html
+        assert len(html) < len(schema_graph_html(_schema())) / 20  # the library is not inlined
+        assert _embedded_data(html)["nodes"]
+    for bad in ("//evil.example/x.js", "https://evil.example/x.js", 'x.js"><img src=x>', "/a b.js", "app.js"):
+        with pytest.raises(ValueError, match="script_src"):
+            network_html([], [], script_src=bad)
+
+
 def test_untrusted_names_cannot_break_out_of_the_script() -> None:
     schema = _schema((EVIL, "items", "orders\u2028x"))
     html = schema_graph_html(schema)

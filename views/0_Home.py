@@ -8,7 +8,7 @@ import streamlit as st
 
 from explorer import state
 from explorer.stages import cached_database
-from explorer.ui import graph_frame, legend, run_or_report, short_count
+from explorer.ui import graph_frame, graph_script_src, legend, run_or_report, short_count
 from plurel_core.config import Config
 from plurel_core.viz import SCHEMA_LEGEND, fit_height, pipeline_dot, schema_graph_data, schema_graph_html
 
@@ -67,7 +67,7 @@ m[4].metric("Activity tables", summary["activity_tables"])
 left, right = st.columns([3, 2])
 with left:
     height = fit_height(schema_graph_data(db.schema)[0], width_px=700, hi=340)
-    graph_frame(schema_graph_html(db.schema, height=height), height)
+    graph_frame(schema_graph_html(db.schema, height=height, script_src=graph_script_src()), height)
     legend(SCHEMA_LEGEND)
 with right:
     first_activity = next(

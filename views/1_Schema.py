@@ -10,6 +10,7 @@ from explorer.diagnostics_panel import diagnostics_slot, draw_diagnostics
 from explorer.stages import current_database, current_schema
 from explorer.ui import (
     graph_frame,
+    graph_script_src,
     legend,
     md_escape,
     preview_banner,
@@ -97,7 +98,7 @@ with view:
         f"**Schema DAG** ({source}) — parents left of children; hover a table for its columns, types and rows."
     )
     height = fit_height(schema_graph_data(schema)[0])
-    graph_frame(schema_graph_html(schema, height=height), height)
+    graph_frame(schema_graph_html(schema, height=height, script_src=graph_script_src()), height)
     legend(SCHEMA_LEGEND)
     st.caption(
         f"Time window {schema.t0.date()} → {schema.t1.date()}; validation cut-off {schema.val_timestamp.date()}, "

@@ -8,7 +8,15 @@ from explorer import state
 from explorer.controls import prior_controls
 from explorer.diagnostics_panel import diagnostics_slot, draw_diagnostics
 from explorer.stages import current_database
-from explorer.ui import graph_frame, legend, md_escape, preview_banner, run_or_report, view_select
+from explorer.ui import (
+    graph_frame,
+    graph_script_src,
+    legend,
+    md_escape,
+    preview_banner,
+    run_or_report,
+    view_select,
+)
 from plurel_core.config import Config, iter_priors
 from plurel_core.viz import (
     SCM_LEGEND,
@@ -98,7 +106,9 @@ with view:
             f"**{trace.propagation}**, edge weights **{trace.weight_dist}**. Hover a node for its type, "
             "aggregation and activations; click a parent-table node to show its inputs."
         )
-        html, height = scm_graph_page(trace, parents=db.schema.tables[table_name].parents)
+        html, height = scm_graph_page(
+            trace, parents=db.schema.tables[table_name].parents, script_src=graph_script_src()
+        )
         graph_frame(html, height)
         legend(SCM_LEGEND)
     else:

@@ -1,7 +1,9 @@
-"""Self-contained vis-network HTML for the schema DAG and each table's SCM graph.
+"""vis-network HTML pages for the schema DAG and each table's SCM graph.
 
-The page inlines the vis-network script shipped inside the ``pyvis`` package and links
-nothing else, so graphs render offline. Every name that reaches the page (table, column
+A page either inlines the vis-network script shipped inside the ``pyvis`` package (a
+self-contained file, about 480 KB) or loads it from ``script_src``, a same-origin path where
+the app serves that same script, so each graph page is a few KB and the browser parses
+the script from its cache. Nothing else is linked, so graphs render offline. Every name that reaches the page (table, column
 and node names can come from an uploaded schema) is treated as untrusted text: node labels
 are drawn on the canvas, tooltips are set as text (vis-network assigns string titles via
 ``innerText``), and the JSON embedded in the script escapes ``<``, ``>`` and ``&`` so no
@@ -13,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -67,6 +70,8 @@ SCM_LEGEND = {
     "reaches no column (not evaluated)": UNUSED_STYLE["color"]["background"],
 }
 _MAX_LABEL = 28
+# an absolute path on the app's own origin, of characters that need no escaping in HTML
+_SAME_ORIGIN_PATH = re.compile(r"/(?!/)[A-Za-z0-9._/-]*")
 
 
 @functools.lru_cache(maxsize=1)
@@ -116,7 +121,7 @@ div.vis-tooltip {{ position: absolute; visibility: hidden; padding: 6px 8px; whi
   background: #fffdf2; border: 1px solid #a0aec0; border-radius: 4px;
   box-shadow: 2px 2px 8px rgba(0,0,0,.18); pointer-events: none; z-index: 5; }}
 </style>
-<script>{script}</script>
+{script}
 </head><body>
 <div id="tools"><button id="fit" title="Fit the whole graph into the frame">Fit</button>
 <button id="full" title="Show the graph full screen (Esc leaves)">Full screen</button></div>
@@ -181,17 +186,24 @@ def network_html(
     height: int = 480,
     options: dict | None = None,
     groups: list[dict] | None = None,
+    script_src: str | None = None,
 ) -> str:
-    """A complete HTML page drawing ``nodes``/``edges`` with vis-network, no external resources.
+    """A complete HTML page drawing ``nodes``/``edges`` with vis-network.
 
     ``nodes``/``edges`` are vis-network DataSet items (``id``, ``label``, ``title``, ``x``,
     ``y``, ``from``, ``to``, ...). String ``title``s are shown as plain text. Each of
     ``groups`` (``{"cid": ..., "node": {...}}``) draws the nodes whose ``cid`` matches as the
     one ``node`` until it is clicked; clicking one of its members collapses it again. The
-    page fits the drawing into the frame and has Fit and Full-screen buttons.
+    page fits the drawing into the frame and has Fit and Full-screen buttons. The script is
+    inlined, or loaded from ``script_src`` (a same-origin path such as
+    ``/app/static/vis-network.min.js``; no scheme or host, so nothing leaves the server).
     """
     if not isinstance(height, int) or height <= 0:
         raise ValueError(f"height must be a positive integer, got {height!r}")
+    if script_src is not None and not _SAME_ORIGIN_PATH.fullmatch(script_src):
+        raise ValueError(
+            f"script_src must be a same-origin path like /app/static/x.js, got {script_src[:80]!r}"
+        )
     opts = {
         "physics": {"enabled": False},
         "interaction": {"hover": True, "tooltipDelay": 80, "navigationButtons": False},
@@ -201,7 +213,11 @@ def network_html(
     if options:
         opts.update(options)
     payload = safe_json({"nodes": nodes, "edges": edges, "options": opts, "groups": groups or []})
-    return _TEMPLATE.format(height=height, script=vis_network_js(), data=payload)
+    if script_src is None:
+        script = f"<script>{vis_network_js()}</script>"
+    else:
+        script = f'<script src="{script_src}"></script>'
+    return _TEMPLATE.format(height=height, script=script, data=payload)
 
 
 def generation_positions(
@@ -353,10 +369,11 @@ def fit_height(nodes: list[dict], *, width_px: int = 900, lo: int = 240, hi: int
     return int(min(hi, max(lo, width_px * h / w)))
 
 
-def schema_graph_html(schema: Schema, *, height: int = 460) -> str:
-    """The schema DAG as a self-contained page: parents left of children, hover lists columns."""
+def schema_graph_html(schema: Schema, *, height: int = 460, script_src: str | None = None) -> str:
+    """The schema DAG as a page: parents left of children, hover lists columns (``script_src``:
+    see :func:`network_html`)."""
     nodes, edges = schema_graph_data(schema)
-    return network_html(nodes, edges, height=height)
+    return network_html(nodes, edges, height=height, script_src=script_src)
 
 
 def _node_title(node: Any, attrs: dict) -> str:
@@ -549,30 +566,42 @@ def _wrap_names(names: Sequence[str], width: int = 72) -> list[str]:
     return lines
 
 
-def scm_graph_page(trace: SCMTrace, *, parents: Sequence[str] = (), width_px: int = 900) -> tuple[str, int]:
+def _scm_folded(
+    trace: SCMTrace, parents: Sequence[str]
+) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
+    """``(SCM nodes, parent-table inputs, edges, one group per parent table)``."""
+    nodes, edges = scm_graph_data(trace)
+    pos = {n["id"]: (n["x"], n["y"]) for n in nodes}
+    inputs, groups = scm_parent_groups(trace, pos, parents)
+    return nodes, inputs, edges, groups
+
+
+def scm_graph_page(
+    trace: SCMTrace, *, parents: Sequence[str] = (), width_px: int = 900, script_src: str | None = None
+) -> tuple[str, int]:
     """``(html, frame height)`` of one table's SCM graph, with the layout computed once.
 
     The parent-table inputs are folded into one node per parent table (``parents``: the
     table's parent tables, to split ``table.column`` labels whose table names hold dots);
-    the height matches the folded drawing's aspect (see :func:`fit_height`).
+    the height matches the folded drawing's aspect (see :func:`fit_height`). ``script_src``:
+    see :func:`network_html`.
     """
-    nodes, edges = scm_graph_data(trace)
-    pos = {n["id"]: (n["x"], n["y"]) for n in nodes}
-    inputs, groups = scm_parent_groups(trace, pos, parents)
+    nodes, inputs, edges, groups = _scm_folded(trace, parents)
     height = fit_height(nodes + [g["node"] for g in groups], width_px=width_px, lo=300, hi=560)
-    return network_html(nodes + inputs, edges, height=height, groups=groups), height
+    html = network_html(nodes + inputs, edges, height=height, groups=groups, script_src=script_src)
+    return html, height
 
 
-def scm_graph_html(trace: SCMTrace, *, height: int = 460, parents: Sequence[str] = ()) -> str:
-    """One table's SCM graph as a self-contained page; hover shows type, aggregation, activations.
+def scm_graph_html(
+    trace: SCMTrace, *, height: int = 460, parents: Sequence[str] = (), script_src: str | None = None
+) -> str:
+    """One table's SCM graph as a page; hover shows type, aggregation, activations.
 
     The parent-table inputs are folded into one node per parent table (see
     :func:`scm_graph_page`).
     """
-    nodes, edges = scm_graph_data(trace)
-    pos = {n["id"]: (n["x"], n["y"]) for n in nodes}
-    inputs, groups = scm_parent_groups(trace, pos, parents)
-    return network_html(nodes + inputs, edges, height=height, groups=groups)
+    nodes, inputs, edges, groups = _scm_folded(trace, parents)
+    return network_html(nodes + inputs, edges, height=height, groups=groups, script_src=script_src)
 
 
 def scm_frame_height(trace: SCMTrace, *, width_px: int = 900) -> int:
