@@ -1,0 +1,120 @@
+"""Drive the running app in headless Chromium: start a server, open pages, time script runs.
+
+Used by the browser tests and by ``benchmarks/bench_app.py``. A script run is observed on
+the attribute Streamlit sets on its root element (``data-test-script-state``) with a
+MutationObserver, so even a run shorter than any polling interval is seen and timed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+# window.__st.start / .end: performance.now() of the last transition into / out of a run
+WATCH_RUNS = """
+window.__st = {start: 0, end: 0, state: null};
+const __stObserver = new MutationObserver(records => {
+  const now = performance.now();
+  records.forEach((r, i) => {
+    const next = i + 1 < records.length ? records[i + 1].oldValue
+                                         : r.target.getAttribute('data-test-script-state');
+    if (next === 'running' && r.oldValue !== 'running') window.__st.start = now;
+    if (r.oldValue === 'running' && next !== 'running') window.__st.end = now;
+    window.__st.state = next;
+  });
+});
+__stObserver.observe(document, {
+  attributes: true, subtree: true, attributeOldValue: true,
+  attributeFilter: ['data-test-script-state'],
+});
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def app_server(log_path: Path, timeout: float = 60.0) -> Iterator[tuple[str, float]]:
+    """Run ``streamlit run app.py`` on a free loopback port; yields (URL, seconds until healthy)."""
+    port = free_port()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "streamlit", "run", "app.py",
+                "--server.headless", "true", "--server.port", str(port),
+                "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+            ],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.time() + timeout
+            while True:
+                try:
+                    with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                        if r.read().strip() == b"ok":
+                            break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError(f"streamlit server did not start; see {log_path}")
+                time.sleep(0.1)
+            yield url, time.perf_counter() - t0
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+
+
+def act(page, action: Callable[[], object], timeout: float = 120_000, artifacts: Path | None = None) -> float:
+    """Do ``action`` and wait until the script run it triggers has finished; returns its seconds."""
+    t0 = page.evaluate("performance.now()")
+    action()
+    try:
+        page.wait_for_function(
+            "t0 => window.__st.end > t0 && window.__st.state === 'notRunning'", arg=t0, timeout=timeout
+        )
+    except Exception:
+        if artifacts is not None:  # what the page showed when no run came: for the failure report
+            page.screenshot(path=str(artifacts / "act_timeout.png"), full_page=True)
+            (artifacts / "act_timeout.json").write_text(
+                json.dumps({"url": page.url, "t0": t0, "st": page.evaluate("JSON.stringify(window.__st)")})
+            )
+        raise
+    return (page.evaluate("window.__st.end") - t0) / 1000.0
+
+
+def open_page(page, url: str, timeout: float = 120_000) -> float:
+    """Load ``url`` and wait for its first script run to finish; returns seconds from navigation."""
+    t0 = time.perf_counter()
+    page.goto(url)
+    page.wait_for_function(
+        "() => window.__st && window.__st.end > 0 && window.__st.state === 'notRunning'", timeout=timeout
+    )
+    return time.perf_counter() - t0
