@@ -56,14 +56,14 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def app_server(log_path: Path, timeout: float = 60.0) -> Iterator[tuple[str, float]]:
-    """Run ``streamlit run app.py`` on a free loopback port; yields (URL, seconds until healthy)."""
+    """Run the app as ``scripts/app`` does on a free loopback port; yields (URL, seconds until healthy)."""
     port = free_port()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [
-                sys.executable, "-m", "streamlit", "run", "app.py",
+                sys.executable, "-m", "explorer.serve",  # what scripts/app runs
                 "--server.headless", "true", "--server.port", str(port),
                 "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
             ],
