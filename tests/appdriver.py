@@ -55,7 +55,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def app_server(log_path: Path, timeout: float = 60.0) -> Iterator[tuple[str, float]]:
+def app_server(log_path: Path, timeout: float = 180.0) -> Iterator[tuple[str, float]]:
     """Run the app as ``scripts/app`` does on a free loopback port; yields (URL, seconds until healthy)."""
     port = free_port()
     log_path.parent.mkdir(parents=True, exist_ok=True)

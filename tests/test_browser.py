@@ -1,21 +1,20 @@
 """The running app in headless Chromium: every page draws, controls work, nothing leaves loopback.
 
-Starts ``streamlit run app.py`` on a free loopback port, drives /usr/bin/chromium with
-Playwright, and saves a screenshot of every page under ``test-artifacts/``.
+Starts the app as ``scripts/app`` does (``tests/appdriver.py``) on a free loopback port,
+drives /usr/bin/chromium with Playwright, and saves a screenshot of every page under
+``test-artifacts/``.
 """
 
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+
+from .appdriver import CHROMIUM, CHROMIUM_ARGS, WATCH_RUNS, app_server, open_page
+from .appdriver import act as _drive
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
@@ -23,59 +22,13 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "streamlit-server.log", "wb")  # noqa: SIM115 - closed in the finalizer
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", "app.py",
-            "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-            "--browser.gatherUsageStats", "false",
-        ],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError("streamlit server did not start; see test-artifacts/streamlit-server.log")
-            time.sleep(0.3)
+    with app_server(ARTIFACTS / "streamlit-server.log") as (url, _):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -97,50 +50,15 @@ def page(browser, server):
     context.close()
 
 
-# Records the app's script-run transitions with a MutationObserver on the attribute Streamlit
-# sets on its root element, so even a run shorter than any polling interval is seen (and timed).
-WATCH_RUNS = """
-window.__st = {start: 0, end: 0, state: null};
-const __stObserver = new MutationObserver(records => {
-  const now = performance.now();
-  records.forEach((r, i) => {
-    const next = i + 1 < records.length ? records[i + 1].oldValue
-                                         : r.target.getAttribute('data-test-script-state');
-    if (next === 'running' && r.oldValue !== 'running') window.__st.start = now;
-    if (r.oldValue === 'running' && next !== 'running') window.__st.end = now;
-    window.__st.state = next;
-  });
-});
-__stObserver.observe(document, {
-  attributes: true, subtree: true, attributeOldValue: true,
-  attributeFilter: ['data-test-script-state'],
-});
-"""
-
-
 def _act(page, action, timeout: float = 120_000) -> float:
     """Do ``action`` and wait until the script run it triggers has finished; returns its seconds."""
-    t0 = page.evaluate("performance.now()")
-    action()
-    try:
-        page.wait_for_function(
-            "t0 => window.__st.end > t0 && window.__st.state === 'notRunning'", arg=t0, timeout=timeout
-        )
-    except Exception:
-        # what the page showed when no run came: for the failure report
-        page.screenshot(path=str(ARTIFACTS / "act_timeout.png"), full_page=True)
-        (ARTIFACTS / "act_timeout.json").write_text(
-            json.dumps({"url": page.url, "t0": t0, "st": page.evaluate("JSON.stringify(window.__st)")})
-        )
-        raise
-    elapsed = (page.evaluate("window.__st.end") - t0) / 1000.0
+    elapsed = _drive(page, action, timeout=timeout, artifacts=ARTIFACTS)
     page.wait_for_timeout(300)  # let the last deltas render
     return elapsed
 
 
 def _open(page, url: str) -> None:
-    page.goto(url)
-    page.wait_for_function("() => window.__st && window.__st.end > 0 && window.__st.state === 'notRunning'")
+    open_page(page, url)
     page.wait_for_timeout(300)
 
 
