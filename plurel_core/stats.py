@@ -35,6 +35,10 @@ __all__ = [
     "nan_corr",
     "numeric_matrix",
     "cross_table_correlations",
+    "fk_cluster_links",
+    "fk_locality",
+    "fk_cluster_nmi",
+    "parent_dependence",
 ]
 
 # Correlations are estimated on at most this many evenly spaced rows per table: enough
@@ -70,6 +74,15 @@ STAT_FIELDS: dict[str, str] = {
     "|Pearson r| with its parents' numerical/boolean features on the joined rows; mean over columns. "
     "Independent columns still give about 0.8/√rows.",
     "cross_signal_max": "Cross-table signal (mean |r| of a column with its parents' features); max over columns.",
+    "fk_locality_mean": "FK locality (Stage 2): share of links whose child and parent rows sit in aligned HSBM "
+    "clusters (a 'within' cell of the block matrix) at every level; mean over HSBM foreign keys. High when "
+    "the within-cluster affinity dominates the across affinity.",
+    "fk_cluster_nmi_mean": "FK locality (Stage 2): normalised mutual information between the child row's and "
+    "the parent row's HSBM base cluster over the links (0 = the cluster says nothing about the parent, "
+    "1 = it fixes the parent cluster); mean over HSBM foreign keys.",
+    "parent_dependence_mean": "Dependence on parent features (Stage 3): adjusted R² of a least-squares fit of "
+    "each numerical/boolean child column on the joined parents' numerical/boolean features; mean over "
+    "columns (about 0 for a column independent of its parents).",
     "constant_columns": "Feature columns with at most one distinct non-missing value.",
     "dropped_columns": "Columns of the schema missing from the data (removed by binarisation).",
     "generation_seconds": "Wall-clock seconds to generate the database (NaN if not measured).",
@@ -271,6 +284,29 @@ def _signal_columns(db: Database, table: str) -> list[str]:
     ]
 
 
+def _joined_parent_features(
+    db: Database, table: str, idx: np.ndarray
+) -> Iterator[tuple[ForeignKeySpec, list[str], np.ndarray]]:
+    """Per non-deferred FK of ``table``: the parent's numerical/boolean features joined onto
+    the child rows ``idx`` (NaN where the FK is NULL or dangling)."""
+    spec = db.schema.tables.get(table)
+    if spec is None:
+        return
+    for fk in spec.foreign_keys:
+        if fk.deferred:
+            continue  # sampled after both tables exist: no signal by construction
+        pcols = _signal_columns(db, fk.parent) if fk.parent in db.tables else []
+        pos = fk_parent_positions(db, table, fk) if pcols else None
+        if pos is None:
+            continue
+        pmat = numeric_matrix(db.tables[fk.parent].df, pcols, None)
+        p = pos[idx]
+        joined = np.full((len(idx), len(pcols)), np.nan)
+        ok = p >= 0
+        joined[ok] = pmat[p[ok]]
+        yield fk, pcols, joined
+
+
 def cross_table_correlations(db: Database, table: str, max_rows: int | None = MAX_CORR_ROWS) -> pd.DataFrame:
     """|Pearson r| of each numerical/boolean column of ``table`` with each numerical/boolean
     feature of the parent rows its (non-deferred) foreign keys point to.
@@ -287,23 +323,126 @@ def cross_table_correlations(db: Database, table: str, max_rows: int | None = MA
     x = numeric_matrix(cdf, child_cols, max_rows)
     blocks: list[np.ndarray] = []
     names: list[str] = []
-    for fk in spec.foreign_keys:
-        if fk.deferred:
-            continue  # sampled after both tables exist: no signal by construction
-        pcols = _signal_columns(db, fk.parent) if fk.parent in db.tables else []
-        pos = fk_parent_positions(db, table, fk) if pcols else None
-        if pos is None:
-            continue
-        pmat = numeric_matrix(db.tables[fk.parent].df, pcols, None)
-        p = pos[idx]
-        joined = np.full((len(idx), len(pcols)), np.nan)
-        ok = p >= 0
-        joined[ok] = pmat[p[ok]]
+    for fk, pcols, joined in _joined_parent_features(db, table, idx):
         blocks.append(np.abs(nan_corr(x, joined)))
         names.extend(f"{fk.name}→{fk.parent}.{c}" for c in pcols)
     if not blocks:
         return pd.DataFrame(index=child_cols)
     return pd.DataFrame(np.concatenate(blocks, axis=1), index=child_cols, columns=names)
+
+
+def parent_dependence(db: Database, table: str, max_rows: int | None = MAX_CORR_ROWS) -> pd.Series:
+    """Adjusted R² of each numerical/boolean column of ``table`` regressed (least squares,
+    with an intercept) on all numerical/boolean features of its parent rows.
+
+    Unlike one |r| per pair, this sees a column that depends on several parent features
+    at once, and it is about 0 (not 0.8/√rows) for an independent column. Missing parent
+    values are replaced by the feature's mean; child rows with a missing value are left
+    out. NaN where fewer rows than features + 3 remain. Empty without parents.
+    """
+    child_cols = _signal_columns(db, table)
+    if not child_cols:
+        return pd.Series(dtype=np.float64)
+    cdf = db.tables[table].df
+    idx = _row_subset(len(cdf), max_rows)
+    joined = [m for _fk, _cols, m in _joined_parent_features(db, table, idx)]
+    if not joined:
+        return pd.Series(dtype=np.float64)
+    x = np.concatenate(joined, axis=1)
+    x = x[:, np.isfinite(x).any(axis=0)]
+    with np.errstate(invalid="ignore"):
+        means = np.nanmean(x, axis=0) if x.shape[1] else np.empty(0)
+    x = np.where(np.isfinite(x), x, means)
+    x = x[:, x.std(axis=0) > 0] if len(x) else x
+    # scale each feature: the normal equations are then well conditioned whatever the units
+    x = (x - x.mean(axis=0)) / x.std(axis=0) if x.shape[1] else x
+    y_all = numeric_matrix(cdf, child_cols, max_rows)
+    out = {}
+    for j, name in enumerate(child_cols):
+        y = y_all[:, j]
+        ok = np.isfinite(y)
+        n, k = int(ok.sum()), x.shape[1]
+        if n < k + 3 or k == 0 or np.std(y[ok]) == 0:
+            out[name] = math.nan
+            continue
+        xo = x[ok] - x[ok].mean(axis=0)
+        yo = y[ok] - y[ok].mean()
+        # the k × k normal equations instead of an n × k factorisation per column
+        xty = xo.T @ yo
+        beta = np.linalg.lstsq(xo.T @ xo, xty, rcond=1e-10)[0]
+        r2 = min(1.0, max(0.0, float(xty @ beta) / float(yo @ yo)))
+        out[name] = 1.0 - (1.0 - r2) * (n - 1) / (n - k - 1)
+    return pd.Series(out, dtype=np.float64)
+
+
+# -- FK locality (what Stage 2's HSBM controls) --------------------------------------------
+
+
+def _aligned_cells(parent_clusters: int, child_clusters: int) -> np.ndarray:
+    """The 'within' cells of a block matrix (see ``connectivity.sample_block_matrices``)."""
+    cells = np.zeros((parent_clusters, child_clusters), dtype=bool)
+    i = np.arange(max(parent_clusters, child_clusters))
+    cells[i % parent_clusters, i % child_clusters] = True
+    return cells
+
+
+def _digits(labels: np.ndarray, clusters: tuple[int, ...]) -> np.ndarray:
+    out = np.empty((len(labels), len(clusters)), dtype=np.int64)
+    stride = 1
+    for level in range(len(clusters) - 1, -1, -1):
+        out[:, level] = (labels // stride) % clusters[level]
+        stride *= clusters[level]
+    return out
+
+
+def fk_cluster_links(db: Database) -> Iterator[tuple[str, ForeignKeySpec, Any, np.ndarray, np.ndarray]]:
+    """``(child, fk, HSBM trace, child base labels, parent base labels)`` of the links of
+    every FK drawn by the HSBM (one entry per non-NULL child row). FKs without a trace, or
+    whose tables no longer match the trace row for row, are skipped."""
+    for child, fk in db.schema.foreign_keys():
+        trace = db.trace.hsbm.get(f"{child}.{fk.name}")
+        if trace is None:
+            continue
+        pos = fk_parent_positions(db, child, fk)
+        if pos is None or len(pos) != len(trace.child_base):
+            continue
+        if len(db.tables[fk.parent].df) != len(trace.parent_base):
+            continue
+        ok = pos >= 0
+        yield child, fk, trace, np.asarray(trace.child_base)[ok], np.asarray(trace.parent_base)[pos[ok]]
+
+
+def fk_locality(trace: Any, child_base: np.ndarray, parent_base: np.ndarray) -> float:
+    """Share of links whose child and parent clusters are aligned (a 'within' cell) at
+    every HSBM level; NaN without links."""
+    if len(child_base) == 0:
+        return math.nan
+    dc = _digits(child_base.astype(np.int64), trace.child_clusters)
+    dp = _digits(parent_base.astype(np.int64), trace.parent_clusters)
+    inside = np.ones(len(child_base), dtype=bool)
+    for level, (p, c) in enumerate(zip(trace.parent_clusters, trace.child_clusters, strict=True)):
+        inside &= _aligned_cells(p, c)[dp[:, level], dc[:, level]]
+    return float(inside.mean())
+
+
+def fk_cluster_nmi(child_base: np.ndarray, parent_base: np.ndarray) -> float:
+    """Normalised mutual information I(C; P) / √(H(C) H(P)) of the child's and the parent's
+    base cluster over the links; NaN when either side has a single cluster (no information
+    to share) or there are no links."""
+    if len(child_base) == 0:
+        return math.nan
+    _, c = np.unique(child_base, return_inverse=True)
+    _, p = np.unique(parent_base, return_inverse=True)
+    joint = np.bincount(c * (p.max() + 1) + p, minlength=(c.max() + 1) * (p.max() + 1))
+    joint = joint.reshape(c.max() + 1, p.max() + 1).astype(np.float64) / len(c)
+    pc, pp = joint.sum(axis=1), joint.sum(axis=0)
+    hc = -float(np.sum(pc[pc > 0] * np.log(pc[pc > 0])))
+    hp = -float(np.sum(pp[pp > 0] * np.log(pp[pp > 0])))
+    if hc <= 0 or hp <= 0:
+        return math.nan
+    nz = joint > 0
+    mi = float(np.sum(joint[nz] * np.log(joint[nz] / np.outer(pc, pp)[nz])))
+    return min(1.0, max(0.0, mi / math.sqrt(hc * hp)))
 
 
 def _finite_mean(values: np.ndarray) -> float:
@@ -391,6 +530,12 @@ def database_stats(db: Database, generation_seconds: float | None = None) -> dic
             sums = np.where(ok, vals, 0.0).sum(axis=1)
             signal_per_column.append(sums[counts > 0] / counts[counts > 0])
     ginis, unref = _fk_degree_stats(db)
+    locality: list[float] = []
+    nmi: list[float] = []
+    for _child, _fk, trace, child_base, parent_base in fk_cluster_links(db):
+        locality.append(fk_locality(trace, child_base, parent_base))
+        nmi.append(fk_cluster_nmi(child_base, parent_base))
+    dependence = [parent_dependence(db, name).to_numpy() for name in db.tables]
     per_col = np.concatenate(signal_per_column) if signal_per_column else np.empty(0)
 
     record: dict[str, Any] = {
@@ -419,6 +564,9 @@ def database_stats(db: Database, generation_seconds: float | None = None) -> dic
         "fk_unreferenced_max": _finite_max(np.array(unref)),
         "cross_signal_mean": _finite_mean(per_col),
         "cross_signal_max": _finite_max(per_col),
+        "fk_locality_mean": _finite_mean(np.array(locality)),
+        "fk_cluster_nmi_mean": _finite_mean(np.array(nmi)),
+        "parent_dependence_mean": _finite_mean(np.concatenate(dependence) if dependence else np.empty(0)),
         "constant_columns": constant,
         "dropped_columns": dropped,
         "generation_seconds": math.nan if generation_seconds is None else float(generation_seconds),

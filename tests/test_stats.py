@@ -247,3 +247,83 @@ def test_column_kind_prefers_data_after_binarisation():
     )
     assert column_kind(pd.Series([0.5, 1.0])) == "numerical"
     assert column_kind(pd.Series(["a", "b"]), ColumnSpec("c", "text")) == "text"
+
+
+# -- FK locality and parent dependence ------------------------------------------------------
+
+
+def _hsbm_trace(parent_clusters, child_clusters, parent_base, child_base):
+    from plurel_core.database import HSBMTrace
+
+    blocks = [np.ones((p, c)) for p, c in zip(parent_clusters, child_clusters, strict=True)]
+    return HSBMTrace(
+        levels=len(parent_clusters),
+        parent_clusters=tuple(parent_clusters),
+        child_clusters=tuple(child_clusters),
+        blocks=blocks,
+        parent_base=np.asarray(parent_base),
+        child_base=np.asarray(child_base),
+        base_probs=np.ones((1, 1)),
+    )
+
+
+def test_fk_locality_counts_links_in_within_cells_at_every_level():
+    from plurel_core.stats import fk_locality
+
+    # one level, 3 parent × 2 child clusters: within cells (0,0), (1,1), (2,0)
+    trace = _hsbm_trace((3,), (2,), [0, 1, 2], [0, 1])
+    child = np.array([0, 0, 1, 1, 0])
+    parent = np.array([0, 2, 1, 0, 1])
+    assert fk_locality(trace, child, parent) == pytest.approx(3 / 5)
+    # two levels of 2 × 2: base label = 2·d0 + d1; aligned only if both digits agree
+    trace2 = _hsbm_trace((2, 2), (2, 2), [0, 1, 2, 3], [0, 1, 2, 3])
+    assert fk_locality(trace2, np.array([0, 1, 2, 3]), np.array([0, 1, 2, 3])) == 1.0
+    assert fk_locality(trace2, np.array([0, 1]), np.array([1, 2])) == 0.0
+    assert math.isnan(fk_locality(trace2, np.array([], int), np.array([], int)))
+
+
+def test_fk_cluster_nmi_known_values():
+    from plurel_core.stats import fk_cluster_nmi
+
+    labels = np.repeat(np.arange(4), 25)
+    assert fk_cluster_nmi(labels, labels) == pytest.approx(1.0)
+    assert fk_cluster_nmi(np.repeat(np.arange(4), 4), np.tile(np.arange(4), 4)) == pytest.approx(
+        0.0, abs=1e-12
+    )
+    assert math.isnan(fk_cluster_nmi(labels, np.zeros(100, int)))
+
+
+def test_parent_dependence_sees_a_linear_function_of_several_parent_features():
+    from plurel_core.stats import parent_dependence
+
+    rng = np.random.default_rng(0)
+    users = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
+    user = rng.integers(0, 200, 2000)
+    orders = pd.DataFrame(
+        {
+            "user": user,
+            "both": users["a"].to_numpy()[user] - users["b"].to_numpy()[user] + rng.normal(0, 0.1, 2000),
+            "free": rng.normal(size=2000),
+        }
+    )
+    orders.loc[5, "both"] = np.nan
+    db = make_db({"users": users, "orders": orders}, [("orders", "user", "users")])
+    dep = parent_dependence(db, "orders")
+    assert dep["both"] > 0.98
+    assert abs(dep["free"]) < 0.01
+    assert parent_dependence(db, "users").empty  # no parents
+
+
+def test_fk_locality_statistics_follow_the_within_affinity():
+    """Stage 2's within-cluster affinity moves FK locality on the same seeds; the Stage-3
+    statistic does not move (stage isolation)."""
+    from plurel_core.config import Config
+    from plurel_core.generate import generate
+
+    base = Config.preset("small")
+    for seed in (0, 1):
+        tight = database_stats(generate(base.with_value("connectivity.within_affinity", 0.9), seed))
+        loose = database_stats(generate(base.with_value("connectivity.within_affinity", 0.002), seed))
+        assert tight["fk_locality_mean"] > loose["fk_locality_mean"] + 0.2
+        assert tight["fk_cluster_nmi_mean"] > loose["fk_cluster_nmi_mean"]
+        assert tight["tables"] == loose["tables"]
