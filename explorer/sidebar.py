@@ -10,7 +10,7 @@ import streamlit as st
 from plurel_core import export
 from plurel_core.config import PRESETS, Config, ConfigError
 
-from . import state
+from . import pinned, state
 from .controls import label_for
 from .downloads import file_stem
 from .ui import md_escape, sql_in_link
@@ -134,6 +134,7 @@ def draw_sidebar() -> None:
                 st.markdown(f"- {label_for(path)} (`{path}`): {_short(old)} → **{_short(new)}**")
     else:
         sb.caption(f"All priors as in preset `{preset}`.")
+    pinned.draw_pin_control()
     sql = state.get_sql()
     if sql is not None:
         sb.info(f"Schema from SQL: **{md_escape(sql[0])}** (Stage-1 structure priors unused).")

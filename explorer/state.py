@@ -16,6 +16,7 @@ import streamlit as st
 
 from plurel_core.config import PRESETS, Config
 
+from . import urlextra
 from .urlstate import MAX_SEED, VIEW_KEYS, decode_state, encode_state
 
 __all__ = [
@@ -91,7 +92,10 @@ def _history_navigation() -> bool:
 def _apply_url() -> None:
     """Config, seed, preset, SQL example and view selections from the URL."""
     ss = st.session_state
-    state, problems = decode_state(dict(st.query_params.to_dict()))
+    params, extra = urlextra.split_params(st.query_params.to_dict())
+    urlextra.store(extra)  # pinned A, sweep seeds, lesson: read by their own modules
+    ss.pop("px_pinned_decoded", None)  # the pinned A is decoded again from these
+    state, problems = decode_state(params)
     ss[_CFG] = state.config
     ss[_SEED] = state.seed
     ss[_PRESET] = state.preset
@@ -231,6 +235,7 @@ def sync_url() -> None:
     if sql is not None and sql[0] in example_schemas():
         view["sql"] = sql[0]
     params = encode_state(get_config(), get_seed(), get_preset(), view)
+    params.update(urlextra.get_params())
     current = dict(st.query_params.to_dict())
     if current != params:
         st.query_params.from_dict(params)

@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import json
 import os
+from collections import OrderedDict
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from explorer import state
+from explorer import pinned, state, urlextra
 from explorer.stages import cached_schema, current_keys, size_problem
 from explorer.ui import md_escape, run_or_report
+from plurel_core.ab import paired_effects
 from plurel_core.config import Config
 from plurel_core.stats import STAT_FIELDS
-from plurel_core.sweep import COLUMNS, compare, iter_sweep
+from plurel_core.sweep import COLUMNS, iter_sweep
 from plurel_core.viz.sweep_figures import distributions_figure, plottable_stats, scatter_figure
 
 MAX_N = 500
-_RESULTS = "sweep_results"  # {(priors JSON, SQL text, offset, n): DataFrame} of finished sweeps
+DEFAULT_N = 50
 _PARTIAL = "sweep_partial"  # {"key": ..., "records": [...], "total": n} of the last started sweep
-_A = "sweep_a"  # {"key", "config", "sql", "frame"}: the sweep kept as A
-_KEEP = 8  # finished sweeps kept per session
+_KEEP = 32  # finished sweeps kept by the server (all sessions)
 STAGE_PAGES = (
     ("views/1_Schema.py", "Stage 1 · Schema", "🗂️"),
     ("views/2_Connectivity.py", "Stage 2 · Connectivity", "🔗"),
@@ -31,14 +32,41 @@ ROOT = Path(__file__).resolve().parent.parent
 
 state.init_state()
 ss = st.session_state
-ss.setdefault(_RESULTS, {})
+
+
+@st.cache_resource
+def _finished_sweeps() -> OrderedDict:
+    """{(priors JSON, SQL text, offset, n): DataFrame}: shared by the server's sessions, so a
+    reload (a new session) or a shared link finds the sweeps already run for those priors and seeds."""
+    return OrderedDict()
+
+
+def _url_int(name: str, default: int, lo: int, hi: int) -> int:
+    text = urlextra.get_param(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+        if not lo <= value <= hi:
+            raise ValueError
+    except ValueError:
+        urlextra.set_param(name, None)
+        st.warning(f"{name}={text[:20]!r} in the URL ignored: expected an integer in [{lo}, {hi}].")
+        return default
+    return value
+
+
+def _on_seeds_change(name: str, key: str, default: int) -> None:
+    value = int(ss[key])
+    urlextra.set_param(name, None if value == default else str(value))
+
 
 st.title("Sweep")
 st.caption(
     "One sampled database says little about a prior: PluRel's finding is that the **diversity** of the "
     "databases drives scaling. Generate N databases from the current priors (seeds offset … offset+N-1) "
-    "and look at the distribution of their statistics; keep one setting as **A**, change priors on the "
-    "stage pages and compare."
+    "and look at the distribution of their statistics. Pin one setting as **A**, change priors on the "
+    "stage pages and compare: A and B run on the same seeds, so each seed is a matched pair."
 )
 
 config: Config = run_or_report(lambda: state.get_config().validate())
@@ -46,24 +74,48 @@ sql_pair = state.get_sql()
 sql = sql_pair[1] if sql_pair else None
 
 c = st.columns([1, 1, 1, 1.4])
-n = int(c[0].number_input("Databases N", 1, MAX_N, 50, step=10, help=f"At most {MAX_N} per sweep."))
-offset = int(c[1].number_input("Seed offset", 0, 2**31 - 1 - MAX_N, 0, help="Seeds offset … offset+N-1."))
+max_offset = 2**31 - 1 - MAX_N
+n = c[0].number_input(
+    "Databases N",
+    1,
+    MAX_N,
+    _url_int("n", DEFAULT_N, 1, MAX_N),
+    step=10,
+    key="sweep_n",
+    on_change=_on_seeds_change,
+    args=("n", "sweep_n", DEFAULT_N),
+    help=f"At most {MAX_N} per sweep. Kept in the URL.",
+)
+offset = c[1].number_input(
+    "Seed offset",
+    0,
+    max_offset,
+    _url_int("offset", 0, 0, max_offset),
+    key="sweep_offset",
+    on_change=_on_seeds_change,
+    args=("offset", "sweep_offset", 0),
+    help="Seeds offset … offset+N-1. Kept in the URL.",
+)
+n, offset = int(n), int(offset)
 cpus = os.cpu_count() or 1
 workers = int(
     c[2].number_input("Workers", 1, cpus, min(2, cpus), help="Processes generating databases in parallel.")
 )
 key = (config.to_json(indent=None), sql or "", offset, n)
-results: dict = ss[_RESULTS]
+results: OrderedDict = _finished_sweeps()
+a_config = pinned.get_pinned()
+a_key = (a_config.validate().to_json(indent=None), sql or "", offset, n) if a_config is not None else None
+todo = [k for k in dict.fromkeys([key, a_key]) if k is not None and k not in results]
 
 with c[3]:
     st.write("")
     run_clicked = st.button(
-        "Run sweep",
+        "Run sweep" if a_key in (None, key) else "Run sweeps A and B",
         type="primary",
         key="sweep_run",
-        disabled=key in results,
-        help="Finished sweeps are kept for this session, keyed by priors and seeds: "
-        "change N, the offset or a prior to run another.",
+        disabled=not todo,
+        help="Finished sweeps are kept by the server, keyed by priors and seeds (a reload finds them): "
+        "change N, the offset or a prior to run another. With a pinned A, A runs on the same seeds.",
     )
 
 
@@ -84,24 +136,29 @@ def _run_sweep() -> None:
             f"Seed {offset}: {problem} Sweeps of large databases belong to `python -m plurel_core sweep`."
         )
         st.stop()
-    records: list[dict] = []
-    # stored before the first database: a Stop click reruns the page, which then shows these
-    ss[_PARTIAL] = {"key": key, "records": records, "total": n}
-    bar = st.progress(0.0, text=f"0 / {n} databases")
-    st.button(
-        "Stop", key="sweep_stop", help="Stop after the databases in progress; the finished ones are kept."
-    )
-    items = iter_sweep(config, n, offset, workers, schema=sql)
-    try:
-        for rec in items:
-            records.append(rec)
-            bar.progress(len(records) / n, text=f"{len(records)} / {n} databases")
-    finally:
-        items.close()
-    results[key] = _frame(records)
-    while len(results) > _KEEP:
-        results.pop(next(iter(results)))
-    ss[_PARTIAL] = None
+    for run_key in todo:
+        label = "A" if run_key == a_key and run_key != key else "B" if a_key is not None else "sweep"
+        run_config = Config.from_json(run_key[0])
+        records: list[dict] = []
+        # stored before the first database: a Stop click reruns the page, which then shows these
+        ss[_PARTIAL] = {"key": run_key, "records": records, "total": n}
+        bar = st.progress(0.0, text=f"{label}: 0 / {n} databases")
+        st.button(
+            "Stop",
+            key=f"sweep_stop:{label}",
+            help="Stop after the databases in progress; the finished ones are kept.",
+        )
+        items = iter_sweep(run_config, n, offset, workers, schema=sql)
+        try:
+            for rec in items:
+                records.append(rec)
+                bar.progress(len(records) / n, text=f"{label}: {len(records)} / {n} databases")
+        finally:
+            items.close()
+        results[run_key] = _frame(records)
+        while len(results) > _KEEP:
+            results.popitem(last=False)
+        ss[_PARTIAL] = None
     st.rerun()  # redraw from the cache: the controls above still show the state before the run
 
 
@@ -109,6 +166,8 @@ if run_clicked:
     run_or_report(_run_sweep)
 
 df = results.get(key)
+if df is not None:
+    results.move_to_end(key)  # recently used sweeps are kept longest
 partial = ss.get(_PARTIAL)
 if df is None and partial and partial["key"] == key and partial["records"]:
     df = _frame(partial["records"])
@@ -181,54 +240,60 @@ def _selected_seed(event, frame: pd.DataFrame, kind: str) -> int | None:
     return None
 
 
-def _keep_as_a() -> None:
-    ss[_A] = {"key": key, "config": config.to_json(indent=None), "sql": sql, "frame": results[key]}
+def _value_text(value: object) -> str:
+    return json.dumps(list(value) if isinstance(value, tuple) else value)
 
 
 def _ab_section(df: pd.DataFrame | None) -> None:
-    """A kept sweep against the current one (B): changed priors, overlaid distributions, means."""
-    a = ss.get(_A)
-    st.button(
-        "Keep current priors as A",
-        disabled=key not in results or (a is not None and a["key"] == key),
-        help="Needs a finished sweep. Then change priors on the stage pages, come back and run the sweep (B).",
-        on_click=_keep_as_a,
+    """The pinned A against the current priors (B) on the same seeds: changed priors,
+    overlaid densities and per-statistic matched-pairs effects."""
+    cols = st.columns([1, 1, 3])
+    cols[0].button(
+        "Pin current priors as A",
+        on_click=pinned.pin_current,
+        disabled=a_key == key,
+        help="A is kept (also in the URL) while you change priors on the stage pages; "
+        "every stage page then shows A beside B on the same seed.",
     )
-    if a is None:
-        st.info("No A yet: keep the current priors as A, then change priors on the stage pages.")
+    if a_config is None:
+        st.info("No A yet: pin the current priors as A, then change priors on the stage pages.")
         return
-    st.button("Forget A", on_click=lambda: ss.__setitem__(_A, None))
-    diff = Config.from_json(a["config"]).diff(config)
-    if diff:
-        rows = [
-            {
-                "prior": p,
-                "A": json.dumps(list(va) if isinstance(va, tuple) else va),
-                "B (current)": json.dumps(list(vb) if isinstance(vb, tuple) else vb),
-            }
-            for p, (va, vb) in diff.items()
-        ]
-        st.markdown("**Changed priors** (A → B):")
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    if (a["sql"] or "") != (sql or ""):
-        st.markdown("**Schema source changed** (SQL schema vs Stage-1 priors, or another SQL file).")
-    if a["key"] == key:
-        st.info("The current priors and seeds are A's. Change priors on the stage pages to get a B.")
+    cols[1].button("Unpin A", on_click=pinned.unpin)
+    diff = pinned.changed_priors(a_config, config)
+    if not diff:
+        st.info("The current priors are A's. Change priors on the stage pages to get a B.")
         return
-    if df is None or df.empty:
-        st.info("Run the sweep above for the current priors (B) to compare them with A.")
+    rows = [
+        {"prior": p, "A": _value_text(va), "B (current)": _value_text(vb)} for p, (va, vb) in diff.items()
+    ]
+    st.markdown("**Changed priors** (A → B):")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    a_df = results.get(a_key)
+    if df is None or df.empty or a_df is None or a_df.empty:
+        st.info(f"Run the sweeps above: A and B on the same seeds {offset}…{offset + n - 1}.")
         return
-    a_df = a["frame"]
-    a_offset, a_n = a["key"][2], a["key"][3]
-    if (a_offset, a_n) != (offset, n):
-        st.caption(f"A used seeds {a_offset}…{a_offset + a_n - 1}; B uses {offset}…{offset + n - 1}.")
     stats = [
         s for s in plottable_stats(df, numeric_only=True) if s in plottable_stats(a_df, numeric_only=True)
     ]
+    effects = paired_effects(a_df, df)
+    st.markdown(
+        f"**Matched pairs**: A and B on the same {int(effects['pairs'].max()) if len(effects) else 0} seeds. "
+        "Δ is B − A per seed; the interval is the 95 % t interval of the mean Δ; d_z = mean Δ / sd(Δ) "
+        "(|d_z| ≥ 0.8 is a large effect); p is the two-sided Wilcoxon signed-rank test."
+    )
+    moved = effects.reindex(effects["effect size d_z"].abs().sort_values(ascending=False).index)
+    st.dataframe(
+        moved.style.format(
+            {c: "{:.4g}" for c in moved.columns if c != "pairs"} | {"pairs": "{:d}"}, na_rep="–"
+        ),
+        width="stretch",
+    )
+    default = [s for s in moved.index[:6] if s in stats]
+    chosen = st.multiselect("Statistics to plot", stats, default=default, key="sweep_ab_stats")
     kind = st.radio("Plot", ["histogram", "box"], horizontal=True, key="sweep_ab_kind")
-    st.plotly_chart(distributions_figure({"A": a_df, "B": df}, stats, kind=kind), width="stretch")
-    st.markdown("**Means and medians**")
-    st.dataframe(compare(a_df, df), width="stretch")
+    st.plotly_chart(
+        distributions_figure({"A": a_df, "B": df}, chosen, kind=kind, density=True), width="stretch"
+    )
 
 
 if df is not None and not df.empty:
@@ -250,6 +315,8 @@ if df is not None and not df.empty:
                 "fk_gini_mean",
                 "fk_unreferenced_mean",
                 "cross_signal_mean",
+                "fk_locality_mean",
+                "parent_dependence_mean",
             )
             if s in every
         ]
@@ -297,6 +364,6 @@ if df is not None and not df.empty:
 
     with tabs[3]:
         _ab_section(df)
-elif ss.get(_A) is not None:
+elif a_config is not None:
     st.subheader("A / B")
     _ab_section(None)

@@ -75,7 +75,7 @@ def _color(i: int) -> str:
 
 
 def _traces(
-    frames: Mapping[str, pd.DataFrame], stat: str, kind: str, show_legend: bool
+    frames: Mapping[str, pd.DataFrame], stat: str, kind: str, show_legend: bool, density: bool = False
 ) -> list[go.BaseTraceType]:
     if kind not in _KINDS:
         raise ValueError(f"kind must be one of {list(_KINDS)}, got {kind!r}")
@@ -105,6 +105,8 @@ def _traces(
                     xbins=bins,
                     marker_color=_color(i),
                     opacity=0.6 if len(present) > 1 else 0.85,
+                    # densities: sweeps of different sizes compare by shape, not by count
+                    histnorm="probability density" if density else None,
                     **common,
                 )
             )
@@ -133,8 +135,10 @@ def distributions_figure(
     kind: str = "histogram",
     cols: int = 3,
     row_height: int = 230,
+    density: bool = False,
 ) -> go.Figure:
-    """A grid with one panel per statistic; every sweep in ``frames`` overlaid in each panel."""
+    """A grid with one panel per statistic; every sweep in ``frames`` overlaid in each panel
+    (histograms as densities if ``density``, so sweeps of different sizes compare)."""
     if kind not in _KINDS:
         raise ValueError(f"kind must be one of {list(_KINDS)}, got {kind!r}")
     if cols < 1:
@@ -153,7 +157,7 @@ def distributions_figure(
         horizontal_spacing=0.06,
     )
     for k, stat in enumerate(stats):
-        for trace in _traces(frames, stat, kind, show_legend=k == 0 and len(frames) > 1):
+        for trace in _traces(frames, stat, kind, show_legend=k == 0 and len(frames) > 1, density=density):
             fig.add_trace(trace, row=k // cols + 1, col=k % cols + 1)
     fig.update_layout(
         barmode="overlay",

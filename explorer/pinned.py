@@ -1,0 +1,116 @@
+"""The pinned A: a copy of the priors kept while the user changes them (the current B).
+
+Every stage page then draws A beside B on the same seed, and the Sweep page compares the
+two on the same seeds. A lives in the session state and in the URL (``A.preset`` and
+``A.<prior path>`` for the priors that differ from that preset, see
+:mod:`explorer.urlextra`), so a reload or a shared link keeps it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import streamlit as st
+
+from plurel_core.config import Config
+
+from . import state, urlextra
+from .urlstate import decode_state, encode_state
+
+__all__ = [
+    "changed_priors",
+    "changed_stages",
+    "decode_pinned",
+    "draw_pin_control",
+    "encode_pinned",
+    "get_pinned",
+    "pin_current",
+    "unpin",
+]
+
+_PINNED = "px_pinned"  # (Config, preset) or None
+_DECODED = "px_pinned_decoded"
+STAGE_OF_SECTION = {"schema": 1, "connectivity": 2, "features": 3, "postprocess": 3}
+
+
+def encode_pinned(config: Config, preset: str = "paper") -> dict[str, str]:
+    """URL parameters of A: ``A.preset`` and the priors that differ from it."""
+    params = encode_state(config, 0, preset)
+    params.pop("seed", None)
+    return {urlextra.PIN_PREFIX + k: v for k, v in params.items()}
+
+
+def decode_pinned(params: Mapping[str, str]) -> tuple[tuple[Config, str] | None, list[str]]:
+    """A from URL parameters (``None`` without any ``A.`` key) and notices for what was ignored."""
+    mine = {k[len(urlextra.PIN_PREFIX) :]: v for k, v in params.items() if k.startswith(urlextra.PIN_PREFIX)}
+    if not mine:
+        return None, []
+    mine.pop("seed", None)
+    url_state, notices = decode_state(mine)
+    return (url_state.config, url_state.preset), [f"A: {n}" for n in notices]
+
+
+def get_pinned() -> Config | None:
+    """The pinned priors, or None."""
+    ss = st.session_state
+    if not ss.get(_DECODED):
+        ss[_DECODED] = True
+        pinned, notices = decode_pinned(urlextra.get_params())
+        ss[_PINNED] = pinned
+        if notices:
+            state.push_notice("Some parameters of the pinned A were ignored:\n- " + "\n- ".join(notices))
+    pinned = ss.get(_PINNED)
+    return pinned[0] if pinned else None
+
+
+def pin_current() -> None:
+    """Pin the current priors as A (replacing any earlier A)."""
+    cfg, preset = state.get_config(), state.get_preset()
+    st.session_state[_PINNED] = (cfg, preset)
+    st.session_state[_DECODED] = True
+    urlextra.set_params(encode_pinned(cfg, preset), prefix=urlextra.PIN_PREFIX)
+
+
+def unpin() -> None:
+    st.session_state[_PINNED] = None
+    st.session_state[_DECODED] = True
+    urlextra.set_params({}, prefix=urlextra.PIN_PREFIX)
+
+
+def changed_priors(a: Config, b: Config) -> dict[str, tuple]:
+    """``{prior path: (A value, B value)}`` for the priors that differ."""
+    return a.diff(b)
+
+
+def changed_stages(a: Config, b: Config) -> set[int]:
+    """The stages (1, 2, 3) whose priors differ between A and B."""
+    return {STAGE_OF_SECTION[path.split(".", 1)[0]] for path in a.diff(b)}
+
+
+def _short(value: object) -> str:
+    text = str(list(value) if isinstance(value, tuple) else value)
+    return text if len(text) <= 30 else text[:29] + "…"
+
+
+def draw_pin_control() -> None:
+    """The sidebar's "Pin as A" block: pin/unpin and the priors B changes."""
+    sb = st.sidebar
+    a = get_pinned()
+    if a is None:
+        sb.button(
+            "Pin as A",
+            icon=":material/push_pin:",
+            on_click=pin_current,
+            width="stretch",
+            help="Keep the current priors as A: every stage page then shows A beside your changes (B) "
+            "on the same seed, and the Sweep page compares them on the same seeds.",
+        )
+        return
+    diff = changed_priors(a, state.get_config())
+    with sb.container(border=True):
+        st.markdown(f"**A is pinned** · {len(diff)} prior(s) changed since")
+        for path, (va, vb) in list(diff.items())[:6]:
+            st.caption(f"`{path}`: {_short(va)} → **{_short(vb)}**")
+        cols = st.columns(2)
+        cols[0].button("Re-pin", on_click=pin_current, help="Pin the current priors as A.", width="stretch")
+        cols[1].button("Unpin A", on_click=unpin, width="stretch")
