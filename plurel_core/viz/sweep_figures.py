@@ -175,7 +175,9 @@ def scatter_figure(
     """Statistic ``x`` against ``y``, one marker per database (hover: its seed).
 
     With one sweep, ``color`` colours the markers by a third numerical statistic. Each
-    marker's ``customdata`` is its seed, so a selection maps back to a database.
+    marker's ``customdata`` is its seed, so a selection maps back to a database. No drag
+    mode is set: with ``dragmode="select"`` Streamlit makes a click only an event, so a
+    click on a marker would not select it.
     """
     fig = go.Figure()
     single = len(frames) == 1
@@ -203,6 +205,5 @@ def scatter_figure(
         yaxis_title=y,
         showlegend=not single,
         margin=dict(l=50, r=10, t=30, b=50),
-        dragmode="select",
     )
     return fig
