@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from explorer.pinned import decode_pinned, encode_pinned
@@ -114,3 +116,91 @@ def test_ab_runs_both_on_the_same_seeds_and_reports_matched_effects():
     again = _open(_app(**AB_QUERY, n="4", offset="3"), "views/5_Sweep.py")
     assert _button(again, "Run sweeps A and B").disabled
     assert any("effect size d_z" in getattr(df.value, "columns", []) for df in again.dataframe)
+
+
+# -- A beside B on the stage pages ---------------------------------------------------------
+
+
+def _figures(at: AppTest) -> list[list[dict]]:
+    """The traces of every plotly chart on the page."""
+    return [json.loads(c.proto.spec)["data"] for c in at.get("plotly_chart")]
+
+
+def _texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [s.value for s in at.success] + [i.value for i in at.info]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_stage_pages_show_nothing_extra_without_a_pinned_a():
+    at = _open(_app(preset="small", seed="1"), "views/2_Connectivity.py")
+    assert "A beside B" not in _texts(at)
+
+
+def test_connectivity_page_shows_a_beside_b_on_the_same_seed():
+    at = _open(_app(**AB_QUERY), "views/2_Connectivity.py")
+    text = _texts(at)
+    assert "A beside B · seed 1" in text and "connectivity.within_affinity" in text
+    figures = _figures(at)
+    # the degree overlay: A and B bars and A and B CCDFs
+    overlay = [f for f in figures if [t.get("name") for t in f] == ["A", "A", "B", "B"]]
+    assert overlay and {t["type"] for t in overlay[0]} == {"bar", "scatter"}
+    # the block counts: one heatmap each, on one colour scale
+    pair = [f for f in figures if len(f) == 2 and all(t["type"] == "heatmap" for t in f)]
+    assert pair and pair[0][0]["zmax"] == pair[0][1]["zmax"]
+    summary = [df.value for df in at.dataframe if "links in aligned clusters" in list(df.value.index)]
+    assert summary, "no A/B summary table"
+    assert list(summary[0].columns) == ["A", "B"]
+
+
+def test_features_page_says_schema_and_keys_are_identical_after_a_stage3_change():
+    query = {"preset": "small", "seed": "1", "A.preset": "small", "postprocess.binarize_categoricals": "0"}
+    at = _open(_app(**query), "views/3_Features.py")
+    text = _texts(at)
+    assert "schema and foreign keys are identical" in text
+    overlays = [f for f in _figures(at) if [t.get("name") for t in f] == ["A", "B"]]
+    assert overlays
+    conn = _open(at, "views/2_Connectivity.py")
+    assert "foreign keys are identical" in _texts(conn)
+    schema = _open(conn, "views/1_Schema.py")
+    assert "have this very schema" in _texts(schema)
+
+
+def test_schema_page_draws_both_schemas_when_stage1_changed():
+    query = {"preset": "small", "seed": "1", "A.preset": "small", "schema.num_tables": "6-6"}
+    at = _open(_app(**query), "views/1_Schema.py")
+    assert "A beside B" in _texts(at)
+    sizes = [df.value for df in at.dataframe if "A (pinned)" in list(df.value.columns)]
+    assert sizes and sizes[0].loc["tables", "B (current)"] == "6"
+
+
+# -- the figure builders ------------------------------------------------------------------
+
+
+def test_feature_overlay_uses_one_set_of_bins_and_densities():
+    import numpy as np
+
+    from plurel_core.viz.compare import feature_overlay
+
+    a = pd.Series(np.linspace(0, 1, 100), name="x")
+    b = pd.Series(np.linspace(5, 10, 1000), name="x")
+    fig = feature_overlay({"A": a, "B": b})
+    bins = [t.xbins for t in fig.data]
+    assert bins[0] == bins[1] and bins[0].start == 0 and bins[0].end > 10
+    assert all(t.histnorm == "probability density" for t in fig.data)
+    cats = feature_overlay({"A": pd.Series([True, False, True]), "B": pd.Series([False, False, False])})
+    assert [t.type for t in cats.data] == ["bar", "bar"]
+    assert sum(cats.data[1].y) == pytest.approx(1.0)
+
+
+def test_small_multiples_one_panel_per_value_on_shared_axes():
+    import plotly.graph_objects as go
+
+    from plurel_core.viz.compare import small_multiples
+
+    fig = small_multiples([(f"v={v}", [go.Bar(x=[0, 1], y=[v, 1])]) for v in range(5)], cols=3)
+    assert len(fig.data) == 5
+    assert [a.text for a in fig.layout.annotations] == [f"v={v}" for v in range(5)]
+    assert fig.layout.xaxis2.matches == "x" and fig.layout.yaxis2.matches == "y"
+    with pytest.raises(ValueError):
+        small_multiples([])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer import state
+from explorer.compare_views import draw_schema_comparison
 from explorer.controls import prior_controls
 from explorer.diagnostics_panel import diagnostics_slot, draw_diagnostics
 from explorer.stages import current_database, current_schema
@@ -93,6 +94,7 @@ with view:
         "categorical column that ends up constant), so the generated database, counted on the Home "
         "and Export pages, may have fewer.",
     )
+    draw_schema_comparison()  # A beside B when A is pinned
     source = "imported from SQL" if schema.source == "sql" else f"layout **{schema.layout}**"
     st.markdown(
         f"**Schema DAG** ({source}) — parents left of children; hover a table for its columns, types and rows."

@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from explorer import state
+from explorer.compare_views import draw_connectivity_comparison
 from explorer.controls import prior_controls
 from explorer.diagnostics_panel import diagnostics_slot, draw_diagnostics
 from explorer.stages import current_foreign_keys, current_schema, preview_schema, row_scale
@@ -63,6 +64,7 @@ with view:
         format_func=labels.get,
     )
     child, _, fk_name = choice.partition(".")
+    draw_connectivity_comparison(choice)  # A beside B when A is pinned
     sample = next(s for (c, n), s in fks.samples.items() if f"{c}.{n}" == choice)
     parent = sample.fk.parent
     n_parent = schema.tables[parent].num_rows

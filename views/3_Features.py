@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer import state
+from explorer.compare_views import draw_features_comparison
 from explorer.controls import prior_controls
 from explorer.diagnostics_panel import diagnostics_slot, draw_diagnostics
 from explorer.stages import current_database
@@ -91,6 +92,7 @@ with view:
     db = run_or_report(current_database)
     preview_banner()
     table_name = view_select("Table", list(db.tables), "table")
+    draw_features_comparison(table_name)  # A beside B when A is pinned
     table = db.tables[table_name]
     trace = db.trace.scm.get(table_name)
     if trace is not None:

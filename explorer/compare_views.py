@@ -1,0 +1,258 @@
+"""A beside B on the stage pages: the pinned priors (A) and the current ones (B) on the same seed.
+
+Each ``draw_*_comparison`` does nothing without a pinned A; otherwise it draws a bordered
+block that names the changed priors, says what stage isolation keeps identical, and shows
+both databases on shared axes (figure builders in :mod:`plurel_core.viz.compare`).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from plurel_core.config import Config
+from plurel_core.database import Database, ForeignKeys, Schema
+from plurel_core.stats import fk_cluster_nmi, fk_locality, parent_dependence
+from plurel_core.viz import (
+    block_link_counts,
+    correlation_frame,
+    fk_degrees,
+    row_cluster_labels,
+    schema_graph_html,
+)
+from plurel_core.viz.compare import block_counts_pair, correlation_pair, degree_overlay, feature_overlay
+
+from . import pinned, state
+from .stages import (
+    SizeError,
+    StageKeys,
+    cached_database,
+    cached_foreign_keys,
+    cached_schema,
+    current_keys,
+    size_problem,
+)
+from .ui import graph_frame, md_escape, run_or_report
+
+__all__ = [
+    "draw_connectivity_comparison",
+    "draw_features_comparison",
+    "draw_schema_comparison",
+    "pinned_keys",
+]
+
+
+def _section(cfg: Config, name: str) -> str:
+    return json.dumps(cfg.to_dict()[name], sort_keys=True)
+
+
+def pinned_keys() -> StageKeys | None:
+    """The stage cache keys of A on the session's seed (and SQL schema), or None."""
+    a = pinned.get_pinned()
+    if a is None:
+        return None
+    sql = state.get_sql()
+    return StageKeys(
+        seed=state.get_seed(),
+        schema=_section(a, "schema"),
+        sql=sql[1] if sql else "",
+        connectivity=_section(a, "connectivity"),
+        features=_section(a, "features"),
+        postprocess=_section(a, "postprocess"),
+    )
+
+
+def _a_schema(k: StageKeys) -> Schema:
+    schema = cached_schema(k.seed, k.schema, k.sql)
+    problem = size_problem(schema)
+    if problem:
+        raise SizeError("A: " + problem)
+    return schema
+
+
+def _a_foreign_keys(k: StageKeys) -> ForeignKeys:
+    _a_schema(k)
+    return cached_foreign_keys(k.seed, k.schema, k.sql, k.connectivity)
+
+
+def _a_database(k: StageKeys) -> Database:
+    _a_schema(k)
+    return cached_database(k.seed, k.schema, k.sql, k.connectivity, k.features, k.postprocess)
+
+
+def _short(value: object) -> str:
+    text = json.dumps(list(value) if isinstance(value, tuple) else value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _header(stage: int) -> tuple[StageKeys, StageKeys] | None:
+    """The block's title and the changed priors; ``(A keys, B keys)`` or None without A."""
+    a_keys = pinned_keys()
+    if a_keys is None:
+        return None
+    b_keys = current_keys()
+    diff = pinned.changed_priors(pinned.get_pinned(), state.get_config())
+    st.markdown(f"#### A beside B · seed {b_keys.seed}")
+    if not diff:
+        st.caption("A (pinned) and B (current) have the same priors: change one to compare.")
+        return None
+    st.caption(
+        "Changed priors (A → B): "
+        + "; ".join(
+            f"`{p}` {md_escape(_short(va))} → **{md_escape(_short(vb))}**" for p, (va, vb) in diff.items()
+        )
+    )
+    same_schema = a_keys.schema == b_keys.schema
+    same_keys = same_schema and a_keys.connectivity == b_keys.connectivity
+    if stage == 1 and same_schema:
+        st.success("Stage isolation: only Stage-2/3 priors changed, so A and B have this very schema.")
+    elif stage == 2 and same_keys:
+        st.success("Stage isolation: only Stage-3 priors changed, so A's and B's foreign keys are identical.")
+    elif stage == 2 and not same_schema:
+        st.info("Stage-1 priors changed too: A and B have different schemas, so their keys differ anyway.")
+    elif stage == 3 and same_keys:
+        st.success(
+            "Stage isolation: A's and B's schema and foreign keys are identical; every difference "
+            "below comes from the Stage-3 priors."
+        )
+    elif stage == 3:
+        st.info(
+            "Stage-1/2 priors changed too: the tables and keys under the features differ between A and B."
+        )
+    return a_keys, b_keys
+
+
+def draw_schema_comparison() -> None:
+    """Stage 1: A's and B's schema graphs side by side with their sizes."""
+    with st.container(border=True):
+        keys = _header(1)
+        if keys is None:
+            return
+        a_keys, b_keys = keys
+        if a_keys.schema == b_keys.schema:
+            return
+        schemas = {
+            "A (pinned)": run_or_report(lambda: _a_schema(a_keys)),
+            "B (current)": cached_schema(b_keys.seed, b_keys.schema, b_keys.sql),
+        }
+        sizes = pd.DataFrame(
+            {
+                label: {
+                    "tables": len(s.tables),
+                    "foreign keys": len(s.foreign_keys()),
+                    "rows": sum(t.num_rows for t in s.tables.values()),
+                    "layout": s.layout,
+                }
+                for label, s in schemas.items()
+            }
+        )
+        st.dataframe(sizes.astype(str), width="stretch")
+        cols = st.columns(2)
+        for col, (label, schema) in zip(cols, schemas.items(), strict=True):
+            with col:
+                st.markdown(f"**{label}**")
+                graph_frame(schema_graph_html(schema, height=340), 340)
+
+
+def _locality(sample) -> tuple[float, float]:
+    hsbm = sample.hsbm
+    rows = np.asarray(sample.parent_rows)
+    if hsbm is None or len(rows) != len(hsbm.child_base):
+        return float("nan"), float("nan")
+    ok = rows >= 0
+    child_base, parent_base = np.asarray(hsbm.child_base)[ok], np.asarray(hsbm.parent_base)[rows[ok]]
+    return fk_locality(hsbm, child_base, parent_base), fk_cluster_nmi(child_base, parent_base)
+
+
+def draw_connectivity_comparison(fk: str) -> None:
+    """Stage 2: the degree distribution of ``fk`` ("child.column") under A and B overlaid,
+    and their link counts per HSBM base cluster on one log colour scale."""
+    with st.container(border=True):
+        keys = _header(2)
+        if keys is None:
+            return
+        a_keys, b_keys = keys
+        a_fks = run_or_report(lambda: _a_foreign_keys(a_keys))
+        b_fks = cached_foreign_keys(b_keys.seed, b_keys.schema, b_keys.sql, b_keys.connectivity)
+        samples = {}
+        for label, fks in (("A", a_fks), ("B", b_fks)):
+            samples[label] = next((s for (c, n), s in fks.samples.items() if f"{c}.{n}" == fk), None)
+        if samples["A"] is None:
+            st.info(f"A's schema has no foreign key {md_escape(fk)}: nothing to compare on this key.")
+            return
+        schemas = {"A": cached_schema(a_keys.seed, a_keys.schema, a_keys.sql)}
+        schemas["B"] = cached_schema(b_keys.seed, b_keys.schema, b_keys.sql)
+        degrees = {
+            label: fk_degrees(s.parent_rows, schemas[label].tables[s.fk.parent].num_rows)
+            for label, s in samples.items()
+        }
+        summary = {}
+        for label, s in samples.items():
+            loc, nmi = _locality(s)
+            d = degrees[label]
+            summary[label] = {
+                "unreferenced parents": f"{float(np.mean(d == 0)):.1%}" if len(d) else "–",
+                "max children": int(d.max()) if len(d) else 0,
+                "links in aligned clusters": "–" if np.isnan(loc) else f"{loc:.1%}",
+                "NMI child/parent cluster": "–" if np.isnan(nmi) else f"{nmi:.3f}",
+                "HSBM clusters (parent / child)": (
+                    f"{list(s.hsbm.parent_clusters)} / {list(s.hsbm.child_clusters)}" if s.hsbm else "–"
+                ),
+            }
+        st.dataframe(pd.DataFrame(summary).astype(str), width="stretch")
+        st.plotly_chart(degree_overlay(degrees), width="stretch", key=f"ab_degrees:{fk}")
+        counts = {}
+        for label, s in samples.items():
+            n_parent = schemas[label].tables[s.fk.parent].num_rows
+            if s.hsbm is not None:
+                parent_lab, child_lab = s.hsbm.parent_base, s.hsbm.child_base
+            else:
+                parent_lab = row_cluster_labels(n_parent, None)
+                child_lab = row_cluster_labels(len(s.parent_rows), None)
+            counts[f"{label} ({'HSBM base clusters' if s.hsbm else 'row bins'})"] = block_link_counts(
+                s.parent_rows, parent_lab, child_lab
+            )
+        st.plotly_chart(block_counts_pair(counts), width="stretch", key=f"ab_blocks:{fk}")
+
+
+def draw_features_comparison(table: str) -> None:
+    """Stage 3: ``table``'s feature columns under A and B (shared bins), the dependence of
+    each column on its parents, and both correlation matrices on one scale."""
+    with st.container(border=True):
+        keys = _header(3)
+        if keys is None:
+            return
+        a_keys, b_keys = keys
+        a_db = run_or_report(lambda: _a_database(a_keys))
+        b_db = cached_database(
+            b_keys.seed, b_keys.schema, b_keys.sql, b_keys.connectivity, b_keys.features, b_keys.postprocess
+        )
+        if table not in a_db.tables:
+            st.info(f"A's schema has no table {md_escape(table)}.")
+            return
+        a_t, b_t = a_db.tables[table], b_db.tables[table]
+        common = [c for c in b_t.feature_cols if c in a_t.df.columns]
+        dep = pd.DataFrame({"A": parent_dependence(a_db, table), "B": parent_dependence(b_db, table)})
+        if not dep.empty:
+            st.markdown("**Dependence on parent features** (adjusted R² per column; ≈0 = independent)")
+            st.dataframe(dep.T.style.format("{:.2f}", na_rep="–"), width="stretch")
+        if not common:
+            st.info("No feature column present under both A and B.")
+            return
+        shown = common[:6]
+        if len(common) > 6:
+            shown = st.multiselect("Columns (A beside B)", common, default=common[:6], key=f"ab_cols:{table}")
+        grid = st.columns(3)
+        for i, col in enumerate(shown):
+            grid[i % 3].plotly_chart(
+                feature_overlay({"A": a_t.df[col], "B": b_t.df[col]}, title=col),
+                width="stretch",
+                key=f"ab_feat:{table}:{col}",
+            )
+        corrs = {"A": correlation_frame(a_db, table), "B": correlation_frame(b_db, table)}
+        if min(c.shape[0] for c in corrs.values()) >= 2:
+            with st.expander("Correlation matrices, A beside B"):
+                st.plotly_chart(correlation_pair(corrs), width="stretch", key=f"ab_corr:{table}")

@@ -1,0 +1,212 @@
+"""Figures that put two settings of the priors side by side: A (pinned) and B (current).
+
+Every builder draws both on shared axes (one set of bins, one colour scale), so a difference
+on screen is a difference in the data, not in the scaling. Also the small multiples of the
+"vary one prior" view. Pure functions: no Streamlit, inputs untouched.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .figures import degree_ccdf_points
+
+__all__ = [
+    "AB_COLORS",
+    "block_counts_pair",
+    "correlation_pair",
+    "degree_overlay",
+    "feature_overlay",
+    "small_multiples",
+]
+
+AB_COLORS = {"A": "#718096", "B": "#c05621"}
+_MARGIN = dict(l=50, r=10, t=50, b=45)
+
+
+def _color(label: str, i: int) -> str:
+    return AB_COLORS.get(label, ("#2b6cb0", "#2f855a", "#6b46c1", "#b7791f", "#c53030")[i % 5])
+
+
+def degree_overlay(degrees: Mapping[str, np.ndarray], title: str = "") -> go.Figure:
+    """Children per parent row of each setting: share of parent rows per degree (bars on one
+    degree axis) and the log-log CCDF, overlaid in the same two panels."""
+    fig = make_subplots(
+        rows=1, cols=2, subplot_titles=("Share of parent rows per degree", "CCDF P(D ≥ k), log-log")
+    )
+    top = max((int(np.max(d)) for d in degrees.values() if len(d)), default=0)
+    for i, (label, d) in enumerate(degrees.items()):
+        d = np.asarray(d)
+        share = np.bincount(d, minlength=top + 1) / max(len(d), 1)
+        color = _color(label, i)
+        fig.add_trace(
+            go.Bar(
+                x=np.arange(top + 1), y=share, name=label, marker_color=color, opacity=0.6, legendgroup=label
+            ),
+            row=1,
+            col=1,
+        )
+        ks, tail = degree_ccdf_points(d)
+        fig.add_trace(
+            go.Scatter(
+                x=ks, y=tail, name=label, mode="lines+markers", line_shape="hv", marker_size=5,
+                line_color=color, legendgroup=label, showlegend=False,
+            ),
+            row=1,
+            col=2,
+        )  # fmt: skip
+    fig.update_xaxes(title_text="children referencing the parent row", row=1, col=1)
+    fig.update_yaxes(title_text="share of parent rows", row=1, col=1)
+    fig.update_xaxes(title_text="k", type="log", row=1, col=2)
+    fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
+    fig.update_layout(
+        barmode="overlay",
+        bargap=0.05,
+        height=340,
+        title=title or None,
+        margin=_MARGIN,
+        legend=dict(orientation="h", y=1.12, x=1, xanchor="right"),
+    )
+    return fig
+
+
+def block_counts_pair(counts: Mapping[str, np.ndarray], what: str = "HSBM base cluster") -> go.Figure:
+    """Link counts (parent cluster × child cluster) of each setting side by side on one
+    log colour scale: log10(1 + links), the same zmax for all panels."""
+    labels = list(counts)
+    logs = {k: np.log10(1.0 + np.asarray(v, dtype=np.float64)) for k, v in counts.items()}
+    zmax = max((float(v.max()) for v in logs.values() if v.size), default=1.0) or 1.0
+    fig = make_subplots(rows=1, cols=len(labels), subplot_titles=labels, horizontal_spacing=0.08)
+    for i, label in enumerate(labels):
+        fig.add_trace(
+            go.Heatmap(
+                z=logs[label], customdata=np.asarray(counts[label]), zmin=0, zmax=zmax, colorscale="Blues",
+                showscale=i == len(labels) - 1, colorbar=dict(title="log10(1+links)"),
+                hovertemplate=f"{label}<br>parent {what} %{{y}}<br>child {what} %{{x}}"
+                "<br>links %{customdata}<extra></extra>",
+            ),
+            row=1,
+            col=i + 1,
+        )  # fmt: skip
+        fig.update_yaxes(
+            autorange="reversed", title_text=f"parent {what}" if i == 0 else None, row=1, col=i + 1
+        )
+        fig.update_xaxes(title_text=f"child {what}", row=1, col=i + 1)
+    fig.update_layout(height=360, margin=_MARGIN)
+    return fig
+
+
+def _is_discrete(s: pd.Series) -> bool:
+    return (
+        pd.api.types.is_bool_dtype(s)
+        or not pd.api.types.is_numeric_dtype(s)
+        or (pd.api.types.is_integer_dtype(s) and s.nunique() <= 20)
+    )
+
+
+def feature_overlay(columns: Mapping[str, pd.Series], title: str = "") -> go.Figure:
+    """One column under each setting: overlaid densities on shared bins (numerical) or the
+    share of each value side by side (booleans, categories, text)."""
+    present = {k: v for k, v in columns.items() if v is not None}
+    missing = {k: int(v.isna().sum()) for k, v in present.items()}
+    fig = go.Figure()
+    discrete = any(_is_discrete(v.dropna()) for v in present.values())
+    if discrete:
+        for i, (label, s) in enumerate(present.items()):
+            share = s.dropna().astype(str).value_counts(normalize=True).sort_index()
+            fig.add_trace(
+                go.Bar(x=list(share.index), y=share.to_numpy(), name=label, marker_color=_color(label, i))
+            )
+        fig.update_layout(barmode="group", yaxis_title="share of rows")
+        fig.update_xaxes(type="category")
+    else:
+        values = [v.dropna().to_numpy(dtype=np.float64) for v in present.values()]
+        finite = np.concatenate([v[np.isfinite(v)] for v in values]) if values else np.empty(0)
+        lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+        size = (hi - lo) / 40 if hi > lo else 1.0
+        for i, (label, v) in enumerate(zip(present, values, strict=True)):
+            fig.add_trace(
+                go.Histogram(
+                    x=v, xbins=dict(start=lo, end=hi + size * 1e-6, size=size), histnorm="probability density",
+                    name=label, marker_color=_color(label, i), opacity=0.6,
+                )
+            )  # fmt: skip
+        fig.update_layout(barmode="overlay", yaxis_title="density")
+    sub = ", ".join(f"{k}: {n} missing" for k, n in missing.items() if n)
+    fig.update_layout(
+        title=(title or str(next(iter(present.values())).name if present else ""))
+        + (f" ({sub})" if sub else ""),
+        height=260,
+        margin=dict(l=40, r=10, t=40, b=30),
+        bargap=0.05,
+        legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"),
+    )
+    return fig
+
+
+def correlation_pair(corrs: Mapping[str, pd.DataFrame]) -> go.Figure:
+    """Correlation matrices of each setting side by side on the same [-1, 1] scale; columns
+    present in only one setting are blank in the other, so cells line up."""
+    labels = list(corrs)
+    names = list(dict.fromkeys(c for m in corrs.values() for c in m.columns))
+    fig = make_subplots(rows=1, cols=len(labels), subplot_titles=labels, horizontal_spacing=0.04)
+    for i, label in enumerate(labels):
+        m = corrs[label].reindex(index=names, columns=names)
+        fig.add_trace(
+            go.Heatmap(
+                z=m.to_numpy(), x=names, y=names, zmin=-1, zmax=1, colorscale="RdBu", reversescale=True,
+                showscale=i == len(labels) - 1, colorbar=dict(title="r"),
+                hovertemplate=f"{label}<br>%{{y}}<br>%{{x}}<br>r = %{{z:.2f}}<extra></extra>",
+            ),
+            row=1,
+            col=i + 1,
+        )  # fmt: skip
+        fig.update_yaxes(autorange="reversed", showticklabels=i == 0, row=1, col=i + 1)
+    side = max(380, min(800, 18 * len(names) + 200))
+    fig.update_layout(height=side, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def small_multiples(
+    panels: Sequence[tuple[str, Sequence[go.BaseTraceType]]],
+    cols: int = 3,
+    row_height: int = 260,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    shared_y: bool = True,
+    log_x: bool = False,
+    log_y: bool = False,
+) -> go.Figure:
+    """One panel per ``(title, traces)``, on shared axes, for "vary one prior" views."""
+    if not panels:
+        raise ValueError("small_multiples needs at least one panel")
+    cols = max(1, min(cols, len(panels)))
+    rows = math.ceil(len(panels) / cols)
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=[t for t, _ in panels],
+        shared_xaxes="all",
+        shared_yaxes="all" if shared_y else False,
+        vertical_spacing=min(0.15, 0.6 / rows),
+        horizontal_spacing=0.05,
+    )
+    for k, (_, traces) in enumerate(panels):
+        for trace in traces:
+            fig.add_trace(trace, row=k // cols + 1, col=k % cols + 1)
+    fig.update_xaxes(type="log" if log_x else None)
+    fig.update_yaxes(type="log" if log_y else None)
+    if x_title:
+        for c in range(1, cols + 1):
+            fig.update_xaxes(title_text=x_title, row=rows, col=c)
+    if y_title:
+        for r in range(1, rows + 1):
+            fig.update_yaxes(title_text=y_title, row=r, col=1)
+    fig.update_layout(height=rows * row_height + 60, showlegend=False, margin=_MARGIN)
+    return fig
