@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import state
+from explorer import lessons, state
 from explorer.sidebar import draw_sidebar
 from explorer.stages import prune_view
 
@@ -44,9 +44,12 @@ pages.append(st.Page(PAGES / "5_Sweep.py", title="Sweep", icon=":material/query_
 pages.append(
     st.Page(PAGES / "6_Reality.py", title="Reality check", icon=":material/compare:", url_path="reality")
 )
+pages.append(st.Page(PAGES / "6_Vary.py", title="Vary", icon=":material/tune:", url_path="vary"))
+pages.append(st.Page(PAGES / "7_Lessons.py", title="Lessons", icon=":material/school:", url_path="lessons"))
 
 nav = st.navigation(pages, position="top")
 draw_sidebar()
+lessons.draw_banner()
 for text in state.pop_notices():
     st.warning(text)
 nav.run()

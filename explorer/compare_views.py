@@ -41,7 +41,11 @@ __all__ = [
     "draw_connectivity_comparison",
     "draw_features_comparison",
     "draw_schema_comparison",
+    "database_of",
+    "foreign_keys_of",
+    "keys_for",
     "pinned_keys",
+    "schema_of",
 ]
 
 
@@ -52,8 +56,11 @@ def _section(cfg: Config, name: str) -> str:
 def pinned_keys() -> StageKeys | None:
     """The stage cache keys of A on the session's seed (and SQL schema), or None."""
     a = pinned.get_pinned()
-    if a is None:
-        return None
+    return None if a is None else keys_for(a)
+
+
+def keys_for(a: Config) -> StageKeys:
+    """The stage cache keys of priors ``a`` on the session's seed (and SQL schema)."""
     sql = state.get_sql()
     return StageKeys(
         seed=state.get_seed(),
@@ -65,11 +72,28 @@ def pinned_keys() -> StageKeys | None:
     )
 
 
-def _a_schema(k: StageKeys) -> Schema:
+def schema_of(k: StageKeys) -> Schema:
+    """Stage 1 of ``k`` (cached), refused above the size limit like the current database."""
+    return _a_schema(k, "")
+
+
+def foreign_keys_of(k: StageKeys) -> ForeignKeys:
+    """Stages 1–2 of ``k`` (cached)."""
+    schema_of(k)
+    return cached_foreign_keys(k.seed, k.schema, k.sql, k.connectivity)
+
+
+def database_of(k: StageKeys) -> Database:
+    """Stages 1–3 of ``k`` (cached)."""
+    schema_of(k)
+    return cached_database(k.seed, k.schema, k.sql, k.connectivity, k.features, k.postprocess)
+
+
+def _a_schema(k: StageKeys, who: str = "A: ") -> Schema:
     schema = cached_schema(k.seed, k.schema, k.sql)
     problem = size_problem(schema)
     if problem:
-        raise SizeError("A: " + problem)
+        raise SizeError(who + problem)
     return schema
 
 

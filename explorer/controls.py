@@ -309,5 +309,7 @@ def prior_control(path: str, container: Any = None) -> Any:
 
 
 def prior_controls(paths: Iterable[str], container: Any = None) -> None:
-    for path in paths:
+    from .lessons import visible_controls  # a lesson in presentation mode shows only its priors
+
+    for path in visible_controls(list(paths)):
         prior_control(path, container)

@@ -25,6 +25,7 @@ __all__ = [
     "encode_pinned",
     "get_pinned",
     "pin_current",
+    "set_pinned",
     "unpin",
 ]
 
@@ -65,7 +66,11 @@ def get_pinned() -> Config | None:
 
 def pin_current() -> None:
     """Pin the current priors as A (replacing any earlier A)."""
-    cfg, preset = state.get_config(), state.get_preset()
+    set_pinned(state.get_config(), state.get_preset())
+
+
+def set_pinned(cfg: Config, preset: str = "paper") -> None:
+    """Pin ``cfg`` as A."""
     st.session_state[_PINNED] = (cfg, preset)
     st.session_state[_DECODED] = True
     urlextra.set_params(encode_pinned(cfg, preset), prefix=urlextra.PIN_PREFIX)

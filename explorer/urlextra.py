@@ -8,7 +8,7 @@ what                key                                            value
 ==================  =============================================  =====================
 pinned A            ``A.preset``, ``A.<prior path>``               as for the priors
 sweep seeds         ``n``, ``offset``                              integers
-lesson view         ``lesson``, ``present``                        a lesson id, ``1``
+lesson view         ``lesson``, ``note``, ``present``              a lesson id, text, ``1``
 vary one prior      ``vary``, ``values``                           a prior path, a
                                                                    ``;``-separated list
 ==================  =============================================  =====================
@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 PIN_PREFIX = "A."
-EXTRA_KEYS = ("n", "offset", "lesson", "present", "vary", "values")
+EXTRA_KEYS = ("n", "offset", "lesson", "note", "present", "vary", "values")
 _EXTRA = "px_url_extra"
 
 

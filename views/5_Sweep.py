@@ -12,6 +12,7 @@ import streamlit as st
 
 from explorer import pinned, state, urlextra
 from explorer.stages import cached_schema, current_keys, size_problem
+from explorer.sweep_store import finished_sweeps, store
 from explorer.ui import md_escape, run_or_report
 from plurel_core.ab import paired_effects
 from plurel_core.config import Config
@@ -22,7 +23,6 @@ from plurel_core.viz.sweep_figures import distributions_figure, plottable_stats,
 MAX_N = 500
 DEFAULT_N = 50
 _PARTIAL = "sweep_partial"  # {"key": ..., "records": [...], "total": n} of the last started sweep
-_KEEP = 32  # finished sweeps kept by the server (all sessions)
 STAGE_PAGES = (
     ("views/1_Schema.py", "Stage 1 · Schema", "🗂️"),
     ("views/2_Connectivity.py", "Stage 2 · Connectivity", "🔗"),
@@ -32,13 +32,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 state.init_state()
 ss = st.session_state
-
-
-@st.cache_resource
-def _finished_sweeps() -> OrderedDict:
-    """{(priors JSON, SQL text, offset, n): DataFrame}: shared by the server's sessions, so a
-    reload (a new session) or a shared link finds the sweeps already run for those priors and seeds."""
-    return OrderedDict()
 
 
 def _url_int(name: str, default: int, lo: int, hi: int) -> int:
@@ -102,7 +95,7 @@ workers = int(
     c[2].number_input("Workers", 1, cpus, min(2, cpus), help="Processes generating databases in parallel.")
 )
 key = (config.to_json(indent=None), sql or "", offset, n)
-results: OrderedDict = _finished_sweeps()
+results: OrderedDict = finished_sweeps()
 a_config = pinned.get_pinned()
 a_key = (a_config.validate().to_json(indent=None), sql or "", offset, n) if a_config is not None else None
 todo = [k for k in dict.fromkeys([key, a_key]) if k is not None and k not in results]
@@ -155,9 +148,7 @@ def _run_sweep() -> None:
                 bar.progress(len(records) / n, text=f"{label}: {len(records)} / {n} databases")
         finally:
             items.close()
-        results[run_key] = _frame(records)
-        while len(results) > _KEEP:
-            results.popitem(last=False)
+        store(run_key, _frame(records))
         ss[_PARTIAL] = None
     st.rerun()  # redraw from the cache: the controls above still show the state before the run
 
