@@ -42,6 +42,12 @@ def _button(at: AppTest, label: str):
     return matches[0]
 
 
+def _button_by_key(at: AppTest, key: str):
+    matches = [b for b in at.button if b.key == key]
+    assert matches, f"no button with key {key!r}"
+    return matches[0]
+
+
 def _warnings(at: AppTest) -> str:
     return " ".join(w.value for w in at.warning)
 
@@ -201,6 +207,104 @@ def test_small_multiples_one_panel_per_value_on_shared_axes():
     fig = small_multiples([(f"v={v}", [go.Bar(x=[0, 1], y=[v, 1])]) for v in range(5)], cols=3)
     assert len(fig.data) == 5
     assert [a.text for a in fig.layout.annotations] == [f"v={v}" for v in range(5)]
-    assert fig.layout.xaxis2.matches == "x" and fig.layout.yaxis2.matches == "y"
+    # every panel's axes follow one axis: the same scale in each panel
+    x_axes = {fig.layout[f"xaxis{i}"].matches for i in (2, 3, 5)}
+    y_axes = {fig.layout[f"yaxis{i}"].matches for i in (2, 3, 5)}
+    assert len(x_axes) == 1 and None not in x_axes and len(y_axes) == 1 and None not in y_axes
     with pytest.raises(ValueError):
         small_multiples([])
+
+
+# -- vary one prior -----------------------------------------------------------------------
+
+
+def _panel_titles(at: AppTest) -> list[list[str]]:
+    out = []
+    for c in at.get("plotly_chart"):
+        layout = json.loads(c.proto.spec).get("layout", {})
+        out.append([a["text"] for a in layout.get("annotations", [])])
+    return out
+
+
+def test_vary_draws_one_panel_per_value_on_the_same_seed():
+    query = {
+        "preset": "small",
+        "seed": "1",
+        "vary": "connectivity.within_affinity",
+        "values": "0.002; 0.1; 0.9",
+    }
+    at = _open(_app(**query), "views/6_Vary.py")
+    titles = _panel_titles(at)[0]
+    assert len(titles) == 3 and titles[0].startswith("0.002") and titles[2].startswith("0.9")
+    assert at.query_params["vary"] == "connectivity.within_affinity"
+    # split the range into 5 steps instead
+    [s for s in at.slider if s.label.startswith("Or split")][0].set_value(5).run()
+    assert len(_panel_titles(at)[0]) == 5
+    assert at.query_params["values"].count(";") == 4
+
+
+def test_vary_names_the_values_it_drops():
+    query = {"preset": "small", "vary": "connectivity.within_affinity", "values": "0.5; zz; 5"}
+    at = _open(_app(**query), "views/6_Vary.py")
+    text = _warnings(at)
+    assert "'zz'" in text and "'5'" in text
+    assert "Give at least two values" in " ".join(i.value for i in at.info)
+
+
+@pytest.mark.parametrize(
+    ("path", "values"),
+    [("schema.layouts", "BarabasiAlbert; WattsStrogatz"), ("features.aggregations", "sum; max")],
+)
+def test_vary_stage1_and_stage3_priors(path, values):
+    at = _open(_app(preset="small", seed="2", vary=path, values=values), "views/6_Vary.py")
+    assert len(_panel_titles(at)[0]) == 2
+
+
+# -- lessons ------------------------------------------------------------------------------
+
+
+def test_every_lesson_state_is_valid():
+    from explorer.lessons import LESSONS
+    from explorer.urlstate import decode_state
+
+    assert len(LESSONS) >= 6 and len({x.id for x in LESSONS}) == len(LESSONS)
+    for lesson in LESSONS:
+        core, extra = split_params(lesson.params)
+        _, notices = decode_state(core)
+        _, a_notices = decode_pinned(extra)
+        assert not notices and not a_notices, (lesson.id, notices, a_notices)
+        assert lesson.question and lesson.look_at and lesson.expect
+
+
+def test_opening_a_lesson_sets_its_state_and_page():
+    at = _open(_app(), "views/7_Lessons.py")
+    _button_by_key(at, "lesson_open:affinity").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.query_params["lesson"] == "affinity" and at.query_params["A.preset"] == "small"
+    assert at.query_params["connectivity.within_affinity"] == "0.002"
+    text = _texts(at)
+    assert "Lesson · What the within" in text and "A beside B" in text
+
+
+def test_presentation_mode_shows_only_the_lessons_controls():
+    from explorer.lessons import LESSONS, lesson_query
+
+    lesson = next(x for x in LESSONS if x.id == "levels")
+    from urllib.parse import parse_qsl
+
+    query = dict(parse_qsl(lesson_query(lesson, present=True)))
+    at = _open(_app(**query), "views/2_Connectivity.py")
+    labels = [s.label for s in at.slider] + [s.label for s in at.number_input]
+    assert any("levels" in label.lower() for label in labels)
+    assert not any("affinity" in label.lower() for label in labels)
+    normal = _open(_app(**{k: v for k, v in query.items() if k != "present"}), "views/2_Connectivity.py")
+    assert any("affinity" in s.label.lower() for s in [*normal.slider, *normal.number_input])
+
+
+def test_lecturer_link_carries_state_a_and_question():
+    at = _app(**AB_QUERY)
+    at = _open(at, "views/7_Lessons.py")
+    at.text_input(key="lesson_note").input("Where do the links go?").run()
+    link = at.code[-1].value
+    assert link.startswith("/connectivity?") and "A.preset=small" in link
+    assert "connectivity.within_affinity=0.002" in link and "present=1" in link and "note=Where" in link
