@@ -226,8 +226,8 @@ def draw_connectivity_comparison(fk: str) -> None:
                     f"{list(s.hsbm.parent_clusters)} / {list(s.hsbm.child_clusters)}" if s.hsbm else "–"
                 ),
             }
-        st.dataframe(pd.DataFrame(summary).astype(str), width="stretch")
         st.plotly_chart(degree_overlay(degrees), width="stretch", key=f"ab_degrees:{fk}")
+        st.dataframe(pd.DataFrame(summary).astype(str), width="stretch")
         counts = {}
         for label, s in samples.items():
             n_parent = schemas[label].tables[s.fk.parent].num_rows

@@ -234,9 +234,11 @@ def visible_controls(paths: list[str]) -> list[str]:
 _PRESENT_CSS = """
 <style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] {display: none;}
-html, .stApp {font-size: 20px;}
-.stMainBlockContainer {padding-top: 3rem; max-width: 100%;}
-h1 {font-size: 2.1rem !important;}
+html, .stApp {font-size: 19px;}
+.stMainBlockContainer {padding-top: 4.2rem; padding-bottom: 1rem; max-width: 100%;}
+/* the lesson banner stands in for the page's title and its introduction */
+[data-testid="stElementContainer"]:has(h1),
+[data-testid="stElementContainer"]:has(h1) + [data-testid="stElementContainer"] {display: none;}
 [data-testid="stExpander"] summary p, label p {font-size: 1.05rem !important;}
 </style>
 """
@@ -256,7 +258,7 @@ def draw_banner() -> None:
         return
     with st.container(border=True):
         if lesson is not None:
-            st.markdown(f"**Lesson · {md_escape(lesson.title)}**  \n{md_escape(lesson.question)}")
+            st.markdown(f"**Lesson · {md_escape(lesson.title)}** — {md_escape(lesson.question)}")
             with st.expander("What to look at, and what you should see", expanded=not presenting()):
                 st.markdown(
                     f"**Look at:** {md_escape(lesson.look_at)}\n\n**You should see:** {md_escape(lesson.expect)}"

@@ -79,3 +79,69 @@ def test_sweep_ab_and_a_scatter_click_picks_its_database(server, page) -> None: 
     _no_exception(page)
     _shot(page, "sweep_scatter_click")
     assert _selected(pick) != "40" and _selected(pick) in ("41", "42", "43"), _selected(pick)
+
+
+def test_pin_then_change_shows_a_beside_b(server, page) -> None:  # noqa: F811
+    _open(page, f"{server}/connectivity?preset=small&seed=1")
+    _no_exception(page)
+    assert page.get_by_text("A beside B").count() == 0
+    _act(page, lambda: page.get_by_role("button", name="Pin as A").click())
+    assert _query(page).get("A.preset") == "small", page.url
+    # change a Stage-2 prior with the keyboard: one step of the levels slider
+    slider = page.locator('[data-testid="stSlider"]').filter(has_text="HSBM levels").first
+    handle = slider.locator('input[type="range"]').last
+    handle.scroll_into_view_if_needed()
+    handle.focus()
+    _act(page, lambda: handle.press("ArrowLeft"))
+    _no_exception(page)
+    assert "connectivity.levels" in _query(page), page.url
+    page.get_by_text("A beside B · seed 1").wait_for(timeout=20_000)
+    page.get_by_text("Changed priors (A → B)").first.wait_for(timeout=20_000)
+    _wait_plots(page, 6)
+    # the overlay has a legend entry for A and for B
+    overlay = page.locator('[data-testid="stPlotlyChart"]').filter(has_text="CCDF P(D ≥ k)").first
+    legend = " ".join(overlay.locator(".legend .legendtext").all_text_contents())
+    assert "A" in legend and "B" in legend, legend
+    overlay.scroll_into_view_if_needed()
+    _shot(page, "pin_connectivity_1400", full=False)
+
+
+def test_vary_draws_one_panel_per_value(server, page) -> None:  # noqa: F811
+    _open(
+        page, f"{server}/vary?preset=small&seed=1&vary=connectivity.within_affinity&values=0.002%3B0.1%3B0.9"
+    )
+    _no_exception(page)
+    _wait_plots(page, 1)
+    chart = page.locator('[data-testid="stPlotlyChart"]').first
+    _shot(page, "vary_1400", full=False)
+    titles = chart.locator(".annotation-text").all_text_contents()
+    assert len(titles) == 3 and titles[0].startswith("0.002"), titles
+    assert chart.locator(".scatterlayer .trace").count() == 3
+    _shot(page, "vary_1400", full=False)
+
+
+def test_lesson_link_opens_the_same_view_in_a_fresh_context(server, browser) -> None:  # noqa: F811
+    from explorer.lessons import LESSONS, lesson_query
+
+    lesson = next(x for x in LESSONS if x.id == "affinity")
+    url = f"{server}/{lesson.page}?{lesson_query(lesson, present=True)}"
+    views = {}
+    for size in ((1400, 1000), (1280, 720)):
+        context, pg = _new_page(browser, *size)
+        try:
+            _open(pg, url)
+            _no_exception(pg)
+            pg.get_by_text("A beside B · seed 1").wait_for(timeout=30_000)
+            _wait_plots(pg, 4)
+            assert pg.locator('[data-testid="stSidebar"]').is_hidden()
+            q = _query(pg)
+            views[size] = (q.get("connectivity.within_affinity"), q.get("A.preset"), q.get("lesson"))
+            # presentation mode: the lesson's control and a chart fit the projector's first screen
+            control = pg.locator('[data-testid="stMain"] [data-testid="stSlider"]').first
+            chart = pg.locator('[data-testid="stPlotlyChart"]').first
+            assert control.bounding_box()["y"] < size[1]
+            _shot(pg, f"lesson_present_{size[0]}", full=False)
+            views[size] += (chart.count(),)
+        finally:
+            context.close()
+    assert views[(1400, 1000)][:3] == views[(1280, 720)][:3] == ("0.002", "small", "affinity")

@@ -68,10 +68,10 @@ def degree_overlay(degrees: Mapping[str, np.ndarray], title: str = "") -> go.Fig
     fig.update_layout(
         barmode="overlay",
         bargap=0.05,
-        height=340,
+        height=360,
         title=title or None,
-        margin=_MARGIN,
-        legend=dict(orientation="h", y=1.12, x=1, xanchor="right"),
+        margin=dict(_MARGIN, t=80),
+        legend=dict(orientation="h", y=1.2, x=0.5, xanchor="center", yanchor="bottom"),
     )
     return fig
 
