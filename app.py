@@ -44,8 +44,8 @@ pages.append(st.Page(PAGES / "5_Sweep.py", title="Sweep", icon=":material/query_
 pages.append(
     st.Page(PAGES / "6_Reality.py", title="Reality check", icon=":material/compare:", url_path="reality")
 )
-pages.append(st.Page(PAGES / "6_Vary.py", title="Vary", icon=":material/tune:", url_path="vary"))
-pages.append(st.Page(PAGES / "7_Lessons.py", title="Lessons", icon=":material/school:", url_path="lessons"))
+pages.append(st.Page(PAGES / "7_Vary.py", title="Vary", icon=":material/tune:", url_path="vary"))
+pages.append(st.Page(PAGES / "8_Lessons.py", title="Lessons", icon=":material/school:", url_path="lessons"))
 
 nav = st.navigation(pages, position="top")
 draw_sidebar()

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import pytest
 
+from tests.appdriver import WATCH_RUNS
 from tests.test_browser import (  # noqa: F401 - server and browser are fixtures
     ARTIFACTS,
-    WATCH_RUNS,
     _act,
     _open,
     _query,
     browser,
-    playwright_sync,
     server,
 )
 

@@ -233,7 +233,7 @@ def test_vary_draws_one_panel_per_value_on_the_same_seed():
         "vary": "connectivity.within_affinity",
         "values": "0.002; 0.1; 0.9",
     }
-    at = _open(_app(**query), "views/6_Vary.py")
+    at = _open(_app(**query), "views/7_Vary.py")
     titles = _panel_titles(at)[0]
     assert len(titles) == 3 and titles[0].startswith("0.002") and titles[2].startswith("0.9")
     assert at.query_params["vary"] == "connectivity.within_affinity"
@@ -245,7 +245,7 @@ def test_vary_draws_one_panel_per_value_on_the_same_seed():
 
 def test_vary_names_the_values_it_drops():
     query = {"preset": "small", "vary": "connectivity.within_affinity", "values": "0.5; zz; 5"}
-    at = _open(_app(**query), "views/6_Vary.py")
+    at = _open(_app(**query), "views/7_Vary.py")
     text = _warnings(at)
     assert "'zz'" in text and "'5'" in text
     assert "Give at least two values" in " ".join(i.value for i in at.info)
@@ -256,7 +256,7 @@ def test_vary_names_the_values_it_drops():
     [("schema.layouts", "BarabasiAlbert; WattsStrogatz"), ("features.aggregations", "sum; max")],
 )
 def test_vary_stage1_and_stage3_priors(path, values):
-    at = _open(_app(preset="small", seed="2", vary=path, values=values), "views/6_Vary.py")
+    at = _open(_app(preset="small", seed="2", vary=path, values=values), "views/7_Vary.py")
     assert len(_panel_titles(at)[0]) == 2
 
 
@@ -277,7 +277,7 @@ def test_every_lesson_state_is_valid():
 
 
 def test_opening_a_lesson_sets_its_state_and_page():
-    at = _open(_app(), "views/7_Lessons.py")
+    at = _open(_app(), "views/8_Lessons.py")
     _button_by_key(at, "lesson_open:affinity").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.query_params["lesson"] == "affinity" and at.query_params["A.preset"] == "small"
@@ -303,7 +303,7 @@ def test_presentation_mode_shows_only_the_lessons_controls():
 
 def test_lecturer_link_carries_state_a_and_question():
     at = _app(**AB_QUERY)
-    at = _open(at, "views/7_Lessons.py")
+    at = _open(at, "views/8_Lessons.py")
     at.text_input(key="lesson_note").input("Where do the links go?").run()
     link = at.code[-1].value
     assert link.startswith("/connectivity?") and "A.preset=small" in link

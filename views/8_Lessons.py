@@ -17,7 +17,7 @@ PAGE_FILES = {
     "connectivity": "views/2_Connectivity.py",
     "features": "views/3_Features.py",
     "sweep": "views/5_Sweep.py",
-    "vary": "views/6_Vary.py",
+    "vary": "views/7_Vary.py",
 }
 state.init_state()
 
