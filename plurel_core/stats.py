@@ -357,20 +357,27 @@ def parent_dependence(db: Database, table: str, max_rows: int | None = MAX_CORR_
     # scale each feature: the normal equations are then well conditioned whatever the units
     x = (x - x.mean(axis=0)) / x.std(axis=0) if x.shape[1] else x
     y_all = numeric_matrix(cdf, child_cols, max_rows)
+    k = x.shape[1]
+    design = np.column_stack([np.ones(len(x)), x])
+    # one Gram matrix for all columns; a column's missing rows are taken out of it, which
+    # costs (missing rows × k²) instead of (rows × k²) per column
+    gram = design.T @ design
     out = {}
     for j, name in enumerate(child_cols):
         y = y_all[:, j]
         ok = np.isfinite(y)
-        n, k = int(ok.sum()), x.shape[1]
+        n = int(ok.sum())
         if n < k + 3 or k == 0 or np.std(y[ok]) == 0:
             out[name] = math.nan
             continue
-        xo = x[ok] - x[ok].mean(axis=0)
-        yo = y[ok] - y[ok].mean()
-        # the k × k normal equations instead of an n × k factorisation per column
-        xty = xo.T @ yo
-        beta = np.linalg.lstsq(xo.T @ xo, xty, rcond=1e-10)[0]
-        r2 = min(1.0, max(0.0, float(xty @ beta) / float(yo @ yo)))
+        miss = design[~ok]
+        g = gram - miss.T @ miss if len(miss) else gram
+        yo = y[ok]
+        xty = design[ok].T @ yo
+        beta = np.linalg.lstsq(g, xty, rcond=1e-10)[0]
+        sst = float(((yo - yo.mean()) ** 2).sum())
+        ssr = max(0.0, float(yo @ yo) - float(xty @ beta))
+        r2 = min(1.0, max(0.0, 1.0 - ssr / sst))
         out[name] = 1.0 - (1.0 - r2) * (n - 1) / (n - k - 1)
     return pd.Series(out, dtype=np.float64)
 
