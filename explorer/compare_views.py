@@ -269,6 +269,7 @@ def draw_features_comparison(table: str) -> None:
         shown = common[:6]
         if len(common) > 6:
             shown = st.multiselect("Columns (A beside B)", common, default=common[:6], key=f"ab_cols:{table}")
+        st.caption("Grey: A (pinned) · orange: B (current); densities on shared bins.")
         grid = st.columns(3)
         for i, col in enumerate(shown):
             grid[i % 3].plotly_chart(

@@ -144,3 +144,21 @@ def test_lesson_link_opens_the_same_view_in_a_fresh_context(server, browser) -> 
         finally:
             context.close()
     assert views[(1400, 1000)][:3] == views[(1280, 720)][:3] == ("0.002", "small", "affinity")
+
+
+def test_stage3_change_keeps_schema_and_keys_and_lessons_page_draws(server, browser) -> None:  # noqa: F811
+    context, pg = _new_page(browser, 1280, 720)
+    try:
+        _open(pg, f"{server}/features?preset=small&seed=2&A.preset=small&features.aggregations=max")
+        _no_exception(pg)
+        pg.get_by_text("schema and foreign keys are identical").wait_for(timeout=30_000)
+        _wait_plots(pg, 2)
+        pg.get_by_text("A beside B · seed 2").scroll_into_view_if_needed()
+        _shot(pg, "features_ab_1280", full=False)
+        _open(pg, f"{server}/lessons")
+        _no_exception(pg)
+        pg.get_by_role("button", name="Open lesson").first.wait_for(timeout=30_000)
+        _shot(pg, "lessons_1280", full=False)
+        assert pg.get_by_role("button", name="Open lesson").count() >= 6
+    finally:
+        context.close()

@@ -45,7 +45,7 @@ for lesson in LESSONS:
         changed = {k: v for k, v in lesson.params.items() if k not in ("preset",)}
         st.caption(
             f"Opens **{lesson.page}** with preset `{lesson.params.get('preset', 'paper')}`; sets "
-            + ", ".join(f"`{md_escape(k)}={md_escape(v)}`" for k, v in changed.items())
+            + ", ".join(f"`{k}={v}`" for k, v in changed.items())
         )
         cols = st.columns([1, 4])
         cols[0].button("Open lesson", key=f"lesson_open:{lesson.id}", on_click=_open, args=(lesson.id,))

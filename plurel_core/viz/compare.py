@@ -145,7 +145,7 @@ def feature_overlay(columns: Mapping[str, pd.Series], title: str = "") -> go.Fig
         height=260,
         margin=dict(l=40, r=10, t=40, b=30),
         bargap=0.05,
-        legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"),
+        showlegend=False,  # small panels in a grid: the page names the colours once
     )
     return fig
 
