@@ -37,6 +37,7 @@ __all__ = [
     "iter_priors",
     "sample_range",
     "sample_set",
+    "short_repr",
 ]
 
 # Registries live in their stage modules; their names are repeated here only as the
@@ -425,8 +426,22 @@ def iter_priors(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any, PriorSpe
             yield path, value, f.metadata["prior"]
 
 
+# how many characters of a bad value a message quotes: a huge value (a multi-megabyte
+# config) must not make a message of the same size
+QUOTE_CHARS = 60
+
+
+def short_repr(value: Any, limit: int = QUOTE_CHARS) -> str:
+    """``repr(value)`` cut to ``limit`` characters (with ``…`` when cut): what messages quote."""
+    try:
+        text = repr(list(value) if isinstance(value, tuple) else value)
+    except RecursionError:  # a very deeply nested value
+        text = f"<deeply nested {type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _fmt(v: Any) -> str:
-    return repr(list(v)) if isinstance(v, tuple) else repr(v)
+    return short_repr(v)
 
 
 def _is_number(x: Any) -> bool:
