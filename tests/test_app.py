@@ -819,3 +819,11 @@ def test_stale_foreign_key_leaves_the_url() -> None:
     _control(at, "slider", "schema.num_tables").set_value((1, 1)).run()  # one table: no keys at all
     assert not at.exception
     assert "fk" not in at.query_params and "level" not in at.query_params
+
+
+def test_a_url_whose_scm_would_need_gigabytes_is_an_error_not_a_memory_error() -> None:
+    from tests.test_hostile import _wide_scm_url
+
+    at = _open(_app(**_wide_scm_url(3)), "features")
+    assert not at.exception
+    assert any("features.embedding_dim" in e.value and "memory" in e.value for e in at.error)

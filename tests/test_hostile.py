@@ -47,3 +47,79 @@ def test_valid_ranges_still_parse() -> None:
     assert decode_value(spec, " -1 .. 2. ") == (-1.0, 2.0)
     assert decode_value(Config.spec("connectivity.across_affinity"), "1e-06-0.002") == (1e-06, 0.002)
     assert decode_value(Config.spec("schema.num_tables"), "5") == (5, 5)
+
+
+# -- Stage-3 budget -----------------------------------------------------------------------
+
+# one table of one row whose SCM is a complete DAG of wide, deep MLPs: every control is
+# within its limits, yet the encoders alone take GBs (2.3 GB measured with 3 columns, a
+# MemoryError above 8 GB with 5)
+WIDE_SCM = {
+    "schema": {"num_tables": [1, 1], "entity_rows": [1, 1], "activity_rows": [1, 1], "num_cols": [5, 5]},
+    "features": {
+        "scm_layouts": ["ErdosRenyi"],
+        "layout": {"er_p": [1.0, 1.0]},
+        "column_node_frac": [0.1, 0.1],
+        "extra_nodes": 20,
+        "embedding_dim": 256,
+        "mlp_layers": [8, 8],
+    },
+}
+
+
+def _wide_scm_url(num_cols: int) -> dict[str, str]:
+    return {
+        "schema.num_tables": "1-1",
+        "schema.entity_rows": "1-1",
+        "schema.activity_rows": "1-1",
+        "schema.num_cols": f"{num_cols}-{num_cols}",
+        "features.scm_layouts": "ErdosRenyi",
+        "features.layout.er_p": "1-1",
+        "features.column_node_frac": "0.1-0.1",
+        "features.extra_nodes": "20",
+        "features.embedding_dim": "256",
+        "features.mlp_layers": "8-8",
+    }
+
+
+def test_a_config_whose_scm_would_need_gigabytes_is_refused_before_stage_3() -> None:
+    from plurel_core.budget import BudgetError, estimate_stage3
+    from plurel_core.generate import generate
+    from plurel_core.schema import sample_schema
+
+    cfg = Config.from_dict(WIDE_SCM)
+    est = estimate_stage3(sample_schema(cfg.schema, 0), cfg.features)
+    assert est.heaviest.nodes == 5 + 50 + 20 and est.heaviest.edges == 75 * 74 // 2
+    with pytest.raises(BudgetError) as info:
+        generate(cfg, 0, processes=0)
+    msg = str(info.value)
+    for prior in ("features.embedding_dim", "features.mlp_layers", "features.extra_nodes", "schema.num_cols"):
+        assert prior in msg
+
+
+def test_the_cli_refuses_a_config_over_the_budget_with_exit_2(tmp_path, capsys) -> None:
+    import json
+
+    from plurel_core.cli import main
+
+    cfg = tmp_path / "wide.json"
+    cfg.write_text(json.dumps(WIDE_SCM))
+    out = tmp_path / "db.sqlite"
+    code = main(["generate", "--seed", "0", "--config", str(cfg), "--format", "sqlite", "--out", str(out)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "features.embedding_dim" in err and "unexpected" not in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("preset", ["paper", "large", "small", "star", "linear_scm", "uniform_fks"])
+def test_no_preset_seed_is_refused_by_the_budgets(preset: str) -> None:
+    from explorer.stages import MAX_TABLE_BYTES as APP_BYTES
+    from plurel_core.budget import MAX_TABLE_BYTES, check_stage3
+    from plurel_core.schema import sample_schema
+
+    cfg = Config.preset(preset)
+    for seed in range(40):
+        check_stage3(sample_schema(cfg.schema, seed), cfg.features, max_bytes=MAX_TABLE_BYTES)
+        if preset != "large":  # the explorer refuses it by its cell count already
+            check_stage3(sample_schema(cfg.schema, seed), cfg.features, max_bytes=APP_BYTES)
