@@ -123,3 +123,107 @@ def test_no_preset_seed_is_refused_by_the_budgets(preset: str) -> None:
         check_stage3(sample_schema(cfg.schema, seed), cfg.features, max_bytes=MAX_TABLE_BYTES)
         if preset != "large":  # the explorer refuses it by its cell count already
             check_stage3(sample_schema(cfg.schema, seed), cfg.features, max_bytes=APP_BYTES)
+
+
+# -- output paths -------------------------------------------------------------------------
+
+
+def _generate(tmp_path, fmt: str, out, *extra: str) -> int:
+    from plurel_core.cli import main
+
+    return main(["generate", "--seed", "1", "--preset", "small", "--format", fmt, "--out", str(out), *extra])
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "relbench"])
+def test_generate_refuses_a_folder_of_other_files_unless_forced(tmp_path, capsys, fmt: str) -> None:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "thesis.tex").write_text("years of work")
+    assert _generate(tmp_path, fmt, victim) == 2
+    err = capsys.readouterr().err
+    assert "--force" in err and "previous export" in err
+    assert (victim / "thesis.tex").read_text() == "years of work"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["victim"]  # no temporary left
+    assert _generate(tmp_path, fmt, victim, "--force") == 0
+    assert not (victim / "thesis.tex").exists()
+
+
+def test_generate_replaces_its_own_previous_export_and_an_empty_folder(tmp_path) -> None:
+    out = tmp_path / "db"
+    out.mkdir()
+    assert _generate(tmp_path, "relbench", out) == 0
+    assert _generate(tmp_path, "relbench", out) == 0  # its own export again
+    assert _generate(tmp_path, "parquet", out) == 0  # parquet over relbench: ours too
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["db"]
+
+
+def test_generate_refuses_a_fifo_and_a_symlink_unless_forced(tmp_path, capsys) -> None:
+    import os
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    target = tmp_path / "target.txt"
+    target.write_text("keep")
+    link = tmp_path / "link.sqlite"
+    link.symlink_to(target)
+    for out in (fifo, link):
+        assert _generate(tmp_path, "sqlite", out) == 2
+        assert "not a regular file or folder" in capsys.readouterr().err
+    assert fifo.is_fifo() and link.is_symlink() and target.read_text() == "keep"
+    assert _generate(tmp_path, "sqlite", fifo, "--force") == 0
+    assert fifo.is_file()
+
+
+def test_generate_help_names_the_refusals_and_force(capsys) -> None:
+    from plurel_core.cli import main
+
+    assert main(["generate", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--force" in text and "device, FIFO" in text and "previous parquet/relbench export" in text
+
+
+@pytest.mark.parametrize(
+    ("out", "words"),
+    [
+        (".", "names no file or folder"),
+        ("..", "names no file or folder"),
+        ("x" * 300 + ".sqlite", "longer than 255 bytes"),
+        ("/proc/plurel.sqlite", "cannot write in the folder"),
+        ("missing/x.sqlite", "does not exist"),
+    ],
+)
+def test_bad_out_paths_exit_2_with_a_clear_message(tmp_path, monkeypatch, capsys, out, words) -> None:
+    monkeypatch.chdir(tmp_path)
+    fmt = "parquet" if out in (".", "..") else "sqlite"
+    assert _generate(tmp_path, fmt, out) == 2
+    err = capsys.readouterr().err
+    assert words in err and "unexpected" not in err and len(err) < 400
+    assert list(tmp_path.iterdir()) == []  # no '..XXXX.old' or temporary left
+
+
+def test_read_only_out_folder_exits_2(tmp_path, monkeypatch, capsys) -> None:
+    import errno
+    import tempfile
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    # (a read-only mount, simulated: creating any file there fails so)
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(tempfile, "mkdtemp", read_only)
+    assert _generate(tmp_path, "sqlite", tmp_path / "x.sqlite") == 2
+    err = capsys.readouterr().err
+    assert "cannot write in the folder" in err and "Read-only file system" in err
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "sqlite"])
+def test_outputs_get_the_permissions_of_the_umask(tmp_path, fmt: str) -> None:
+    import os
+
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / ("db" if fmt == "parquet" else "db.sqlite")
+        assert _generate(tmp_path, fmt, out) == 0
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == (0o755 if fmt == "parquet" else 0o644)
