@@ -17,6 +17,7 @@ from plurel_core.viz import vis_network_js
 
 from . import state
 from .stages import SizeError, cached_schema, current_keys, preview_notice
+from .text import md_code, short_text
 
 __all__ = [
     "NOT_IN_LINK",
@@ -52,14 +53,19 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 def _message(exc: BaseException) -> str:
+    # messages quote user text (uploaded SQL names, config values): escaped, so none of it
+    # renders as markdown (links, images), and cut to a bounded length
     if isinstance(exc, ConfigError):
-        lines = "\n".join(f"- `{path}`: {msg}" for path, msg in exc.errors)
+        lines = "\n".join(
+            f"- {md_code(path)}: {md_escape(short_text(msg, 300))}" for path, msg in exc.errors[:12]
+        )
         return f"The priors are not a valid combination:\n{lines}"
     if isinstance(exc, SizeError):
         return str(exc)
+    text = md_escape(short_text(exc, 2000))
     if type(exc).__name__ == "SQLSchemaError":
-        return f"The SQL schema could not be imported: {exc}"
-    return f"The generator cannot use these priors: {exc}"
+        return f"The SQL schema could not be imported: {text}"
+    return f"The generator cannot use these priors: {text}"
 
 
 @contextlib.contextmanager
