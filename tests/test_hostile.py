@@ -227,3 +227,197 @@ def test_outputs_get_the_permissions_of_the_umask(tmp_path, fmt: str) -> None:
     finally:
         os.umask(old)
     assert out.stat().st_mode & 0o777 == (0o755 if fmt == "parquet" else 0o644)
+
+
+# -- bad config files on the command line -------------------------------------------------
+
+
+def _describe_with_config(tmp_path, text: str) -> int:
+    from plurel_core.cli import main
+
+    cfg = tmp_path / "c.json"
+    cfg.write_text(text)
+    return main(["describe", "--seed", "0", "--config", str(cfg)])
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("[" * 100_000, "nested deeper"),
+        ('{"features": {"activations": [["relu"], {"a": 1}]}}', "unknown option"),
+        ('{"features": {"aggregations": [{"sum": 1}, {"sum": 1}]}}', "unknown option"),
+        ('{"schema": {"layouts": [[]]}}', "unknown option"),
+    ],
+)
+def test_malformed_configs_exit_2_naming_the_problem(tmp_path, capsys, text: str, words: str) -> None:
+    assert _describe_with_config(tmp_path, text) == 2
+    err = capsys.readouterr().err
+    assert words in err and "unexpected" not in err
+
+
+def test_a_huge_config_gives_a_short_message(tmp_path, capsys) -> None:
+    import json
+
+    huge = {"features": {"activations": ["x" * 4_000_000]}, "k" * 4_000_000: 1}
+    assert _describe_with_config(tmp_path, json.dumps(huge)) == 2
+    err = capsys.readouterr().err
+    assert "unknown option" in err and "unknown section" in err and len(err) < 2000
+    many = {"schema": {f"key{i}": 1 for i in range(100_000)}}
+    assert _describe_with_config(tmp_path, json.dumps(many)) == 2
+    err = capsys.readouterr().err
+    assert "more" in err and len(err) < 5000
+
+
+# -- corpus runs --------------------------------------------------------------------------
+
+
+def test_planning_a_huge_corpus_holds_no_list_of_its_seeds(tmp_path) -> None:
+    import tracemalloc
+
+    from plurel_core.corpus import _plan
+
+    tracemalloc.start()
+    try:
+        complete, todo = _plan(tmp_path, "plurel", range(10_000_000), "parquet", "0" * 64)
+        first = [next(todo) for _ in range(3)]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert complete == [] and first == [0, 1, 2]
+    assert peak < 5_000_000  # a list of the seeds alone would take 80 MB
+
+
+@pytest.mark.timeout(120)
+def test_an_unreachable_scheduler_leaves_no_folder_behind(tmp_path, capsys) -> None:
+    from plurel_core.cli import main
+
+    out = tmp_path / "corpus"
+    argv = ["corpus", "--preset", "small", "--num-dbs", "2", "--format", "parquet", "--out", str(out)]
+    assert main([*argv, "--scheduler", "tcp://127.0.0.1:1", "--no-progress"]) == 2
+    assert "cannot connect" in capsys.readouterr().err
+    assert not out.exists()
+    existing = tmp_path / "mine"
+    existing.mkdir()
+    argv[-1] = str(existing)
+    assert main([*argv, "--scheduler", "tcp://127.0.0.1:1", "--no-progress"]) == 2
+    assert not (existing / "manifest.jsonl").exists()
+
+
+@pytest.mark.timeout(300)
+def test_a_full_disk_stops_the_corpus_with_one_message_and_the_next_run_resumes(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    import errno
+
+    from plurel_core import corpus
+    from plurel_core.cli import main
+
+    out = tmp_path / "corpus"
+    argv = ["corpus", "--preset", "small", "--num-dbs", "4", "--format", "sqlite", "--out", str(out)]
+    real = corpus._ManifestWriter.append
+    calls = {"n": 0}
+
+    def full_after_two(self, record):  # (a full disk, simulated: the third line cannot be written)
+        calls["n"] += 1
+        if calls["n"] > 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, record)
+
+    monkeypatch.setattr(corpus._ManifestWriter, "append", full_after_two)
+    assert main([*argv, "--workers", "1", "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("No space left on device") == 1 and "Traceback" not in err
+    assert "rerun the same command to resume" in err and len(err.splitlines()) <= 5
+    assert len(corpus.read_manifest(out / "manifest.jsonl")) == 2
+    assert not [p for p in out.iterdir() if p.name.startswith((".tmp-", ".trash-", ".stop-"))]
+
+    monkeypatch.setattr(corpus._ManifestWriter, "append", real)
+    assert main([*argv, "--workers", "1", "--no-progress"]) == 0
+    assert "2 already complete" in capsys.readouterr().err
+    records = corpus.read_manifest(out / "manifest.jsonl")
+    assert sorted(r["seed"] for r in records if r["status"] == "ok") == [0, 1, 2, 3]
+    for rec in records:
+        assert corpus.verify_database(out / rec["dir"], rec["files"]) is None
+
+
+def test_failures_with_one_cause_are_listed_under_it_once(capsys) -> None:
+    from pathlib import Path
+
+    from plurel_core.corpus import CorpusResult, _print_failures
+
+    result = CorpusResult(Path("/c"), "small", "parquet", "h", range(40))
+    result.failed = {s: "OSError: [Errno 28] No space left on device" for s in range(30)}
+    result.failed[31] = "RuntimeError: other"
+    _print_failures(result, "small")
+    err = capsys.readouterr().err
+    assert err.count("No space left on device") == 1 and "and 10 more" in err
+    assert "small-31: RuntimeError: other" in err and len(err.splitlines()) == 3
+
+
+# -- signals ------------------------------------------------------------------------------
+
+
+def _wait_for(predicate, seconds: float) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.timeout(300)
+def test_sigterm_during_an_export_leaves_no_temporary_files(tmp_path) -> None:
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path / "db.sqlite"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "plurel_core", "generate", "--seed", "0", "--preset", "large",
+         "--format", "sqlite", "--out", str(out)],
+        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        writing = _wait_for(lambda: any(p.name.endswith(".tmp") for p in tmp_path.iterdir()), 240)
+        assert writing and proc.poll() is None, "the export was not caught while writing"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == 143 and "terminated" in err
+    assert list(tmp_path.iterdir()) == []  # no '.db.sqlite.*.tmp', no '-journal'
+
+
+@pytest.mark.timeout(300)
+def test_sigterm_during_a_corpus_leaves_no_stop_marker(tmp_path) -> None:
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path / "corpus"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "plurel_core", "corpus", "--preset", "small", "--num-dbs", "40",
+         "--format", "parquet", "--out", str(out), "--workers", "1", "--no-progress"],
+        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        manifest = out / "manifest.jsonl"
+        started = _wait_for(lambda: manifest.exists() and manifest.read_bytes().count(b"\n") >= 2, 240)
+        assert started and proc.poll() is None, "the run ended before it could be stopped"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == 130, err
+    assert [p.name for p in out.iterdir() if p.name.startswith((".stop-", ".tmp-", ".trash-"))] == []
