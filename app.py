@@ -24,8 +24,16 @@ PAGES = HERE / "views"
 
 state.init_state()
 
+home = st.Page(PAGES / "0_Home.py", title="Home", icon=":material/home:", default=True)
+
+
+def _home_alias() -> None:
+    state.sync_url()  # the switch keeps the shareable state in the URL
+    st.switch_page(home, query_params=st.query_params.to_dict())
+
+
 pages = [
-    st.Page(PAGES / "0_Home.py", title="Home", icon=":material/home:", url_path="home", default=True),
+    home,
     st.Page(
         PAGES / "1_Schema.py", title="Stage 1 · Schema", icon=":material/account_tree:", url_path="schema"
     ),
@@ -44,6 +52,9 @@ pages.append(st.Page(PAGES / "5_Sweep.py", title="Sweep", icon=":material/query_
 pages.append(
     st.Page(PAGES / "6_Reality.py", title="Reality check", icon=":material/compare:", url_path="reality")
 )
+# Home is served at "/"; "/home" (an old or hand-written link) leads there instead of to a
+# blocking "Page not found" dialog
+pages.append(st.Page(_home_alias, title="Home", url_path="home", visibility="hidden"))
 
 nav = st.navigation(pages, position="top")
 draw_sidebar()
