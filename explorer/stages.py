@@ -26,13 +26,14 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from plurel_core.budget import check_stage3
+from plurel_core.budget import BudgetError, check_stage3
 from plurel_core.config import Config
 from plurel_core.database import Database, ForeignKeys, Schema
 from plurel_core.generate import assemble, sample_features, sample_foreign_keys, sample_schema
 from plurel_core.workers import start_table_workers
 
 from . import state
+from .text import md_escape
 
 __all__ = [
     "MAX_CELLS",
@@ -51,6 +52,7 @@ __all__ = [
     "prune_view",
     "schema_cells",
     "size_problem",
+    "stage3_problem",
 ]
 
 # The largest database (cells = rows × columns incl. keys and date) the explorer generates
@@ -250,17 +252,26 @@ def current_foreign_keys() -> ForeignKeys:
     return cached_foreign_keys(k.seed, k.schema, k.sql, k.connectivity, scale)
 
 
+def stage3_problem(schema: Schema, features_json: str) -> str | None:
+    """Why Stage 3 of ``schema`` with these feature priors is over the explorer's budget
+    (memory of a table's SCM, work of the database), naming the priors to reduce; or None."""
+    try:
+        check_stage3(
+            schema, _config(features=features_json).features, max_bytes=MAX_TABLE_BYTES, max_work=MAX_WORK
+        )
+    except BudgetError as exc:
+        return md_escape(exc)  # (it names a table, which an imported schema names)
+    return None
+
+
 def current_database() -> Database:
     """Stages 1–3 for the session's state (a row-sampled preview above the size limit);
     raises ``BudgetError`` when Stage 3 could need more than the explorer's memory or work
     budget."""
     k, scale = _keys_and_scale()
-    check_stage3(
-        preview_schema(cached_schema(k.seed, k.schema, k.sql), scale),
-        _config(features=k.features).features,
-        max_bytes=MAX_TABLE_BYTES,
-        max_work=MAX_WORK,
-    )
+    problem = stage3_problem(preview_schema(cached_schema(k.seed, k.schema, k.sql), scale), k.features)
+    if problem:
+        raise BudgetError(problem)
     return cached_database(k.seed, k.schema, k.sql, k.connectivity, k.features, k.postprocess, scale)
 
 

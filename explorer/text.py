@@ -12,7 +12,7 @@ import re
 
 from plurel_core.config import QUOTE_CHARS
 
-__all__ = ["md_code", "short_text"]
+__all__ = ["md_code", "md_escape", "short_text"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 _TICKS = re.compile(r"`+")
@@ -32,3 +32,11 @@ def md_code(text: object, limit: int = QUOTE_CHARS) -> str:
     # a fence longer than any backtick run inside, padded so edge backticks stay content
     fence = "`" * (max((len(m) for m in _TICKS.findall(body)), default=0) + 1)
     return f"{fence} {body} {fence}" if body else "` `"
+
+
+def md_escape(text: object) -> str:
+    """Text shown literally inside Streamlit markdown (user-given names)."""
+    out = str(text)
+    for ch in "\\`*_{}[]()<>#+-.!|~$:":
+        out = out.replace(ch, "\\" + ch)
+    return out

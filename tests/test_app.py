@@ -828,6 +828,9 @@ def test_a_url_whose_scm_would_need_gigabytes_is_an_error_not_a_memory_error() -
     assert not at.exception
     errors = [e.value.replace("\\", "") for e in at.error]  # (markdown escapes removed)
     assert any("features.embedding_dim" in e and "memory" in e for e in errors), errors
+    # the schema page draws; its diagnostics panel does not generate the database either
+    at = _open(at, "schema")
+    assert any("Stage 3 would exceed" in m.value for m in at.markdown)
 
 
 # -- hostile input: user text is never rendered, uploads never raise ------------------------
@@ -873,7 +876,10 @@ def test_an_uploaded_file_name_cannot_inject_markdown() -> None:
     [
         (json.dumps({"features": {"activations": [["relu"], {"a": 1}]}}).encode(), "unknown option"),
         (b"[" * 100_000, "nested deeper"),
-        (json.dumps({"seed": 1, "config": {"features": {"scm_layouts": [[1], [2]]}}}).encode(), "unknown option"),
+        (
+            json.dumps({"seed": 1, "config": {"features": {"scm_layouts": [[1], [2]]}}}).encode(),
+            "unknown option",
+        ),
     ],
 )
 def test_malformed_config_uploads_are_notices_not_tracebacks(content: bytes, words: str) -> None:
