@@ -875,7 +875,7 @@ def test_an_uploaded_file_name_cannot_inject_markdown() -> None:
     ("content", "words"),
     [
         (json.dumps({"features": {"activations": [["relu"], {"a": 1}]}}).encode(), "unknown option"),
-        (b"[" * 100_000, "nested deeper"),
+        (b"[" * 100_000, "nested too deeply"),
         (
             json.dumps({"seed": 1, "config": {"features": {"scm_layouts": [[1], [2]]}}}).encode(),
             "unknown option",

@@ -243,7 +243,7 @@ def _describe_with_config(tmp_path, text: str) -> int:
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("[" * 100_000, "nested deeper"),
+        ("[" * 100_000, "nested too deeply"),
         ('{"features": {"activations": [["relu"], {"a": 1}]}}', "unknown option"),
         ('{"features": {"aggregations": [{"sum": 1}, {"sum": 1}]}}', "unknown option"),
         ('{"schema": {"layouts": [[]]}}', "unknown option"),
