@@ -828,9 +828,13 @@ def test_a_url_whose_scm_would_need_gigabytes_is_an_error_not_a_memory_error() -
     assert not at.exception
     errors = [e.value.replace("\\", "") for e in at.error]  # (markdown escapes removed)
     assert any("features.embedding_dim" in e and "memory" in e for e in errors), errors
-    # the schema page draws; its diagnostics panel does not generate the database either
+    # the schema page draws; its diagnostics panel, opened, does not generate the database either
     at = _open(at, "schema")
-    assert any("Stage 3 would exceed" in m.value for m in at.markdown)
+    at.session_state["diagnostics_open"] = True
+    at.run()
+    assert not at.exception
+    panel = next(e for e in at.expander if e.label.startswith("Diagnostics"))
+    assert any("Stage 3 would exceed" in m.value for m in panel.markdown)
 
 
 # -- hostile input: user text is never rendered, uploads never raise ------------------------
