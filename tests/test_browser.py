@@ -8,6 +8,8 @@ drives /usr/bin/chromium with Playwright, and saves a screenshot of every page u
 from __future__ import annotations
 
 import json
+import time
+import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
