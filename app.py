@@ -24,8 +24,16 @@ PAGES = HERE / "views"
 
 state.init_state()
 
+home = st.Page(PAGES / "0_Home.py", title="Home", icon=":material/home:", default=True)
+
+
+def _home_alias() -> None:
+    state.sync_url()  # the switch keeps the shareable state in the URL
+    st.switch_page(home, query_params=st.query_params.to_dict())
+
+
 pages = [
-    st.Page(PAGES / "0_Home.py", title="Home", icon=":material/home:", url_path="home", default=True),
+    home,
     st.Page(
         PAGES / "1_Schema.py", title="Stage 1 · Schema", icon=":material/account_tree:", url_path="schema"
     ),
@@ -46,6 +54,9 @@ pages.append(
 )
 pages.append(st.Page(PAGES / "7_Vary.py", title="Vary", icon=":material/tune:", url_path="vary"))
 pages.append(st.Page(PAGES / "8_Lessons.py", title="Lessons", icon=":material/school:", url_path="lessons"))
+# Home is served at "/"; "/home" (an old or hand-written link) leads there instead of to a
+# blocking "Page not found" dialog
+pages.append(st.Page(_home_alias, title="Home", url_path="home", visibility="hidden"))
 
 nav = st.navigation(pages, position="top")
 draw_sidebar()

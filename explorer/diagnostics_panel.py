@@ -34,7 +34,7 @@ from plurel_core.diagnostics import (
 )
 
 from .controls import label_for
-from .stages import cached_database, cached_schema, current_keys, size_problem
+from .stages import cached_database, cached_schema, current_keys, size_problem, stage3_problem
 from .ui import md_escape
 
 __all__ = [
@@ -112,6 +112,8 @@ def current_diagnostics() -> tuple[tuple[Finding, ...] | None, str | None]:
         return None, "the priors or the SQL schema are not valid (see the message on this page)."
     if size_problem(schema) is not None:
         return None, "the database would exceed the explorer's size limit."
+    if stage3_problem(schema, k.features) is not None:
+        return None, "Stage 3 would exceed the explorer's memory or work budget."
     result = cached_diagnostics(k.seed, k.schema, k.sql, k.connectivity, k.features, k.postprocess)
     if isinstance(result, str):
         return None, f"the database could not be generated: {md_escape(result)}"

@@ -8,15 +8,19 @@ from typing import Any
 import streamlit as st
 
 from plurel_core import export
-from plurel_core.config import PRESETS, Config, ConfigError
+from plurel_core.config import PRESETS, Config, ConfigError, load_json, short_repr
 
 from . import pinned, state
 from .controls import label_for
 from .downloads import file_stem
+from .text import md_code
 from .ui import md_escape, sql_in_link
 from .urlstate import MAX_SEED
 
 __all__ = ["config_bundle_text", "draw_sidebar", "load_bundle"]
+
+# problems of an uploaded config listed in its notice (the rest are counted)
+MAX_LISTED = 12
 
 
 def config_bundle_text() -> str:
@@ -29,22 +33,24 @@ def load_bundle(text: str) -> tuple[Config, int | None, str | None]:
     """Parse a saved config: a config bundle (config + seed [+ SQL]) or a bare config object.
 
     Returns ``(config, seed or None, schema SQL or None)``; raises ``ConfigError`` naming
-    what is wrong.
+    what is wrong (a seed the explorer cannot use included: nothing is applied then).
     """
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError([("<file>", f"not valid JSON: {exc}")]) from None
+    data = load_json(text, "<file>")
     if not isinstance(data, dict):
         raise ConfigError([("<file>", f"expected a JSON object, got {type(data).__name__}")])
     if "format" in data or "seed" in data:
         data = {"format": export.BUNDLE_FORMAT, **data}
         try:
-            return export.load_bundle(json.dumps(data))
+            cfg, seed, sql = export.load_bundle(json.dumps(data))
         except ConfigError:
             raise
         except ValueError as exc:
             raise ConfigError([("<file>", str(exc))]) from None
+        if seed > MAX_SEED:
+            raise ConfigError(
+                [("seed", f"got {short_repr(seed)}; the explorer takes seeds in [0, {MAX_SEED}]")]
+            )
+        return cfg, seed, sql
     return Config.from_dict(data), None, None
 
 
@@ -62,22 +68,26 @@ def _on_upload(key: str) -> None:
     upload = st.session_state.get(key)
     if upload is None:
         return
+    name = md_code(upload.name)
     try:
         cfg, seed, sql = load_bundle(upload.getvalue().decode("utf-8", errors="replace"))
     except ConfigError as exc:
+        shown = exc.errors[:MAX_LISTED]
+        more = len(exc.errors) - len(shown)
         state.push_notice(
-            "The config file was not loaded:\n" + "\n".join(f"- {p}: {m}" for p, m in exc.errors)
+            f"The config file {name} was not loaded:\n"
+            + "\n".join(f"- {md_code(p)}: {md_code(m, 300)}" for p, m in shown)
+            + (f"\n- … and {more:,} more" if more else "")
         )
         return
+    # everything was checked above: applied all together, or (above) not at all
     state.set_preset(_closest_preset(cfg))
     state.set_config(cfg)
     state.set_sql((upload.name.rsplit(".", 1)[0], sql) if sql else None)
     if seed is not None:
         state.set_seed(seed)
     state.bump_controls()
-    state.push_notice(
-        f"Loaded the config from {upload.name}" + (f" with seed {seed}." if seed is not None else ".")
-    )
+    state.push_notice(f"Loaded the config from {name}" + (f" with seed {seed}." if seed is not None else "."))
 
 
 def draw_sidebar() -> None:

@@ -12,7 +12,9 @@ copies by ``st.cache_data`` and must still be treated as read-only.
 Size limit: before Stage 2 and 3 run, the explorer counts the cells (rows × columns, keys
 included) the sampled schema implies; above :data:`MAX_CELLS` Stages 2–3 run on a
 row-sampled preview (every table's rows scaled by the same factor) and the pages say so,
-naming the prior to reduce; the full database is left to the command line.
+naming the prior to reduce; the full database is left to the command line. Before Stage 3
+runs, :func:`plurel_core.budget.check_stage3` bounds its memory and work
+(:data:`MAX_TABLE_BYTES`, :data:`MAX_WORK`).
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from plurel_core.budget import BudgetError, check_stage3
 from plurel_core.config import Config
 from plurel_core.database import Database, ForeignKeys, Schema
 from plurel_core.generate import assemble, sample_features, sample_foreign_keys, sample_schema
 from plurel_core.workers import start_table_workers
 
 from . import state
+from .text import md_escape
 
 __all__ = [
     "MAX_CELLS",
@@ -48,6 +52,7 @@ __all__ = [
     "prune_view",
     "schema_cells",
     "size_problem",
+    "stage3_problem",
 ]
 
 # The largest database (cells = rows × columns incl. keys and date) the explorer generates
@@ -56,6 +61,10 @@ __all__ = [
 # it (median ~0.25 M cells, the largest of 400 seeds 1.1 M); larger databases belong to the
 # command line and corpus tools.
 MAX_CELLS = 1_500_000
+# Stage-3 budget of a page update (plurel_core.budget estimates): the paper's priors
+# estimate at most 0.6 GiB for a table and 110 G multiply-adds for a database (200 seeds)
+MAX_TABLE_BYTES = 1 << 30
+MAX_WORK = 1_000_000_000_000
 
 
 class SizeError(RuntimeError):
@@ -243,9 +252,26 @@ def current_foreign_keys() -> ForeignKeys:
     return cached_foreign_keys(k.seed, k.schema, k.sql, k.connectivity, scale)
 
 
+def stage3_problem(schema: Schema, features_json: str) -> str | None:
+    """Why Stage 3 of ``schema`` with these feature priors is over the explorer's budget
+    (memory of a table's SCM, work of the database), naming the priors to reduce; or None."""
+    try:
+        check_stage3(
+            schema, _config(features=features_json).features, max_bytes=MAX_TABLE_BYTES, max_work=MAX_WORK
+        )
+    except BudgetError as exc:
+        return md_escape(exc)  # (it names a table, which an imported schema names)
+    return None
+
+
 def current_database() -> Database:
-    """Stages 1–3 for the session's state (a row-sampled preview above the size limit)."""
+    """Stages 1–3 for the session's state (a row-sampled preview above the size limit);
+    raises ``BudgetError`` when Stage 3 could need more than the explorer's memory or work
+    budget."""
     k, scale = _keys_and_scale()
+    problem = stage3_problem(preview_schema(cached_schema(k.seed, k.schema, k.sql), scale), k.features)
+    if problem:
+        raise BudgetError(problem)
     return cached_database(k.seed, k.schema, k.sql, k.connectivity, k.features, k.postprocess, scale)
 
 

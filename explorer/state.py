@@ -17,6 +17,7 @@ import streamlit as st
 from plurel_core.config import PRESETS, Config
 
 from . import urlextra
+from .text import md_code
 from .urlstate import MAX_SEED, VIEW_KEYS, decode_state, encode_state
 
 __all__ = [
@@ -108,7 +109,7 @@ def _apply_url() -> None:
             ss[_SQL] = (sql_name, examples[sql_name].read_text(encoding="utf-8"))
         else:
             problems.append(
-                f"sql={sql_name!r} ignored: not an example schema ({', '.join(examples) or 'none'})"
+                f"sql={md_code(sql_name)} ignored: not an example schema ({', '.join(examples) or 'none'})"
             )
     ss[_VIEW] = view
     if problems:

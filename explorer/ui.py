@@ -16,7 +16,8 @@ from plurel_core.config import ConfigError
 from plurel_core.viz import vis_network_js
 
 from . import state
-from .stages import SizeError, cached_schema, current_keys, preview_notice
+from .stages import BudgetError, SizeError, cached_schema, current_keys, preview_notice
+from .text import md_code, md_escape, short_text
 
 __all__ = [
     "NOT_IN_LINK",
@@ -25,6 +26,7 @@ __all__ = [
     "preview_banner",
     "short_count",
     "legend",
+    "md_escape",
     "report_errors",
     "run_or_report",
     "sql_in_link",
@@ -52,14 +54,19 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 def _message(exc: BaseException) -> str:
+    # messages quote user text (uploaded SQL names, config values): escaped, so none of it
+    # renders as markdown (links, images), and cut to a bounded length
     if isinstance(exc, ConfigError):
-        lines = "\n".join(f"- `{path}`: {msg}" for path, msg in exc.errors)
+        lines = "\n".join(
+            f"- {md_code(path)}: {md_escape(short_text(msg, 300))}" for path, msg in exc.errors[:12]
+        )
         return f"The priors are not a valid combination:\n{lines}"
-    if isinstance(exc, SizeError):
+    if isinstance(exc, SizeError | BudgetError):  # (escaped where made: explorer.stages)
         return str(exc)
+    text = md_escape(short_text(exc, 2000))
     if type(exc).__name__ == "SQLSchemaError":
-        return f"The SQL schema could not be imported: {exc}"
-    return f"The generator cannot use these priors: {exc}"
+        return f"The SQL schema could not be imported: {text}"
+    return f"The generator cannot use these priors: {text}"
 
 
 @contextlib.contextmanager
@@ -175,14 +182,6 @@ def short_count(n: int) -> str:
             text = f"{n / scale:.3g}"
             return (text if len(text) <= 4 else f"{n / scale:.0f}") + unit
     return str(n)  # pragma: no cover
-
-
-def md_escape(text: object) -> str:
-    """Text shown literally inside Streamlit markdown (user-given names)."""
-    out = str(text)
-    for ch in "\\`*_{}[]()<>#+-.!|~$:":
-        out = out.replace(ch, "\\" + ch)
-    return out
 
 
 def _pick_example(key: str) -> None:

@@ -22,7 +22,13 @@ view                   ``table``, ``fk``, ``sql``, ``level``,      a table name,
 
 Priors equal to the preset's value are omitted, so ``?seed=3&preset=small`` is a complete
 URL. :func:`decode_state` never raises on user input: anything it cannot use is dropped and
-named in the returned notices, and the rest still applies.
+named in the returned notices (user text quoted as markdown code, cut to a short prefix),
+and the rest still applies.
+
+Parsing takes time linear in the text: the number grammar has one way to match a string
+(a regex with two ways would backtrack over every split of a long digit run, so one
+crafted link could hold the server for minutes), and keys and values longer than
+:data:`MAX_PARAM_CHARS` are dropped unread.
 """
 
 from __future__ import annotations
@@ -35,8 +41,12 @@ from typing import Any
 
 from plurel_core.config import PRESETS, SECTIONS, Config, ConfigError, PriorSpec, iter_priors
 
+from .text import md_code
+
 __all__ = [
     "VIEW_KEYS",
+    "MAX_NOTICES",
+    "MAX_PARAM_CHARS",
     "MAX_SEED",
     "UrlState",
     "all_prior_paths",
@@ -48,9 +58,17 @@ __all__ = [
 
 VIEW_KEYS = ("table", "fk", "sql", "level", "tab")
 MAX_SEED = 2**31 - 1
-_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_RANGE = re.compile(rf"^\s*({_NUM})\s*(?:-|\.\.|~|,)\s*({_NUM})\s*$")
-_SINGLE = re.compile(rf"^\s*({_NUM})\s*$")
+# the longest key or value read: the longest valid value (every option of the largest set
+# prior) is under 400 characters
+MAX_PARAM_CHARS = 500
+# notices listed one by one; the rest are counted
+MAX_NOTICES = 12
+# one way to match any text: digits, then optionally a point and digits (no split of a
+# digit run between two quantifiers), then optionally an exponent
+_NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+_RANGE = re.compile(rf"({_NUM})[ \t]*(?:-|\.\.|~|,)[ \t]*({_NUM})")
+_SINGLE = re.compile(_NUM)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass
@@ -95,10 +113,10 @@ def encode_value(spec: PriorSpec, value: Any) -> str:
 def _parse_number(text: str, want_int: bool) -> int | float:
     f = float(text)
     if not math.isfinite(f):
-        raise ValueError(f"{text!r} is not finite")
+        raise ValueError("not finite")
     if want_int:
         if not f.is_integer():
-            raise ValueError(f"{text!r} is not an integer")
+            raise ValueError("not an integer")
         return int(f)
     return f
 
@@ -108,14 +126,14 @@ def decode_value(spec: PriorSpec, text: str) -> Any:
     kind = spec.kind
     if kind in ("int_range", "float_range"):
         want_int = kind == "int_range"
-        m = _RANGE.match(text)
+        m = _RANGE.fullmatch(text.strip())
         if m:
             return (_parse_number(m.group(1), want_int), _parse_number(m.group(2), want_int))
-        m = _SINGLE.match(text)
+        m = _SINGLE.fullmatch(text.strip())
         if m:
-            v = _parse_number(m.group(1), want_int)
+            v = _parse_number(m.group(0), want_int)
             return (v, v)
-        raise ValueError(f"{text!r} is not a range lo-hi")
+        raise ValueError("not a range lo-hi")
     if kind == "set":
         items = [t.strip() for t in text.split(",") if t.strip()]
         if not items:
@@ -132,7 +150,9 @@ def decode_value(spec: PriorSpec, text: str) -> Any:
             except ValueError:
                 match = []
             if not match:
-                raise ValueError(f"unknown option {item!r}; allowed: {', '.join(map(str, spec.options))}")
+                raise ValueError(
+                    f"unknown option {md_code(item)}; allowed: {', '.join(map(str, spec.options))}"
+                )
             out.append(match[0])
         return tuple(dict.fromkeys(out))
     if kind == "bool":
@@ -141,12 +161,14 @@ def decode_value(spec: PriorSpec, text: str) -> Any:
             return True
         if low in ("0", "false", "no", "off"):
             return False
-        raise ValueError(f"{text!r} is not 1/0")
+        raise ValueError("not 1/0")
     if kind in ("int", "float"):
-        m = _SINGLE.match(text)
+        m = _SINGLE.fullmatch(text.strip())
         if not m:
-            raise ValueError(f"{text!r} is not a number")
-        return _parse_number(m.group(1), kind == "int")
+            raise ValueError("not a number")
+        return _parse_number(m.group(0), kind == "int")
+    if not _DATE.fullmatch(text.strip()):
+        raise ValueError("not a date YYYY-MM-DD")
     return text.strip()
 
 
@@ -175,13 +197,24 @@ def decode_state(params: Mapping[str, Any]) -> tuple[UrlState, list[str]]:
 
     Never raises on user input: an unknown key, an unparsable value, a value the config
     rejects or a combination that is invalid (e.g. ``lo > hi``) is dropped and named in the
-    notices, and the remaining parameters still apply.
+    notices, and the remaining parameters still apply. Keys and values longer than
+    :data:`MAX_PARAM_CHARS` are dropped unread; at most :data:`MAX_NOTICES` notices are
+    listed, the rest counted in a last one.
     """
     notices: list[str] = []
-    raw = {str(k): _first(v) for k, v in params.items()}
+    raw: dict[str, str] = {}
+    for k, v in params.items():
+        key, text = str(k), _first(v)
+        if len(key) > MAX_PARAM_CHARS or len(text) > MAX_PARAM_CHARS:
+            notices.append(
+                f"{md_code(key)} ignored: longer than {MAX_PARAM_CHARS} characters "
+                f"({len(key) + len(text):,} in key and value)"
+            )
+            continue
+        raw[key] = text
     preset = raw.pop("preset", "paper") or "paper"
     if preset not in PRESETS:
-        notices.append(f"preset={preset!r} ignored: unknown preset (available: {', '.join(PRESETS)})")
+        notices.append(f"preset={md_code(preset)} ignored: unknown preset (available: {', '.join(PRESETS)})")
         preset = "paper"
     seed = 0
     if "seed" in raw:
@@ -191,7 +224,7 @@ def decode_state(params: Mapping[str, Any]) -> tuple[UrlState, list[str]]:
             if not 0 <= seed <= MAX_SEED:
                 raise ValueError
         except ValueError:
-            notices.append(f"seed={text!r} ignored: expected an integer in [0, {MAX_SEED}]")
+            notices.append(f"seed={md_code(text)} ignored: expected an integer in [0, {MAX_SEED}]")
             seed = 0
     view = {k: raw.pop(k) for k in VIEW_KEYS if k in raw and raw[k]}
     for k in VIEW_KEYS:
@@ -200,18 +233,18 @@ def decode_state(params: Mapping[str, Any]) -> tuple[UrlState, list[str]]:
     paths = set(all_prior_paths())
     for key, text in raw.items():
         if key not in paths:
-            notices.append(f"{key} ignored: not a known prior or setting")
+            notices.append(f"{md_code(key)} ignored: not a known prior or setting")
             continue
         spec = Config.spec(key)
         try:
             value = decode_value(spec, text)
         except ValueError as exc:
-            notices.append(f"{key}={text!r} ignored: {exc}")
+            notices.append(f"{key}={md_code(text)} ignored: {exc}")
             continue
         candidate = config.with_value(key, value)
         errs = [msg for path, msg in candidate.problems() if path == key]
         if errs:
-            notices.append(f"{key}={text!r} ignored: {errs[0]}")
+            notices.append(f"{key}={md_code(text)} ignored: {errs[0]}")
             continue
         config = candidate
     try:
@@ -227,4 +260,7 @@ def decode_state(params: Mapping[str, Any]) -> tuple[UrlState, list[str]]:
         if config.problems():  # still inconsistent: fall back to the preset entirely
             notices.append("all priors in the URL ignored: they do not form a valid config")
             config = base
+    if len(notices) > MAX_NOTICES:
+        rest = len(notices) - (MAX_NOTICES - 1)
+        notices = [*notices[: MAX_NOTICES - 1], f"… and {rest:,} more parameters ignored"]
     return UrlState(config=config, seed=seed, preset=preset, view=view), notices

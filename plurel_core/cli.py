@@ -11,8 +11,11 @@ wrong, no traceback, nothing half-written); 1 an unexpected failure (message onl
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +23,35 @@ from . import compare as _compare
 from . import corpus as _corpus
 from . import sweep as _sweep
 from .cli_inputs import UsageError, add_source_arguments, load_config, load_schema_sql
-from .config import ConfigError
+from .config import short_repr
 
-__all__ = ["main", "build_parser", "Subcommand", "SUBCOMMANDS", "UsageError"]
+__all__ = ["main", "build_parser", "OutputError", "Subcommand", "SUBCOMMANDS", "Terminated", "UsageError"]
+
+
+class OutputError(RuntimeError):
+    """The output could not be written (disk full, I/O error): exit code 1, no traceback."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: raised where the program is, so ``finally`` blocks and the exports'
+    clean-up of their temporary files run (exit code 143)."""
+
+
+@contextlib.contextmanager
+def _terminate_cleanly() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` while the block runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @dataclass(frozen=True)
@@ -76,23 +105,37 @@ def _generate_arguments(parser: argparse.ArgumentParser) -> None:
         "--out",
         required=True,
         metavar="PATH",
-        help="output file (sqlite, csv zip, ddl) or folder (parquet, relbench); replaced atomically",
+        help="output file (sqlite, csv zip, ddl) or folder (parquet, relbench); replaced atomically. "
+        "Refused unless --force: a folder holding anything but a previous parquet/relbench export, "
+        "and anything that is not a regular file or folder (a device, FIFO, socket or link)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace whatever --out is: a non-empty folder of other files, a device, FIFO or link",
     )
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from .export import export
+    from .export import DIRECTORY_FORMATS, check_destination, export
     from .generate import generate
 
     config, seed, sql, schema = load_selection(args)
     out = Path(args.out)
-    if not (out.parent if str(out.parent) else Path(".")).is_dir():
-        raise UsageError(f"--out: the folder {str(out.parent)!r} does not exist")
-    db = generate(config, seed, schema=schema)
+    where = f"--out {short_repr(args.out)}"
+    # checked before generating too: a refusal should not come after minutes of work
     try:
-        export(db, args.format, out, config=config, schema_sql=sql)
+        check_destination(out, args.format in DIRECTORY_FORMATS, args.force)
     except ValueError as exc:
-        raise UsageError(f"--out {args.out}: {exc}") from None
+        raise UsageError(f"{where}: {str(exc).removeprefix('out: ')}") from None
+    with _terminate_cleanly():
+        db = generate(config, seed, schema=schema)
+        try:
+            export(db, args.format, out, config=config, schema_sql=sql, force=args.force)
+        except ValueError as exc:
+            raise UsageError(f"{where}: {str(exc).removeprefix('out: ')}") from None
+        except OSError as exc:
+            raise OutputError(f"{where}: cannot write: {exc.strerror or exc}") from None
     summary = db.summary()
     print(
         f"wrote {args.format} to {out}: {summary['tables']} tables, {summary['rows']:,} rows, "
@@ -172,6 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _clip(message: str, limit: int = 4000) -> str:
+    """A message cut to ``limit`` characters: values are quoted short already, this bounds
+    whatever else a message may carry."""
+    return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
@@ -181,15 +230,21 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     try:
         return int(args._run(args))
-    except (UsageError, ConfigError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except ValueError as exc:  # UsageError, ConfigError and the core's checks of its input
+        print(f"error: {_clip(str(exc))}", file=sys.stderr)
         return 2
-    except ValueError as exc:
+    except OutputError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return 143
+    except MemoryError:
+        print("error: out of memory; reduce the priors' sizes (rows, columns, SCM width)", file=sys.stderr)
+        return 1
     except Exception as exc:  # no traceback for users; the message names the failure
-        print(f"error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"error: unexpected {type(exc).__name__}: {_clip(str(exc))}", file=sys.stderr)
         return 1

@@ -35,8 +35,10 @@ __all__ = [
     "SchemaPriors",
     "PRESETS",
     "iter_priors",
+    "load_json",
     "sample_range",
     "sample_set",
+    "short_repr",
 ]
 
 # Registries live in their stage modules; their names are repeated here only as the
@@ -410,8 +412,23 @@ class ConfigError(ValueError):
 
     def __init__(self, errors: list[tuple[str, str]]):
         self.errors = list(errors)
-        lines = "\n".join(f"  - {path}: {msg}" for path, msg in self.errors)
+        shown = self.errors[:MAX_LISTED_ERRORS]
+        lines = "\n".join(f"  - {path}: {msg}" for path, msg in shown)
+        if len(self.errors) > len(shown):
+            lines += f"\n  - … and {len(self.errors) - len(shown):,} more"
         super().__init__(f"{len(self.errors)} invalid prior(s):\n{lines}")
+
+
+def load_json(text: str, where: str = "<json>") -> Any:
+    """``json.loads(text)``, or ``ConfigError`` naming ``where`` for text that is not JSON or
+    nests too deeply (the parser stops at Python's recursion limit, about 1000 levels; a
+    config needs 3)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError([(where, f"not valid JSON: {exc}")]) from None
+    except RecursionError:
+        raise ConfigError([(where, "nested too deeply (a config needs 3 levels)")]) from None
 
 
 def iter_priors(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any, PriorSpec]]:
@@ -425,8 +442,28 @@ def iter_priors(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any, PriorSpe
             yield path, value, f.metadata["prior"]
 
 
+# problems a ConfigError message lists (all are in .errors)
+MAX_LISTED_ERRORS = 10
+# how many characters of a bad value a message quotes: a huge value (a multi-megabyte
+# config) must not make a message of the same size
+QUOTE_CHARS = 60
+
+
+def short_repr(value: Any, limit: int = QUOTE_CHARS) -> str:
+    """``repr(value)`` cut to ``limit`` characters (with ``…`` when cut): what messages quote."""
+    try:
+        text = repr(list(value) if isinstance(value, tuple) else value)
+    except RecursionError:  # a very deeply nested value
+        text = f"<deeply nested {type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _short_key(key: str, limit: int = QUOTE_CHARS) -> str:
+    return key if len(key) <= limit else key[: limit - 1] + "…"
+
+
 def _fmt(v: Any) -> str:
-    return repr(list(v)) if isinstance(v, tuple) else repr(v)
+    return short_repr(v)
 
 
 def _is_number(x: Any) -> bool:
@@ -456,10 +493,11 @@ def _check(path: str, value: Any, spec: PriorSpec) -> list[tuple[str, str]]:
             return [(path, f"{bad}; expected a list of options from {list(spec.options)}")]
         if len(value) == 0:
             errs.append((path, f"{bad}; the set must not be empty (allowed: {list(spec.options)})"))
-        unknown = [v for v in value if v not in spec.options]
+        # elements may be anything JSON holds (lists, objects): compared, never hashed
+        unknown = [v for v in value if not any(_same_option(v, o) for o in spec.options)]
         if unknown:
-            errs.append((path, f"unknown option(s) {unknown}; allowed: {list(spec.options)}"))
-        if len(set(value)) != len(value):
+            errs.append((path, f"unknown option(s) {short_repr(unknown)}; allowed: {list(spec.options)}"))
+        elif len(set(value)) != len(value):
             errs.append((path, f"{bad}; options must not repeat"))
     elif spec.kind in ("int", "float"):
         ok = (
@@ -488,6 +526,13 @@ def _check(path: str, value: Any, spec: PriorSpec) -> list[tuple[str, str]]:
     return errs
 
 
+def _same_option(value: Any, option: Any) -> bool:
+    """``value == option`` for a JSON value and an allowed option (``True`` is not ``1``)."""
+    if isinstance(value, bool) != isinstance(option, bool):
+        return False
+    return isinstance(value, (str, int, float)) and value == option
+
+
 def _coerce(value: Any, spec: PriorSpec) -> Any:
     """JSON form → Python form (lists → tuples, integral floats → int for int kinds)."""
     if spec.kind in ("int_range", "float_range", "set") and isinstance(value, list):
@@ -508,12 +553,12 @@ def _coerce(value: Any, spec: PriorSpec) -> Any:
 
 def _section_from_dict(cls: type, data: Any, prefix: str, errors: list[tuple[str, str]]) -> Any:
     if not isinstance(data, dict):
-        errors.append((prefix.rstrip("."), f"got {data!r}; expected an object"))
+        errors.append((prefix.rstrip("."), f"got {short_repr(data)}; expected an object"))
         return cls()
     known = {f.name: f for f in fields(cls)}
     for key in data:
         if key not in known:
-            errors.append((f"{prefix}{key}", f"unknown key; allowed keys: {sorted(known)}"))
+            errors.append((f"{prefix}{_short_key(key)}", f"unknown key; allowed keys: {sorted(known)}"))
     kwargs = {}
     for name, f in known.items():
         if name not in data:
@@ -590,7 +635,7 @@ class Config:
             raise ConfigError([("<config>", f"got {type(data).__name__}; expected an object with sections")])
         for key in data:
             if key not in SECTIONS:
-                errors.append((key, f"unknown section; allowed: {list(SECTIONS)}"))
+                errors.append((_short_key(key), f"unknown section; allowed: {list(SECTIONS)}"))
         kwargs = {}
         for name, sec_cls in SECTIONS.items():
             if name in data:
@@ -607,11 +652,7 @@ class Config:
 
     @classmethod
     def from_json(cls, text: str) -> Config:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError([("<json>", f"not valid JSON: {exc}")]) from None
-        return cls.from_dict(data)
+        return cls.from_dict(load_json(text, "<json>"))
 
     # -- paths (used by the app and the URL state) --------------------------------------
     def get(self, path: str) -> Any:

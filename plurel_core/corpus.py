@@ -71,6 +71,7 @@ __all__ = [
     "file_checksums",
     "generate_corpus",
     "read_manifest",
+    "CorpusWriteError",
     "verify_database",
 ]
 
@@ -153,6 +154,15 @@ class CorpusInterrupted(KeyboardInterrupt):
 
     def __init__(self, result: CorpusResult):
         super().__init__("corpus run interrupted")
+        self.result = result
+
+
+class CorpusWriteError(OSError):
+    """The manifest could not be written (e.g. the disk is full); the run stopped after
+    cleaning up. ``.result`` says what was recorded; the next run resumes from there."""
+
+    def __init__(self, result: CorpusResult, cause: OSError):
+        super().__init__(cause.errno, f"cannot write {MANIFEST_NAME}: {cause.strerror or cause}")
         self.result = result
 
 
@@ -591,8 +601,11 @@ def _check_args(
     return config
 
 
-def _plan(out_dir: Path, name: str, seeds: range, fmt: str, chash: str) -> tuple[list[int], list[int]]:
-    """Split ``seeds`` into (complete and verified, to generate) using the manifest."""
+def _plan(out_dir: Path, name: str, seeds: range, fmt: str, chash: str) -> tuple[list[int], Iterator[int]]:
+    """Split ``seeds`` into (complete and verified, to generate) using the manifest.
+
+    The seeds to generate come lazily, in order: a run of 10^8 databases holds no list of
+    them (the manifest's complete ones are the only seeds held)."""
     latest: dict[int, tuple[str, Any, Any, dict[str, str]]] = {}
     for rec in read_manifest(out_dir / MANIFEST_NAME):
         seed = rec.get("seed")
@@ -623,7 +636,7 @@ def _plan(out_dir: Path, name: str, seeds: range, fmt: str, chash: str) -> tuple
     # hashing is I/O bound and hashlib releases the GIL: verify several databases at once
     with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) + 2)) as pool:
         complete = {seed for seed, ok in pool.map(check, listed) if ok}
-    return sorted(complete), [s for s in seeds if s not in complete]
+    return sorted(complete), (s for s in seeds if s not in complete)
 
 
 def _is_lost_worker(exc: BaseException) -> bool:
@@ -700,13 +713,59 @@ def generate_corpus(
     out = Path(out_dir).resolve()
     if out.exists() and not out.is_dir():
         raise CorpusError(f"out_dir {str(out)!r} exists and is not a directory")
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    had_manifest = (out / MANIFEST_NAME).exists()
     result = CorpusResult(out, name, fmt, chash, seeds)
+    try:
+        return _generate_locked(
+            out, result, config, chash, seeds, fmt, workers, scheduler, schema_sql, schema_dialect,
+            name, progress, max_in_flight, timeout, t_begin, on_record,
+        )  # fmt: skip
+    except BaseException:
+        # a run that wrote nothing (an unreachable scheduler, a bad argument found late)
+        # leaves no new folder, lock or empty manifest behind
+        if not result.generated and not result.failed:
+            _remove_unused(out, created, had_manifest)
+        raise
 
+
+def _remove_unused(out: Path, created: bool, had_manifest: bool) -> None:
+    """Remove what a run that recorded nothing created: an empty manifest, the lock, and
+    the corpus folder itself when the run made it and nothing else is in it."""
+    manifest = out / MANIFEST_NAME
+    with contextlib.suppress(OSError):
+        if not had_manifest and manifest.exists() and manifest.stat().st_size == 0:
+            manifest.unlink()
+    if created:
+        with contextlib.suppress(OSError):
+            if {p.name for p in out.iterdir()} <= {LOCK_NAME}:
+                shutil.rmtree(out)
+
+
+def _generate_locked(
+    out: Path,
+    result: CorpusResult,
+    config: Config,
+    chash: str,
+    seeds: range,
+    fmt: str,
+    workers: int | None,
+    scheduler: str | None,
+    schema_sql: str | None,
+    schema_dialect: str | None,
+    name: str,
+    progress: bool,
+    max_in_flight: int | None,
+    timeout: float | None,
+    t_begin: float,
+    on_record: Callable[[dict[str, Any]], None] | None,
+) -> CorpusResult:
+    """:func:`generate_corpus` once its arguments are checked and ``out`` exists."""
     with _corpus_lock(out):
         _sweep(out, (TMP_PREFIX, TRASH_PREFIX, STOP_PREFIX))
         result.skipped, todo = _plan(out, name, seeds, fmt, chash)
-        if not todo:
+        if len(result.skipped) == len(seeds):
             result.seconds = time.perf_counter() - t_begin
             return result
         stop_marker = out / f"{STOP_PREFIX}{os.getpid()}-{time.time_ns()}"
@@ -755,6 +814,11 @@ def generate_corpus(
                         stop_marker.touch()
                 _shutdown(client, cluster, list(inflight))
                 inflight.clear()
+                if cluster is not None:
+                    # a local cluster is closed: no task is left to see the stop marker
+                    # (on a shared cluster one may still run; the next run sweeps it)
+                    with contextlib.suppress(OSError):
+                        stop_marker.unlink(missing_ok=True)
                 writer.close()
                 bar.close(len(result.generated), len(result.failed))
                 _sweep(out, (TMP_PREFIX, TRASH_PREFIX))
@@ -852,7 +916,7 @@ def _failure_record(
 def _run(
     client: Any,
     job: _Job,
-    todo: list[int],
+    todo: Iterator[int],
     writer: _ManifestWriter,
     bar: _Progress,
     result: CorpusResult,
@@ -865,7 +929,7 @@ def _run(
     """Submit with a bounded number of tasks in flight; record results as they complete."""
     from distributed import as_completed
 
-    pending = deque(todo)
+    pending = iter(todo)
     retry: deque[tuple[int, int]] = deque()
     ac = as_completed()
     bound = max_in_flight or 2
@@ -890,11 +954,20 @@ def _run(
 
     def top_up() -> None:
         limit = current_bound()
-        while len(inflight) < limit and (retry or pending):
-            submit(*retry.popleft()) if retry else submit(pending.popleft(), 0)
+        while len(inflight) < limit:
+            if retry:
+                submit(*retry.popleft())
+                continue
+            seed = next(pending, None)
+            if seed is None:
+                return
+            submit(seed, 0)
 
     def record(rec: dict[str, Any]) -> None:
-        writer.append(rec)
+        try:
+            writer.append(rec)
+        except OSError as exc:  # disk full, I/O error: stop here; the next run resumes
+            raise CorpusWriteError(result, exc) from None
         if on_record is not None:
             on_record(rec)
 
@@ -1033,6 +1106,11 @@ def run_corpus_command(args: Any) -> int:
     except CorpusInterrupted as exc:
         print(f"interrupted: {exc.result.summary()}; rerun the same command to resume", file=sys.stderr)
         return 130
+    except CorpusWriteError as exc:
+        print(f"error: {exc.strerror} in {exc.result.out_dir}; stopped", file=sys.stderr)
+        print(f"{exc.result.summary()}; rerun the same command to resume", file=sys.stderr)
+        _print_failures(exc.result, name)
+        return 1
     except ValueError as exc:  # CorpusError, ConfigError, a bad SQL schema
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -1041,10 +1119,20 @@ def run_corpus_command(args: Any) -> int:
             signal.signal(signal.SIGTERM, previous)
     print(result.summary(), file=sys.stderr)
     if result.failed:
-        print(
-            f"{len(result.failed)} database(s) failed (details in {result.manifest_path}):", file=sys.stderr
-        )
-        for seed, msg in sorted(result.failed.items()):
-            print(f"  {database_dirname(name, seed)}: {msg}", file=sys.stderr)
+        _print_failures(result, name)
         return 1
     return 0
+
+
+def _print_failures(result: CorpusResult, name: str, shown: int = 20) -> None:
+    """The failed databases, one line per distinct error (a full disk fails them all alike)."""
+    if not result.failed:
+        return
+    print(f"{len(result.failed)} database(s) failed (details in {result.manifest_path}):", file=sys.stderr)
+    by_error: dict[str, list[int]] = {}
+    for seed, msg in sorted(result.failed.items()):
+        by_error.setdefault(msg.splitlines()[0] if msg else "", []).append(seed)
+    for msg, seeds in by_error.items():
+        names = ", ".join(database_dirname(name, s) for s in seeds[:shown])
+        more = f" and {len(seeds) - shown} more" if len(seeds) > shown else ""
+        print(f"  {names}{more}: {msg}", file=sys.stderr)

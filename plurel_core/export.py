@@ -20,7 +20,10 @@ Formats (``FORMATS``):
 
 Every writer is all-or-nothing: it writes under a temporary name in the destination's
 directory and moves the result into place with ``os.replace``; on any error the temporary
-file or folder is removed and an existing destination is left untouched.
+file or folder is removed and an existing destination is left untouched. Nothing that is
+not ours is replaced unless ``force`` is given: a folder is replaced only when it holds
+nothing but a previous export (``*.parquet``, ``plurel.json``), a file only when it is a
+regular file (:func:`check_destination`). Outputs get the permissions the umask gives.
 
 Table names become file names unchanged except for path separators, NUL and a leading dot
 (replaced by ``_``); clashes get a ``_2``, ``_3``... suffix. ``schema.json`` / ``plurel.json``
@@ -35,6 +38,7 @@ import json
 import os
 import shutil
 import sqlite3
+import stat
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
@@ -46,12 +50,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .config import Config
+from .config import Config, load_json, short_repr
 from .database import Database
 
 __all__ = [
     "FORMATS",
     "BUNDLE_FORMAT",
+    "DIRECTORY_FORMATS",
+    "check_destination",
+    "remove_partial_outputs",
     "export",
     "write_sqlite",
     "write_parquet",
@@ -78,39 +85,151 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # all-or-nothing writes
 
 
-@contextlib.contextmanager
-def _atomic(path: str | os.PathLike, directory: bool) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; move it onto ``path`` only on success."""
+DIRECTORY_FORMATS = frozenset({"parquet", "relbench"})
+# what a previous parquet / relbench export holds: replacing such a folder loses nothing else
+_EXPORT_FILES = (".parquet",)
+_EXPORT_NAMES = ("plurel.json",)
+
+
+def _quote(path: object) -> str:
+    return short_repr(str(path))
+
+
+def _process_umask() -> int:
+    """The process's umask, read without changing it (``os.umask`` sets it, which other
+    threads would see)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+def _is_previous_export(folder: Path) -> bool:
+    """Whether ``folder`` holds nothing but what a parquet or relbench export writes."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if not entry.is_file(follow_symlinks=False):
+                return False
+            if not (entry.name.endswith(_EXPORT_FILES) or entry.name in _EXPORT_NAMES):
+                return False
+    return True
+
+
+def check_destination(path: str | os.PathLike, directory: bool, force: bool = False) -> Path:
+    """``path`` if an export may write there, else ``ValueError`` saying why.
+
+    Refused unless ``force``: a folder holding anything but a previous parquet / relbench
+    export, and anything that is neither a regular file nor a folder (a device, FIFO,
+    socket or symbolic link). Always refused: a path naming no new entry (``.``, ``..``),
+    a name longer than the file system allows, the wrong kind (a folder for a file format
+    or the reverse) and a folder this process cannot create files in.
+    """
     dest = Path(path)
+    if dest.name in ("", ".", ".."):
+        raise ValueError(
+            f"out: {_quote(path)} names no file or folder to create; add a name, e.g. {_quote(dest / 'db')}"
+        )
     parent = dest.parent if str(dest.parent) else Path(".")
-    if not parent.is_dir():
-        raise ValueError(f"out: the folder {str(parent)!r} does not exist")
+    try:
+        name_max = os.pathconf(parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        name_max = 255
+    if len(os.fsencode(dest.name)) > name_max:
+        raise ValueError(f"out: the name {_quote(dest.name)} is longer than {name_max} bytes")
+    try:
+        info = os.lstat(dest)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise ValueError(f"out: cannot use {_quote(path)}: {exc.strerror}") from None
+    if info is None and not parent.is_dir():
+        raise ValueError(f"out: the folder {_quote(parent)} does not exist")
+    if info is not None:
+        if stat.S_ISDIR(info.st_mode):
+            if not directory:
+                raise ValueError(f"out: {_quote(path)} is a folder; expected a file name")
+            if not force and not _is_previous_export(dest):
+                raise ValueError(
+                    f"out: {_quote(path)} is a folder holding other files than a previous export "
+                    "(*.parquet, plurel.json); choose a new or empty folder, or pass --force to replace it"
+                )
+        elif stat.S_ISREG(info.st_mode):
+            if directory:
+                raise ValueError(f"out: {_quote(path)} exists and is not a folder")
+        elif not force:
+            raise ValueError(
+                f"out: {_quote(path)} is not a regular file or folder (a device, FIFO, socket or "
+                "symbolic link); choose another path, or pass --force to replace it"
+            )
+    try:  # can a file be created beside it (read-only file systems, /proc, permissions)?
+        fd, probe = tempfile.mkstemp(prefix=".plurel.", suffix=".tmp", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ValueError(f"out: cannot write in the folder {_quote(parent)}: {exc.strerror}") from None
+    return dest
+
+
+@contextlib.contextmanager
+def _atomic(path: str | os.PathLike, directory: bool, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; move it onto ``path`` only on success.
+
+    ``path`` is checked first (:func:`check_destination`). The result gets the permissions
+    the umask gives a new file or folder (the temporary one was private to this process).
+    """
+    dest = check_destination(path, directory, force)
+    parent = dest.parent if str(dest.parent) else Path(".")
+    prefix = f".{dest.name[:64]}."
     if directory:
-        if dest.exists() and not dest.is_dir():
-            raise ValueError(f"out: {str(dest)!r} exists and is not a folder")
-        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=parent))
+        tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent))
     else:
-        if dest.is_dir():
-            raise ValueError(f"out: {str(dest)!r} is a folder; expected a file name")
-        fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=parent)
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=parent)
         os.close(fd)
         os.unlink(name)  # writers create it themselves (sqlite wants a fresh file)
         tmp = Path(name)
+    _pending.add(tmp)
     try:
         yield tmp
-        if directory and dest.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".old", dir=parent))
-            os.replace(dest, old / "x")
-            os.replace(tmp, dest)
-            shutil.rmtree(old, ignore_errors=True)
+        mode = (0o777 if directory else 0o666) & ~_process_umask()
+        os.chmod(tmp, mode)
+        if directory and os.path.lexists(dest):
+            old = Path(tempfile.mkdtemp(prefix=prefix, suffix=".old", dir=parent))
+            try:
+                os.replace(dest, old / "x")
+                os.replace(tmp, dest)
+            finally:
+                shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, dest)
     except BaseException:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        elif tmp.exists():
-            tmp.unlink()
+        remove_partial(tmp)
         raise
+    finally:
+        _pending.discard(tmp)
+
+
+# temporary outputs being written, removed by remove_partial_outputs (e.g. on SIGTERM)
+_pending: set[Path] = set()
+
+
+def remove_partial(tmp: Path) -> None:
+    """Remove a temporary output and what SQLite writes beside it (``-journal``, ``-wal``)."""
+    if tmp.is_dir() and not tmp.is_symlink():
+        shutil.rmtree(tmp, ignore_errors=True)
+    for p in (tmp, Path(f"{tmp}-journal"), Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        with contextlib.suppress(OSError):
+            if p.is_file() or p.is_symlink():
+                p.unlink()
+
+
+def remove_partial_outputs() -> None:
+    """Remove every temporary output still being written (for signal handlers)."""
+    for tmp in list(_pending):
+        remove_partial(tmp)
 
 
 def _file_stems(names: list[str]) -> dict[str, str]:
@@ -206,9 +325,9 @@ def ddl(db: Database) -> str:
     return "\n".join(parts)
 
 
-def write_ddl(db: Database, path: str | os.PathLike) -> Path:
+def write_ddl(db: Database, path: str | os.PathLike, *, force: bool = False) -> Path:
     """Write :func:`ddl` to ``path``."""
-    with _atomic(path, directory=False) as tmp:
+    with _atomic(path, directory=False, force=force) as tmp:
         tmp.write_text(ddl(db), encoding="utf-8")
     return Path(path)
 
@@ -236,9 +355,9 @@ def _sqlite_column(s: pd.Series) -> list:
     return values.tolist()
 
 
-def write_sqlite(db: Database, path: str | os.PathLike) -> Path:
+def write_sqlite(db: Database, path: str | os.PathLike, *, force: bool = False) -> Path:
     """Write a SQLite file with declared keys; raises if any FK check fails."""
-    with _atomic(path, directory=False) as tmp:
+    with _atomic(path, directory=False, force=force) as tmp:
         con = sqlite3.connect(tmp, isolation_level=None)
         try:
             con.execute("PRAGMA foreign_keys=ON")
@@ -289,10 +408,10 @@ def read_sqlite(path: str | os.PathLike) -> dict[str, pd.DataFrame]:
 # Parquet, CSV, RelBench
 
 
-def write_parquet(db: Database, path: str | os.PathLike) -> Path:
+def write_parquet(db: Database, path: str | os.PathLike, *, force: bool = False) -> Path:
     """A folder with one ``<table>.parquet`` per table."""
     stems = _file_stems(list(db.tables))
-    with _atomic(path, directory=True) as tmp:
+    with _atomic(path, directory=True, force=force) as tmp:
         for name, table in db.tables.items():
             pq.write_table(
                 pa.Table.from_pandas(table.df, preserve_index=False), tmp / f"{stems[name]}.parquet"
@@ -318,11 +437,11 @@ def _table_meta(db: Database, stems: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def write_csv_zip(db: Database, path: str | os.PathLike) -> Path:
+def write_csv_zip(db: Database, path: str | os.PathLike, *, force: bool = False) -> Path:
     """A zip with ``<table>.csv`` per table and ``schema.json`` (dtypes, keys)."""
     stems = _file_stems(list(db.tables))
     with (
-        _atomic(path, directory=False) as tmp,
+        _atomic(path, directory=False, force=force) as tmp,
         zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf,
     ):
         for name, table in db.tables.items():
@@ -356,10 +475,12 @@ def write_relbench(
     path: str | os.PathLike,
     config: Config | None = None,
     schema_sql: str | None = None,
+    *,
+    force: bool = False,
 ) -> Path:
     """A RelBench ``Database.save``-style folder plus ``plurel.json`` (config bundle)."""
     stems = _file_stems(list(db.tables))
-    with _atomic(path, directory=True) as tmp:
+    with _atomic(path, directory=True, force=force) as tmp:
         for name, table in db.tables.items():
             arrow = pa.Table.from_pandas(table.df, preserve_index=False)
             meta = {
@@ -422,15 +543,12 @@ def config_bundle(config: Config, seed: int, schema_sql: str | None = None) -> s
 
 def load_bundle(text: str) -> tuple[Config, int, str | None]:
     """``(config, seed, schema_sql)`` from :func:`config_bundle` JSON (validated)."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"bundle: not valid JSON: {exc}") from None
+    data = load_json(text, "bundle")
     if not isinstance(data, dict) or data.get("format") != BUNDLE_FORMAT:
         raise ValueError(f"bundle: expected an object with format {BUNDLE_FORMAT!r}")
     seed = data.get("seed")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"bundle: seed: got {seed!r}; expected a non-negative integer")
+        raise ValueError(f"bundle: seed: got {short_repr(seed)}; expected a non-negative integer")
     sql = data.get("schema_sql")
     if sql is not None and not isinstance(sql, str):
         raise ValueError("bundle: schema_sql must be text or null")
@@ -467,10 +585,13 @@ def export(
     *,
     config: Config | None = None,
     schema_sql: str | None = None,
+    force: bool = False,
 ) -> Path:
-    """Write ``db`` in format ``fmt`` (one of ``FORMATS``) to ``path``."""
+    """Write ``db`` in format ``fmt`` (one of ``FORMATS``) to ``path``.
+
+    ``force``: replace whatever ``path`` is (see :func:`check_destination`)."""
     if fmt not in FORMATS:
-        raise ValueError(f"format: got {fmt!r}; allowed: {sorted(FORMATS)}")
+        raise ValueError(f"format: got {short_repr(fmt)}; allowed: {sorted(FORMATS)}")
     if fmt == "relbench":
-        return write_relbench(db, path, config=config, schema_sql=schema_sql)
-    return FORMATS[fmt](db, path)
+        return write_relbench(db, path, config=config, schema_sql=schema_sql, force=force)
+    return FORMATS[fmt](db, path, force=force)

@@ -8,6 +8,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from .budget import MAX_TABLE_BYTES, check_stage3
 from .config import Config
 from .connectivity import sample_foreign_keys
 from .database import Database, Features, ForeignKeys, Schema, Table, TableSpec, Trace
@@ -154,7 +155,12 @@ def assemble(schema: Schema, fks: ForeignKeys, features: Features, seed: int) ->
 
 
 def generate(
-    config: Config | None = None, seed: int = 0, *, schema: Schema | None = None, processes: int | None = None
+    config: Config | None = None,
+    seed: int = 0,
+    *,
+    schema: Schema | None = None,
+    processes: int | None = None,
+    max_table_bytes: int = MAX_TABLE_BYTES,
 ) -> Database:
     """Generate one database.
 
@@ -163,11 +169,14 @@ def generate(
     features from ``config.features`` and ``config.postprocess``. Same config + seed ⇒
     identical database, in any process. ``processes``: Stage-3 table workers, as in
     :func:`~plurel_core.scm.sample_features` (by default the shared ones, if started with
-    :func:`~plurel_core.workers.start_table_workers`).
+    :func:`~plurel_core.workers.start_table_workers`). Raises
+    :class:`~plurel_core.budget.BudgetError` before Stage 3 when a table's SCM could need
+    more than ``max_table_bytes`` (:func:`~plurel_core.budget.check_stage3`).
     """
     config = (config or Config()).validate()
     if schema is None:
         schema = sample_schema(config.schema, seed)
+    check_stage3(schema, config.features, max_bytes=max_table_bytes)
     # Stage 2 on demand: with table workers, the tables without foreign keys start first
     foreign_keys = functools.cache(lambda: sample_foreign_keys(schema, config.connectivity, seed))
     features = sample_features(

@@ -116,6 +116,24 @@ def _keep_freed_memory() -> None:
     libc.mallopt(m_top_pad, 16 << 20)
 
 
+# resident memory above which a worker hands its freed memory back after a request
+_TRIM_ABOVE = 512 << 20
+
+
+def _release_freed_memory() -> None:
+    """After a large request, give the memory glibc kept (see :func:`_keep_freed_memory`)
+    back to the system, so an idle worker does not hold the peak of its largest table."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        with open("/proc/self/statm") as f:
+            resident = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        if resident > _TRIM_ABOVE:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def _single_threaded_blas() -> None:
     """Keep BLAS to one thread in this process.
 
@@ -152,6 +170,7 @@ def _serve(conn: multiprocessing.connection.Connection) -> None:
             _answer(conn, msg, scm)
             del msg
         gc.collect(0)
+        _release_freed_memory()
 
 
 def _answer(conn: multiprocessing.connection.Connection, msg: tuple, scm: types.ModuleType) -> None:

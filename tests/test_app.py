@@ -819,3 +819,90 @@ def test_stale_foreign_key_leaves_the_url() -> None:
     _control(at, "slider", "schema.num_tables").set_value((1, 1)).run()  # one table: no keys at all
     assert not at.exception
     assert "fk" not in at.query_params and "level" not in at.query_params
+
+
+def test_a_url_whose_scm_would_need_gigabytes_is_an_error_not_a_memory_error() -> None:
+    from tests.test_hostile import _wide_scm_url
+
+    at = _open(_app(**_wide_scm_url(3)), "features")
+    assert not at.exception
+    errors = [e.value.replace("\\", "") for e in at.error]  # (markdown escapes removed)
+    assert any("features.embedding_dim" in e and "memory" in e for e in errors), errors
+    # the schema page draws; its diagnostics panel, opened, does not generate the database either
+    at = _open(at, "schema")
+    at.session_state["diagnostics_open"] = True
+    at.run()
+    assert not at.exception
+    panel = next(e for e in at.expander if e.label.startswith("Diagnostics"))
+    assert any("Stage 3 would exceed" in m.value for m in panel.markdown)
+
+
+# -- hostile input: user text is never rendered, uploads never raise ------------------------
+
+IMAGE = "![p](http://127.0.0.1:9999/x.png)"
+LINK = "[Session expired, log in again](http://127.0.0.1:9999/phish)"
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.S)
+
+
+def _rendered_outside_code(markdown: str) -> str:
+    return _CODE_SPAN.sub("", markdown)
+
+
+def _assert_shown_literally(texts: list[str]) -> None:
+    assert texts
+    for text in texts:
+        outside = _rendered_outside_code(text)
+        assert "](" not in outside and "http" not in outside, text
+
+
+def test_url_parameters_cannot_inject_images_or_links() -> None:
+    at = _app(preset=IMAGE, seed=LINK, sql=IMAGE, **{LINK: "1", "schema.time_start": IMAGE})
+    texts = [w.value for w in at.warning]
+    _assert_shown_literally(texts)
+    assert IMAGE in texts[0]  # shown, as code
+
+
+def _upload_config(at: AppTest, name: str, content: bytes) -> AppTest:
+    at.file_uploader[0].set_value((name, content, "application/json")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_an_uploaded_file_name_cannot_inject_markdown() -> None:
+    at = _upload_config(_app(), f"{LINK}.json", json.dumps({"seed": 5}).encode())
+    _assert_shown_literally([w.value for w in at.warning])
+    at = _upload_config(_app(), f"{IMAGE}.json", b"{not json")
+    _assert_shown_literally([w.value for w in at.warning])
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (json.dumps({"features": {"activations": [["relu"], {"a": 1}]}}).encode(), "unknown option"),
+        (b"[" * 100_000, "nested too deeply"),
+        (
+            json.dumps({"seed": 1, "config": {"features": {"scm_layouts": [[1], [2]]}}}).encode(),
+            "unknown option",
+        ),
+    ],
+)
+def test_malformed_config_uploads_are_notices_not_tracebacks(content: bytes, words: str) -> None:
+    at = _upload_config(_app(seed="4"), "bad.json", content)
+    assert any(words in w.value for w in at.warning), [w.value for w in at.warning]
+    assert at.query_params["seed"] == "4" and at.query_params["preset"] == "paper"
+
+
+def test_a_bundle_with_an_unusable_seed_changes_nothing() -> None:
+    bundle = json.loads(export.config_bundle(Config.preset("small"), 1))
+    bundle["seed"] = 99_999_999_999
+    at = _upload_config(_app(seed="4"), "big-seed.json", json.dumps(bundle).encode())
+    assert any("seed" in w.value for w in at.warning)
+    # neither the preset nor the config nor the seed was applied
+    assert dict(at.query_params) == {"seed": "4", "preset": "paper"}
+
+
+def test_a_huge_bad_config_gives_a_short_notice() -> None:
+    content = json.dumps({"features": {"activations": ["x" * 700_000], "y" * 100_000: 1}}).encode()
+    at = _upload_config(_app(), "huge.json", content)
+    texts = [w.value for w in at.warning]
+    assert texts and all(len(t) < 3000 for t in texts)

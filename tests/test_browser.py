@@ -8,6 +8,8 @@ drives /usr/bin/chromium with Playwright, and saves a screenshot of every page u
 from __future__ import annotations
 
 import json
+import time
+import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -320,3 +322,22 @@ def test_scm_graph_folds_parent_tables_and_opens_them_on_click(server, page) -> 
     assert len(spots) >= 2 and len({(x, y) for x, y, _, _ in spots}) == len(spots), spots
     assert all(0 <= x <= w and 0 <= y <= h for x, y, w, h in spots), spots
     page.screenshot(path=str(ARTIFACTS / "scm_parent_table_opened.png"))
+
+
+def test_hostile_links_neither_stall_the_server_nor_lead_to_a_missing_page(server, page) -> None:
+    # a range value that an ambiguous number grammar took about a minute to reject, while
+    # every session and the health check waited
+    hostile = "1" * 1500 + "-" + "1" * 1500 + "x"
+    page.goto(f"{server}/schema?schema.num_tables={hostile}&seed=2")
+    for _ in range(5):
+        with urllib.request.urlopen(server + "/_stcore/health", timeout=10) as r:
+            assert r.read().strip() == b"ok"
+        time.sleep(0.2)
+    page.wait_for_function("() => window.__st && window.__st.end > 0 && window.__st.state === 'notRunning'")
+    assert page.get_by_text("longer than 500 characters").count() >= 1
+    assert _query(page).get("seed") == "2"
+
+    # Home is served at "/": "/home" leads there with its parameters, not to "Page not found"
+    _open(page, f"{server}/home?preset=small&seed=3")
+    assert page.get_by_text("Page not found").count() == 0
+    assert urlparse(page.url).path == "/" and _query(page).get("seed") == "3", page.url

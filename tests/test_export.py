@@ -185,7 +185,7 @@ def test_failed_export_leaves_nothing(dbs, tmp_path, monkeypatch):
     (tmp_path / "keep" / "old.txt").write_text("old")
     calls["n"] = 0
     with pytest.raises(OSError):
-        ex.write_relbench(db, tmp_path / "keep")
+        ex.write_relbench(db, tmp_path / "keep", force=True)  # (not ours: replaced only when forced)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep"]
     assert (tmp_path / "keep" / "old.txt").read_text() == "old"
 

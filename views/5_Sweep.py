@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer import pinned, state, urlextra
-from explorer.stages import cached_schema, current_keys, size_problem
+from explorer.stages import cached_schema, current_keys, size_problem, stage3_problem
 from explorer.sweep_store import finished_sweeps, store
 from explorer.ui import md_escape, run_or_report
 from plurel_core.ab import paired_effects
@@ -123,7 +123,7 @@ def _frame(records: list[dict]) -> pd.DataFrame:
 def _run_sweep() -> None:
     k = current_keys()
     first = cached_schema(offset, k.schema, k.sql)
-    problem = size_problem(first)
+    problem = size_problem(first) or stage3_problem(first, k.features)
     if problem:
         st.error(
             f"Seed {offset}: {problem} Sweeps of large databases belong to `python -m plurel_core sweep`."
