@@ -2,7 +2,7 @@
 
 Every check compares files byte for byte with the same seeds exported one by one in this
 process (what ``python -m plurel_core generate`` writes). A real multi-process cluster
-(``dask scheduler`` + two ``dask worker`` processes on 127.0.0.1) is started once for the
+(a scheduler and two worker processes on 127.0.0.1, run by this interpreter) is started once for the
 module; every wait is bounded so a hung cluster fails the test instead of hanging it.
 """
 
@@ -132,7 +132,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    """``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1, no dashboard.
+    """A Dask scheduler and two worker processes on 127.0.0.1, no dashboard.
 
     Yields ``(address, client)``; the client is the test's own view of the cluster.
     """
@@ -142,10 +142,22 @@ def cluster(tmp_path_factory):
     address = f"tcp://127.0.0.1:{port}"
     scratch = tmp_path_factory.mktemp("dask-scratch")
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    # started through this interpreter: a fresh clone's venv is not on PATH, so a bare
+    # ``dask`` would not be found (or would be some other installation's)
+    env["PATH"] = os.defpath
     common = {"cwd": REPO, "env": env, "start_new_session": True}
     procs = [
         subprocess.Popen(
-            ["dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            [
+                sys.executable,
+                "-m",
+                "distributed.cli.dask_scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-dashboard",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=open(scratch / "scheduler.log", "w"),  # noqa: SIM115 - closed with the process
             **common,
@@ -156,7 +168,18 @@ def cluster(tmp_path_factory):
         for i in range(2):
             procs.append(
                 subprocess.Popen(
-                    ["dask", "worker", address, "--nthreads", "1", "--nworkers", "1", "--host", "127.0.0.1"]
+                    [
+                        sys.executable,
+                        "-m",
+                        "distributed.cli.dask_worker",
+                        address,
+                        "--nthreads",
+                        "1",
+                        "--nworkers",
+                        "1",
+                        "--host",
+                        "127.0.0.1",
+                    ]
                     + ["--no-dashboard", "--death-timeout", "60", "--local-directory", str(scratch)],
                     stdout=subprocess.DEVNULL,
                     stderr=open(scratch / f"worker-{i}.log", "w"),  # noqa: SIM115

@@ -21,7 +21,7 @@ from plurel_core.sql import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "schemas"
+REAL = Path(__file__).resolve().parent / "data" / "schemas"  # public schemas, see the README there
 ASSETS = ROOT / "assets" / "schemas"
 SMALL = Config.preset("small")
 
@@ -70,19 +70,19 @@ def check_integrity(db: Database) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# every shared real-world schema
+# every real-world schema
 
 
-SHARED_FILES = sorted(SHARED.glob("*.sql"))
+REAL_FILES = sorted(REAL.glob("*.sql"))
 
 
-def test_shared_schemas_present():
-    names = {p.name for p in SHARED_FILES}
+def test_real_schemas_present():
+    names = {p.name for p in REAL_FILES}
     assert {"chinook.sql", "northwind.sql", "sakila.sql", "sakila_mysql.sql", "adventureworks.sql"} <= names
 
 
-@pytest.mark.parametrize("path", SHARED_FILES, ids=lambda p: p.stem)
-def test_shared_schema_imports_and_generates_with_integrity(path):
+@pytest.mark.parametrize("path", REAL_FILES, ids=lambda p: p.stem)
+def test_real_schema_imports_and_generates_with_integrity(path):
     sql = path.read_text()
     parsed = parse_schema(sql)
     schema = schema_from_sql(sql, SMALL.schema, 3)
@@ -92,15 +92,15 @@ def test_shared_schema_imports_and_generates_with_integrity(path):
 
 
 def test_adventureworks_has_68_tables_and_90_fks():
-    parsed = parse_schema((SHARED / "adventureworks.sql").read_text())
+    parsed = parse_schema((REAL / "adventureworks.sql").read_text())
     assert len(parsed.tables) == 68
     assert sum(len(t.foreign_keys) for t in parsed.tables) == 90
     assert parsed.dialect == "postgres"
 
 
 def test_dialects_detected():
-    assert parse_schema((SHARED / "sakila_mysql.sql").read_text()).dialect == "mysql"
-    pg = parse_schema((SHARED / "chinook_pg_altertable.sql").read_text())
+    assert parse_schema((REAL / "sakila_mysql.sql").read_text()).dialect == "mysql"
+    pg = parse_schema((REAL / "chinook_pg_altertable.sql").read_text())
     assert sum(len(t.foreign_keys) for t in pg.tables) == 11  # all from ALTER TABLE
 
 
