@@ -9,6 +9,11 @@ Formats (``FORMATS``):
   (``deferred``, cycle breakers) and self-references are ``DEFERRABLE INITIALLY DEFERRED``.
   ``PRAGMA foreign_key_check`` is run before the file is kept.
 - ``parquet``: a folder with one ``<table>.parquet`` per table.
+
+Columns declared NOT NULL (keys, and the columns of FKs that are not nullable) stay so in
+every format: ``NOT NULL`` in the DDL (``sqlite``, ``ddl``), non-nullable fields in the
+Parquet schemas (``parquet``, ``relbench``), a ``not_null`` list per table in ``schema.json``
+(``csv``).
 - ``csv``: a zip with one ``<table>.csv`` per table plus ``schema.json`` (column dtypes,
   keys, time columns) so the tables read back with their types.
 - ``ddl``: the ``CREATE TABLE`` statements alone (what the ``sqlite`` file declares).
@@ -295,6 +300,27 @@ def _keys(db: Database, name: str) -> tuple[tuple[str, ...], list[tuple[str, ...
     return pk, unique
 
 
+def _not_null(db: Database, name: str) -> set[str]:
+    """Columns declared NOT NULL: key columns and the columns of every FK that is not nullable."""
+    table = db.tables[name]
+    spec = db.schema.tables.get(name)
+    cols = set(_keys(db, name)[0])
+    if spec is not None:
+        cols |= {c.name for c in spec.key_columns}
+        cols |= {c for fk in spec.foreign_keys if not fk.nullable for c in fk.columns}
+    return {c for c in cols if c in table.df.columns and not table.df[c].isna().any()}
+
+
+def _arrow(db: Database, name: str) -> pa.Table:
+    """A table as Arrow, its NOT NULL columns (:func:`_not_null`) as non-nullable fields."""
+    arrow = pa.Table.from_pandas(db.tables[name].df, preserve_index=False)
+    required = _not_null(db, name)
+    if required:
+        fields = [f.with_nullable(False) if f.name in required else f for f in arrow.schema]
+        arrow = arrow.cast(pa.schema(fields, metadata=arrow.schema.metadata))
+    return arrow
+
+
 def _deferrable(db: Database, child: str, fk: Any) -> bool:
     return bool(fk.deferred or fk.parent == child)
 
@@ -304,9 +330,10 @@ def ddl(db: Database) -> str:
     parts = []
     for name, table in db.tables.items():
         pk, unique = _keys(db, name)
+        required = _not_null(db, name)
         lines = []
         for col in table.df.columns:
-            not_null = " NOT NULL" if col in pk else ""
+            not_null = " NOT NULL" if col in pk or col in required else ""
             lines.append(f"  {_q(col)} {_sql_type(table.df[col].dtype)}{not_null}")
         if pk:
             lines.append(f"  PRIMARY KEY ({', '.join(_q(c) for c in pk)})")
@@ -412,10 +439,8 @@ def write_parquet(db: Database, path: str | os.PathLike, *, force: bool = False)
     """A folder with one ``<table>.parquet`` per table."""
     stems = _file_stems(list(db.tables))
     with _atomic(path, directory=True, force=force) as tmp:
-        for name, table in db.tables.items():
-            pq.write_table(
-                pa.Table.from_pandas(table.df, preserve_index=False), tmp / f"{stems[name]}.parquet"
-            )
+        for name in db.tables:
+            pq.write_table(_arrow(db, name), tmp / f"{stems[name]}.parquet")
     return Path(path)
 
 
@@ -432,6 +457,7 @@ def _table_meta(db: Database, stems: dict[str, str]) -> dict[str, Any]:
             "time_col": t.time_col,
             "kind": t.kind,
             "dtypes": {c: str(t.df[c].dtype) for c in t.df.columns},
+            "not_null": [c for c in t.df.columns if c in _not_null(db, name)],
         }
         for name, t in db.tables.items()
     }
@@ -482,7 +508,7 @@ def write_relbench(
     stems = _file_stems(list(db.tables))
     with _atomic(path, directory=True, force=force) as tmp:
         for name, table in db.tables.items():
-            arrow = pa.Table.from_pandas(table.df, preserve_index=False)
+            arrow = _arrow(db, name)
             meta = {
                 "fkey_col_to_pkey_table": table.fkey_col_to_pkey_table,
                 "pkey_col": table.pkey_col,

@@ -12,6 +12,7 @@ from .budget import MAX_TABLE_BYTES, check_stage3
 from .config import Config
 from .connectivity import sample_foreign_keys
 from .database import Database, Features, ForeignKeys, Schema, Table, TableSpec, Trace
+from .declared import conform_table
 from .schema import sample_schema
 from .scm import sample_features
 
@@ -134,6 +135,9 @@ def assemble(schema: Schema, fks: ForeignKeys, features: Features, seed: int) ->
     for name, spec in schema.tables.items():
         df = pd.DataFrame(keys[name], index=pd.RangeIndex(spec.num_rows))
         feats = features.frames.get(name)
+        declared = schema.graph.nodes[name].get("declared") if name in schema.graph else None
+        if feats is not None and declared:  # SQL schema: values within the declared types
+            feats = conform_table(feats, declared)
         if feats is not None and len(feats.columns):
             df = pd.concat([df, feats.reset_index(drop=True)], axis=1)
         order = schema.graph.nodes[name].get("column_order") if name in schema.graph else None
