@@ -243,6 +243,17 @@ def sql_in_link(sql: tuple[str, str] | None) -> bool:
     return sql is None or sql[0] in state.example_schemas()
 
 
+def _skipped_notice(sql: str) -> str:
+    """The statements of ``sql`` the import leaves out (views, triggers, data ...), or ""."""
+    from plurel_core.sql import skipped_notice
+
+    try:
+        k = current_keys()
+        return skipped_notice(cached_schema(k.seed, k.schema, sql).skipped_statements)
+    except ValueError:
+        return ""  # the page shows the error itself
+
+
 def _use_priors() -> None:
     st.session_state.pop(_SQL_ERROR, None)
     state.set_sql(None)
@@ -288,4 +299,7 @@ def schema_source_picker() -> None:
             st.info(f"Using the SQL schema **{md_escape(sql[0])}**.")
             if not sql_in_link(sql):
                 st.warning(NOT_IN_LINK, icon=":material/link_off:")
+            notice = _skipped_notice(sql[1])
+            if notice:
+                st.text(notice)  # plain text: statement kinds come from the file
             st.button("Use Stage-1 priors again", on_click=_use_priors)

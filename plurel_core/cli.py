@@ -79,7 +79,7 @@ def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_selection(args: argparse.Namespace):
     """``(config, seed, schema_sql, schema)`` from the selection arguments."""
-    from .sql import schema_from_sql
+    from .sql import schema_from_sql, skipped_notice
 
     config = load_config(args)
     sql = load_schema_sql(args)
@@ -89,6 +89,8 @@ def load_selection(args: argparse.Namespace):
             schema = schema_from_sql(sql, config.schema, args.seed, dialect=args.dialect)
         except ValueError as exc:
             raise UsageError(f"--schema {args.schema}: {exc}") from None
+        if schema.skipped_statements:
+            print(f"--schema {args.schema}: {skipped_notice(schema.skipped_statements)}", file=sys.stderr)
     return config, args.seed, sql, schema
 
 

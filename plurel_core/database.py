@@ -114,6 +114,8 @@ class Schema:
     val_timestamp: pd.Timestamp
     test_timestamp: pd.Timestamp
     source: str = "priors"  # or "sql"
+    # SQL import: statements read and left out (views, triggers, data ...), see plurel_core.sql
+    skipped_statements: tuple = ()
 
     def foreign_keys(self) -> list[tuple[str, ForeignKeySpec]]:
         """Every ``(child table, fk)`` in generation order."""

@@ -524,11 +524,22 @@ def test_rejected_sql_is_an_error_message() -> None:
     at = _open(_app(preset="small"), "schema")
     at.session_state["px_sql"] = (
         "bad",
-        "CREATE TABLE t (id INTEGER PRIMARY KEY);\nATTACH DATABASE 'x.db' AS x;",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY);\nDROP TABLE t;",
     )
     at.run()
     assert not at.exception
-    assert any("could not be imported" in e.value and "ATTACH" in e.value.upper() for e in at.error)
+    assert any("could not be imported" in e.value and "DROP TABLE" in e.value.upper() for e in at.error)
+
+
+def test_skipped_statements_are_listed_beside_the_sql_upload() -> None:
+    at = _open(_app(preset="small"), "schema")
+    at.session_state["px_sql"] = (
+        "dump",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY);\nCREATE VIEW v AS SELECT 1;\nATTACH DATABASE 'x.db' AS x;",
+    )
+    at.run()
+    assert not at.exception and not at.error
+    assert any("1 × CREATE VIEW (line 2); 1 × ATTACH (line 3)" in t.value for t in at.text)
 
 
 # -- diagnostics panel and corpus command ---------------------------------------------------
