@@ -252,7 +252,7 @@ _COMPOUND_OBJECTS = {"TRIGGER", "PROCEDURE", "FUNCTION", "EVENT"}
 # CREATE <words> <object>: words that may come between CREATE and the object kind
 _CREATE_PREFIX = {
     "OR", "REPLACE", "TEMP", "TEMPORARY", "GLOBAL", "LOCAL", "UNLOGGED", "UNIQUE", "MATERIALIZED",
-    "RECURSIVE", "DEFINER", "=", "CURRENT_USER", "SQL", "SECURITY", "INVOKER", "ALGORITHM", "UNDEFINED",
+    "RECURSIVE", "DEFINER", "=", "CURRENT_USER", "SQL", "SECURITY", "SQL SECURITY", "INVOKER", "ALGORITHM", "UNDEFINED",
     "MERGE", "TEMPTABLE", "CONSTRAINT", "VIRTUAL", "FOREIGN", "IF", "NOT", "EXISTS",
 }  # fmt: skip
 MAX_NESTING = 100
@@ -824,13 +824,22 @@ def _defines_table(st: _Statement) -> bool:
 
 
 def _create_kind(tokens) -> str:
-    """The object a ``CREATE`` statement makes (``TABLE``, ``VIEW``, ``TRIGGER``...)."""
-    for tok in tokens[1:12]:
+    """The object a ``CREATE`` statement makes (``TABLE``, ``VIEW``, ``TRIGGER``...), past
+    modifiers such as ``OR REPLACE``, ``TEMP`` or MySQL's ``DEFINER = user@host``."""
+    i, end = 1, min(len(tokens), 16)
+    while i < end:
+        tok = tokens[i]
         word = tok.text.upper()
+        if word == "DEFINER" and i + 2 < len(tokens) and tokens[i + 1].token_type == TokenType.EQ:
+            i += 3  # DEFINER = user
+            while i < end and (
+                tokens[i].token_type in (TokenType.PARAMETER, TokenType.L_PAREN, TokenType.R_PAREN)
+            ):
+                i += 2 if tokens[i].token_type == TokenType.PARAMETER else 1  # @host, CURRENT_USER()
+            continue
         if word not in _CREATE_PREFIX and tok.token_type not in (TokenType.L_PAREN, TokenType.R_PAREN):
-            if word == "DEFINER" or tok.token_type in (TokenType.STRING, TokenType.VAR) and "@" in tok.text:
-                continue
             return word
+        i += 1
     return "?"
 
 

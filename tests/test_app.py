@@ -531,6 +531,17 @@ def test_rejected_sql_is_an_error_message() -> None:
     assert any("could not be imported" in e.value and "DROP TABLE" in e.value.upper() for e in at.error)
 
 
+def test_deeply_nested_sql_is_an_error_message_not_a_traceback() -> None:
+    at = _open(_app(preset="small"), "schema")
+    at.session_state["px_sql"] = (
+        "deep",
+        "CREATE TABLE t (a INT CHECK " + "(" * 5000 + "a > 0" + ")" * 5000 + ");",
+    )
+    at.run()
+    assert not at.exception
+    assert any("nested 5001 deep" in e.value for e in at.error)
+
+
 def test_skipped_statements_are_listed_beside_the_sql_upload() -> None:
     at = _open(_app(preset="small"), "schema")
     at.session_state["px_sql"] = (

@@ -650,3 +650,33 @@ def test_long_and_unusual_names_within_the_limits_export_everywhere(tmp_path):
     db = build(sql)
     for fmt in FORMATS:
         export(db, fmt, tmp_path / f"out-{fmt}")
+
+
+MYSQLDUMP = """-- MySQL dump 10.13  Distrib 8.0.36, for Linux (x86_64)
+/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;
+/*!40101 SET NAMES utf8mb4 */;
+DROP TABLE IF EXISTS `t`;
+CREATE TABLE `t` (`a` int NOT NULL, PRIMARY KEY (`a`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+LOCK TABLES `t` WRITE;
+INSERT INTO `t` VALUES (1),(2);
+UNLOCK TABLES;
+CREATE DEFINER=`root`@`%` TRIGGER tr BEFORE INSERT ON t FOR EACH ROW BEGIN IF NEW.a > 1 THEN SET NEW.a = 1; END IF; END;
+CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`%` SQL SECURITY DEFINER VIEW v AS select 1;
+CREATE DEFINER = CURRENT_USER() PROCEDURE p() BEGIN CASE WHEN 1 THEN SELECT 1; ELSE SELECT 2; END CASE; END;
+DELIMITER ;;
+/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`localhost`*/ /*!50003 TRIGGER `ins` AFTER INSERT ON `t` FOR EACH ROW BEGIN
+    INSERT INTO t VALUES (NEW.a);
+END */;;
+DELIMITER ;
+CREATE TABLE `u` (`b` int NOT NULL, KEY `b` (`b`), CONSTRAINT `fk` FOREIGN KEY (`b`) REFERENCES `t` (`a`));
+"""
+
+
+def test_mysqldump_with_routines_triggers_and_delimiter_blocks_imports():
+    parsed = parse_schema(MYSQLDUMP)
+    assert parsed.dialect == "mysql"
+    assert [t.name for t in parsed.tables] == ["t", "u"]
+    kinds = [s.kind for s in parsed.skipped]
+    for kind in ["CREATE TRIGGER", "CREATE VIEW", "CREATE PROCEDURE", "DELIMITER block", "INSERT", "LOCK TABLES"]:
+        assert kind in kinds, kind
+    assert parsed.table("u").foreign_keys[0].parent == "t"
