@@ -253,7 +253,7 @@ _COMPOUND_OBJECTS = {"TRIGGER", "PROCEDURE", "FUNCTION", "EVENT"}
 _CREATE_PREFIX = {
     "OR", "REPLACE", "TEMP", "TEMPORARY", "GLOBAL", "LOCAL", "UNLOGGED", "UNIQUE", "MATERIALIZED",
     "RECURSIVE", "DEFINER", "=", "CURRENT_USER", "SQL", "SECURITY", "SQL SECURITY", "INVOKER", "ALGORITHM", "UNDEFINED",
-    "MERGE", "TEMPTABLE", "CONSTRAINT", "VIRTUAL", "FOREIGN", "IF", "NOT", "EXISTS",
+    "MERGE", "TEMPTABLE", "CONSTRAINT", "IF", "NOT", "EXISTS",
 }  # fmt: skip
 MAX_NESTING = 100
 # tokens of CREATE / ALTER TABLE statements: sqlglot parses about 10,000 a second here, so
@@ -375,8 +375,8 @@ def _split(sql: str, dialect) -> list[_Statement]:
                 else:
                     depth -= 1
                     closing = nxt == "CASE"
-        elif tok is not None and i - start < 12 and i > start and tok.text.upper() in _COMPOUND_OBJECTS:
-            compound = tokens[start].text.upper() == "CREATE"
+        elif i == start and tok is not None and tok.text.upper() == "CREATE":
+            compound = _create_kind(tokens[start : start + 16]) in _COMPOUND_OBJECTS
         if tok is None or (tok.token_type == semicolon and depth == 0):
             if i > start:
                 cur = tokens[start:i]
@@ -900,7 +900,7 @@ def _one_statement(
                 skip("CREATE TYPE ... AS ENUM (its labels kept)")
                 return
         if kind != "TABLE":
-            skip(f"CREATE {kind}")
+            skip(f"CREATE {kind}" + (" TABLE" if kind == "VIRTUAL" else ""))  # SQLite's fts5, rtree ...
             return
         name = st.tokens[2].text if len(st.tokens) > 2 else ""
         if name.lower().startswith("sqlite_"):  # sqlite_sequence etc. in `.schema` output

@@ -677,6 +677,25 @@ def test_mysqldump_with_routines_triggers_and_delimiter_blocks_imports():
     assert parsed.dialect == "mysql"
     assert [t.name for t in parsed.tables] == ["t", "u"]
     kinds = [s.kind for s in parsed.skipped]
-    for kind in ["CREATE TRIGGER", "CREATE VIEW", "CREATE PROCEDURE", "DELIMITER block", "INSERT", "LOCK TABLES"]:
+    for kind in [
+        "CREATE TRIGGER",
+        "CREATE VIEW",
+        "CREATE PROCEDURE",
+        "DELIMITER block",
+        "INSERT",
+        "LOCK TABLES",
+    ]:
         assert kind in kinds, kind
     assert parsed.table("u").foreign_keys[0].parent == "t"
+
+
+def test_columns_named_like_routine_words_do_not_join_statements():
+    sql = (
+        'CREATE TABLE t (event TEXT, begin INT, function INT, "end" INT, id INTEGER PRIMARY KEY);\n'
+        "CREATE VIRTUAL TABLE docs USING fts5(title, body);\n"
+        "CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT CASE WHEN NEW.id > 1 THEN 1 END; END;\n"
+        "CREATE TABLE u (x INT REFERENCES t (id));\n"
+    )
+    parsed = parse_schema(sql, "sqlite")
+    assert [t.name for t in parsed.tables] == ["t", "u"]
+    assert [(s.line, s.kind) for s in parsed.skipped] == [(2, "CREATE VIRTUAL TABLE"), (3, "CREATE TRIGGER")]
