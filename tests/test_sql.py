@@ -604,8 +604,18 @@ def test_schemas_over_the_parse_budget_are_refused_with_a_message():
 
 def test_deeply_nested_sql_is_a_clear_error():
     deep = "CREATE TABLE t (a INT CHECK " + "(" * 5000 + "a > 0" + ")" * 5000 + ");"
-    with pytest.raises(SQLSchemaError, match="nested 5001 deep; the limit is 100"):
+    with pytest.raises(SQLSchemaError, match="nested 5001 deep; the limit is 20"):
         parse_schema(deep)
+    # up to the limit it reads, also from deep inside a caller's stack (a web server's callback)
+    from plurel_core.sql import MAX_NESTING
+
+    def nested_call(depth: int):
+        if depth:
+            return nested_call(depth - 1)
+        inner = "(" * (MAX_NESTING - 2) + "a > 0" + ")" * (MAX_NESTING - 2)
+        return parse_schema(f"CREATE TABLE t (a INT CHECK {inner});")
+
+    assert nested_call(200).table("t").column("a").declared.low == 0
     # in a skipped statement it does not matter: nothing there is parsed
     parsed = parse_schema("CREATE TABLE t (a INT);\nSELECT " + "(" * 5000 + "1" + ")" * 5000 + ";")
     assert [s.kind for s in parsed.skipped] == ["SELECT"]
