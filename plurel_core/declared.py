@@ -59,7 +59,8 @@ class DeclaredType:
 
     ``low`` / ``high``: bounds from CHECK constraints (``*_strict`` for ``>`` / ``<``);
     ``type_low`` / ``type_high``: the type's own range (integer width, NUMERIC(p, s));
-    ``scale``: decimals of NUMERIC(p, s).
+    ``scale``: decimals of NUMERIC(p, s); ``labels``: the column is categorical, so only
+    integer labels are turned into integers (codes are never rescaled).
     """
 
     integer: bool = False
@@ -70,6 +71,7 @@ class DeclaredType:
     type_low: float | None = None
     type_high: float | None = None
     scale: int | None = None
+    labels: bool = False  # a categorical column: only its labels become integers
 
     @property
     def step(self) -> float | None:
@@ -115,8 +117,9 @@ def _map_onto(v: np.ndarray, lo: float, hi: float) -> np.ndarray:
 
 def conform_column(values: pd.Series, declared: DeclaredType) -> pd.Series:
     """``values`` mapped into ``declared`` (see the module docstring)."""
-    if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-        if not declared.integer:
+    text = values.dtype == object or pd.api.types.is_string_dtype(values.dtype)
+    if declared.labels or text:
+        if not (declared.integer and text):
             return values
         numbers = pd.to_numeric(values, errors="coerce")
         if numbers[values.notna()].isna().any() or (numbers.dropna() % 1 != 0).any():

@@ -1200,6 +1200,18 @@ def parse_schema(sql: str, dialect: str | None = None) -> ParsedSchema:
 # Schema for the pipeline
 
 
+def _declared_features(t: ParsedTable) -> dict[str, DeclaredType]:
+    """What each feature column's declaration allows, for :func:`plurel_core.declared.conform_table`:
+    ranges of numerical columns, integer labels of categorical ones."""
+    out = {}
+    for c in t.columns:
+        if c.kind == "numerical" and c.declared != DeclaredType():
+            out[c.name] = c.declared
+        elif c.kind == "categorical" and c.declared.integer:
+            out[c.name] = DeclaredType(integer=True, labels=True)
+    return out
+
+
 def _key_capacity(col: ParsedColumn) -> int | None:
     """Distinct values a key column can take, None when unbounded."""
     if col.kind == "boolean":
@@ -1344,7 +1356,7 @@ def schema_from_sql(sql: str, priors: SchemaPriors, seed: int, dialect: str | No
             unique=t.unique,
             column_order=tuple(c.name for c in t.columns),
             sql_types={c.name: c.sql_type for c in t.columns},
-            declared={c.name: c.declared for c in t.columns if c.declared != DeclaredType()},
+            declared=_declared_features(t),
         )
     for t in parsed.tables:
         for fk in t.foreign_keys:

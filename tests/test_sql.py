@@ -709,3 +709,13 @@ def test_columns_named_like_routine_words_do_not_join_statements():
     parsed = parse_schema(sql, "sqlite")
     assert [t.name for t in parsed.tables] == ["t", "u"]
     assert [(s.line, s.kind) for s in parsed.skipped] == [(2, "CREATE VIRTUAL TABLE"), (3, "CREATE TRIGGER")]
+
+
+def test_conform_column_keeps_codes_of_categorical_columns():
+    from plurel_core.declared import DeclaredType, conform_column
+
+    codes = pd.Series([0, 2, 1, 2])
+    labels = DeclaredType(integer=True, labels=True)
+    assert conform_column(codes, labels).tolist() == [0, 2, 1, 2]
+    assert conform_column(pd.Series(["3", None, "1"], dtype=object), labels).tolist()[::2] == [3, 1]
+    assert conform_column(pd.Series(["a", "b"]), labels).tolist() == ["a", "b"]  # not numbers: kept
