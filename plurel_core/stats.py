@@ -126,6 +126,8 @@ def column_kind(series: pd.Series, spec: Any = None) -> str:
         return "date"
     if spec is not None and spec.kind in ("boolean", "categorical"):
         return spec.kind
+    if spec is not None and spec.kind == "numerical" and pd.api.types.is_numeric_dtype(dtype):
+        return "numerical"  # e.g. an imported INTEGER column: whole numbers, not codes
     if pd.api.types.is_float_dtype(dtype):
         return "numerical"
     if pd.api.types.is_integer_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
