@@ -190,22 +190,25 @@ def test_every_page_draws_offline_and_reacts_to_controls(server, page) -> None:
     (ARTIFACTS / "timings_small.json").write_text(json.dumps(timings, indent=2))
 
 
-def test_paper_preset_update_times(server, page) -> None:
-    """Page update after a control change with the paper's priors (recorded, loosely bounded)."""
+def test_paper_preset_pages_react_to_controls(server, page) -> None:
+    """Each stage page with the paper's priors takes a control change (its seconds are recorded
+    in test-artifacts; speed itself is measured by benchmarks/bench_app.py, not asserted)."""
     timings: dict[str, float] = {}
     # the first session of a fresh server opens a deep link: a shared URL must just work
     _open(page, f"{server}/schema?seed=0")
     _check_page(page, "paper_stage1", graphs=1, plots=0)
     timings["stage1"] = _press_slider(page, "Tables", "ArrowLeft")
+    assert _query(page).get("schema.num_tables") == "3-19", page.url
     _open(page, f"{server}/connectivity?seed=0")
     timings["stage2"] = _press_slider(page, "HSBM levels", "ArrowLeft")
+    assert _query(page).get("connectivity.levels") == "1-4", page.url
     _check_page(page, "paper_stage2", graphs=0, plots=4)
     _open(page, f"{server}/features?seed=0")
     _check_page(page, "paper_stage3", graphs=1, plots=1)
     timings["stage3"] = _press_slider(page, "Column-node fraction", "ArrowRight", thumb=0)
+    assert "features.column_node_frac" in _query(page), page.url
     _check_page(page, "paper_stage3_changed", graphs=1, plots=1)
     (ARTIFACTS / "timings_paper.json").write_text(json.dumps(timings, indent=2))
-    assert timings["stage1"] < 5 and timings["stage2"] < 5, timings
     _assert_loopback_only(page)
 
 
