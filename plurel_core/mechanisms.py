@@ -11,8 +11,9 @@ see inputs clipped to ±1e30), and its output, after the random scale ``e^U(lo, 
 clamped to ``± activation_clamp``. Aggregations clamp each weighted parent embedding to
 ``± embedding_clamp`` and leave the aggregated value as it is; ``product`` is computed in
 log space and ``logsumexp`` with a running maximum (or, in the row kernel, from mantissa /
-exponent pairs). A product beyond the float32 range saturates at ± its largest finite
-value (float32 arithmetic would give ±inf, and then NaN through the next weights).
+exponent pairs). A product beyond ±1e30 saturates there: float32 arithmetic would give
+±inf past 3.4e38, then NaN through the next weights (the decoder's first product of a
+saturated value still stays finite).
 
 Speed: a table's SCM has thousands of random MLPs, so MLPs are evaluated in stacks
 (:class:`MLPStack`: one product per layer, one call per distinct activation, the plan
@@ -954,7 +955,7 @@ class Aggregator:
 
     ``state = start(first)``, ``add(state, x)`` for each further one, ``finish(state)``.
     Inputs must already be clamped to ``± clamp``; the result is not clamped again (a
-    product saturates at the float32 range).
+    product saturates at ±1e30).
     """
 
     def __init__(self, name: str, clamp: float):
@@ -1015,7 +1016,7 @@ class Aggregator:
         if self.name in ("sum", "max"):
             out = state[0]
         elif self.name == "product":
-            out = np.exp(clip(state[0], -87, _LOG_FLOAT32_MAX))
+            out = np.exp(clip(state[0], -87, _LOG_PRODUCT_LIMIT))
             np.copyto(out, F32(0), where=state[0] <= -87)
             np.negative(out, out=out, where=state[1])
         else:
@@ -1024,8 +1025,9 @@ class Aggregator:
 
 
 _LOG_ZERO = F32(-1e30)
-# the log of float32's largest finite value (rounded down): a product's log-magnitude cap
-_LOG_FLOAT32_MAX = F32(88.72)
+# a product's magnitude saturates at 1e30 (its log-magnitude is capped at ln 1e30)
+PRODUCT_LIMIT = 1e30
+_LOG_PRODUCT_LIMIT = F32(math.log(PRODUCT_LIMIT))
 
 
 def log_abs(x: np.ndarray) -> np.ndarray:
@@ -1400,7 +1402,7 @@ class GatheredAggregation:
             out = np.empty((noise.shape[0], self.dim), dtype=F32)
         _aggregate_rows(
             self.kind, self.values, self.signs, self.mant, self.expo, self.offsets, self.codes,
-            self.code_rows, self.partial.arrays(), r0, noise, _LOG_FLOAT32_MAX, out, False, _NO_SIGNS,
+            self.code_rows, self.partial.arrays(), r0, noise, _LOG_PRODUCT_LIMIT, out, False, _NO_SIGNS,
         )  # fmt: skip
         return out
 
@@ -1412,7 +1414,7 @@ class GatheredAggregation:
         signs = np.empty((rows if self.kind == 2 else 0, self.dim), dtype=np.uint8)
         _aggregate_rows(
             self.kind, self.values, self.signs, self.mant, self.expo, self.offsets, self.codes,
-            self.code_rows, self.partial.arrays(), 0, np.zeros((rows, 0), F32), _LOG_FLOAT32_MAX, out, True,
+            self.code_rows, self.partial.arrays(), 0, np.zeros((rows, 0), F32), _LOG_PRODUCT_LIMIT, out, True,
             signs,
         )  # fmt: skip
         if self.kind == 2:

@@ -289,7 +289,7 @@ def test_aggregations_match_float64_reference(name):
 @pytest.mark.parametrize("name", AGGREGATION_NAMES)
 def test_aggregations_clamp_their_inputs_only_and_never_overflow(name):
     # the stack is clamped to ± 1e4 before AGG; the aggregated value is not clamped again
-    # (a product beyond float32 saturates at its largest finite value)
+    # (a product saturates at ±1e30)
     stack = np.full((60, 10, 4), 3e30, dtype=np.float32)
     stack[::2] *= -1
     stack[5, 0, 0] = 0.0
@@ -297,7 +297,8 @@ def test_aggregations_clamp_their_inputs_only_and_never_overflow(name):
     assert np.isfinite(out).all()
     expected = {"sum": 0.0, "max": 1e4, "logsumexp": 1e4 + np.log(30)}
     if name == "product":
-        assert out[0, 0] == 0 and out[1, 0] == np.float32(np.exp(np.float32(88.72)))
+        assert out[0, 0] == 0
+        np.testing.assert_allclose(out[1, 0], 1e30, rtol=1e-5)
     else:
         np.testing.assert_allclose(out[1], expected[name], rtol=1e-6)
     small = np.full((3, 2, 2), 50.0, dtype=np.float32)
@@ -342,8 +343,7 @@ def test_gathered_aggregation_matches_per_row_reference(name, spread, clamp):
     assert out.dtype == np.float32 and np.isfinite(out).all()
     ref = _gathered_reference(name, tables, codes, [partial_values], clamp)
     if name == "product":
-        cap = float(np.exp(np.float32(88.72)))  # the saturation, just below float32's max
-        ref = np.clip(ref, -cap, cap)
+        ref = np.clip(ref, -1e30, 1e30)  # the saturation
     ref = ref + noise
     np.testing.assert_allclose(out, ref, rtol=2e-4, atol=1e-3 if name == "product" else 1e-4)
     # the same rows in one piece: identical (rows never depend on their chunk)
