@@ -43,9 +43,10 @@ def _rank_uniform(x: np.ndarray) -> np.ndarray:
 def _standardize(x: np.ndarray) -> np.ndarray:
     if x.shape[0] == 0:
         return x.copy()
+    # (x - mean) / max(std, 1e-8): a near-constant column stays near zero instead of being
+    # blown up to unit scale
     centred = x - x.mean()
-    std = centred.std()
-    return centred / std if std > 0 else centred
+    return centred / max(float(centred.std()), 1e-8)
 
 
 TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {

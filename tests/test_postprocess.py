@@ -34,6 +34,15 @@ def test_transforms_are_finite(name):
     assert np.isfinite(TRANSFORMS[name](np.full(10, 3.0))).all()
 
 
+def test_standardize_divides_by_at_least_1e_8():
+    # a column whose spread is below 1e-8 keeps its (tiny) deviations: divided by 1e-8, not
+    # by its own std
+    x = np.array([1.0, 1.0 + 2e-12, 1.0 - 2e-12, 1.0])
+    y = TRANSFORMS["standardize"](x)
+    np.testing.assert_allclose(y, (x - x.mean()) / 1e-8, rtol=1e-6, atol=1e-12)
+    assert np.abs(y).max() < 1e-3
+
+
 def test_implant_nans_exact_count():
     x = np.arange(1000.0)
     out = implant_nans(x, 0.0374, np.random.default_rng(0))
