@@ -377,6 +377,15 @@ class FeaturePriors:
     embedding_clamp: float = _f(
         1e4, "float", "Stacked parent embeddings are clamped to ± this value.", lo=1.0, hi=1e30, log=True
     )
+    encoder_knots: int = _f(
+        0,
+        "int",
+        "Approximation, off (0) in every preset: K > 0 evaluates each numerical encoder on at most K "
+        "quantile knots of its input, rows reusing their bucket's value (faster, not what PluRel computes). "
+        "0 evaluates every row exactly.",
+        lo=0,
+        hi=65536,
+    )
 
 
 @dataclass(frozen=True)
@@ -390,7 +399,11 @@ class PostprocessPriors:
         options=TRANSFORM_NAMES,
     )
     nan_frac: tuple[float, float] = _f(
-        (0.01, 0.1), "float_range", "Share of rows set missing in each float feature column.", lo=0.0, hi=1.0
+        (0.01, 0.1),
+        "float_range",
+        "Share of rows set missing, drawn once per table, in every float feature column.",
+        lo=0.0,
+        hi=1.0,
     )
     binarize_categoricals: bool = _f(
         True,

@@ -4,8 +4,9 @@ For every foreign key (child table → parent table) each child row gets one par
 
 **The hierarchy.** An HSBM has ``L`` levels. At level ``l`` the parent rows fall into
 ``parent_clusters[l]`` clusters and the child rows into ``child_clusters[l]`` clusters. Rows
-are cut into ``prod(clusters)`` contiguous *base clusters* of near-equal size (sizes differ
-by at most one; base ``k`` covers rows ``[ceil(k·n/K), ceil((k+1)·n/K))``). A base label is
+are cut into ``K = prod(clusters)`` contiguous *base clusters* of ``s = ⌈n/K⌉`` rows each,
+in order (base ``k`` covers rows ``[k·s, min((k+1)·s, n))``; the last ones are shorter or
+empty when ``K`` does not divide ``n``). A base label is
 a mixed-radix number whose most significant digit is level 0::
 
     label = d_0 · (c_1 · c_2 ⋯ c_{L-1}) + d_1 · (c_2 ⋯ c_{L-1}) + ... + d_{L-1}
@@ -173,13 +174,13 @@ def _label_dtype(num_bases: int) -> type:
 def base_cluster_sizes(num_rows: int, clusters_per_level: Sequence[int]) -> np.ndarray:
     """Rows in each base cluster (int64, length ``prod(clusters_per_level)``).
 
-    Base cluster ``k`` of ``K`` covers rows ``[ceil(k·n/K), ceil((k+1)·n/K))``: contiguous
-    and near-equal (sizes differ by at most one; some are empty when ``n < K``).
+    Base cluster ``k`` of ``K`` covers rows ``[k·s, min((k+1)·s, n))`` with ``s = ⌈n/K⌉``:
+    contiguous, full-size clusters first, then at most one shorter one and empty ones.
     """
     n = _check_count("num_rows", num_rows)
     k = math.prod(_check_clusters("clusters_per_level", clusters_per_level))
-    starts = -((-np.arange(k + 1, dtype=np.int64) * n) // k)  # ceil(k n / K)
-    return np.diff(starts)
+    size = -(-n // k)  # ceil(n / K)
+    return np.clip(n - size * np.arange(k, dtype=np.int64), 0, size)
 
 
 def base_cluster_labels(num_rows: int, clusters_per_level: Sequence[int]) -> np.ndarray:

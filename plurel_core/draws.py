@@ -1,6 +1,6 @@
 """Compiled random draws for the weight inits: float32 standard normals and uniforms,
-random subsets and Bernoulli density masks; and the raw counter-based words of the SCM
-node noise.
+random subsets and Bernoulli density masks; and the counter-based Beta draws of the SCM
+node noise (:func:`beta_values`).
 
 The weight draws start from a ``numpy.random.Generator``'s raw 64-bit words
 (``bit_generator.random_raw``), so they are as reproducible as the generator's own
@@ -26,7 +26,14 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["standard_normal", "uniform", "zero_random_inputs", "bernoulli_mask", "counter_words"]
+__all__ = [
+    "standard_normal",
+    "uniform",
+    "zero_random_inputs",
+    "bernoulli_mask",
+    "counter_words",
+    "beta_values",
+]
 
 # -- 256-layer ziggurat (Marsaglia & Tsang, "The ziggurat method for generating random
 # variables", 2000) for 23-bit magnitudes. The layers have equal area v; the base layer
@@ -260,4 +267,92 @@ def counter_words(key: int, start: int, count: int) -> np.ndarray:
     them can be made on its own, in any order, with the same values."""
     out = np.empty(count, dtype=np.uint64)
     _counter_words(np.uint64(key), np.uint64(start), out)
+    return out
+
+
+# -- Beta draws of the node noise ---------------------------------------------------------
+# Value ``e`` of a stream reads only the words of its own sub-stream (keyed by word ``e + 1``
+# of the stream), however many its rejection loops take: any range of values can be drawn
+# on its own (a row chunk draws its own rows) and gives the same values.
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _scalar_normal(sub, t, zk, zw, zf):
+    """A standard normal from words ``t, t + 1, ..`` of the sub-stream ``sub`` (a
+    256-layer ziggurat); returns (value, next word index)."""
+    h = _word(sub, t) & np.uint64(0xFFFFFFFF)
+    t += 1
+    while True:
+        layer = np.intp(h & np.uint64(0xFF))
+        mag = np.int64(h >> np.uint64(9))
+        negative = (h >> np.uint64(8)) & np.uint64(1)
+        x = mag * zw[layer]
+        if negative:
+            x = -x
+        if mag < zk[layer]:
+            return x, t
+        if layer == 0:
+            while True:
+                a = -math.log(_unit(_word(sub, t))) / _R
+                b = -math.log(_unit(_word(sub, t + 1)))
+                t += 2
+                if b + b > a * a:
+                    break
+            return (-(_R + a) if negative else _R + a), t
+        y = zf[layer] + _unit(_word(sub, t)) * (zf[layer - 1] - zf[layer])
+        t += 1
+        if y < math.exp(-0.5 * x * x):
+            return x, t
+        h = _word(sub, t) & np.uint64(0xFFFFFFFF)
+        t += 1
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _gamma(sub, t, shape, zk, zw, zf):
+    """Gamma(shape) (Marsaglia & Tsang, "A simple method for generating gamma variables",
+    2000; shape < 1 through Gamma(shape + 1) · U^(1 / shape)); returns (value, next word)."""
+    boost = shape < 1.0
+    a = shape + 1.0 if boost else shape
+    dd = a - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * dd)
+    while True:
+        x, t = _scalar_normal(sub, t, zk, zw, zf)
+        v = 1.0 + c * x
+        if v <= 0.0:
+            continue
+        v = v * v * v
+        u = _unit(_word(sub, t))
+        t += 1
+        x2 = x * x
+        if u < 1.0 - 0.0331 * x2 * x2 or math.log(u) < 0.5 * x2 + dd * (1.0 - v + math.log(v)):
+            g = dd * v
+            break
+    if boost:
+        g *= math.exp(math.log(_unit(_word(sub, t))) / shape)
+        t += 1
+    return g, t
+
+
+@njit(nogil=True, cache=True)
+def _betas(key, start, alpha, beta, scale, out, zk, zw, zf):
+    """``out.flat[i]`` = Beta(alpha, beta) · scale, value ``start + i`` of the stream ``key``."""
+    flat = out.reshape(-1)
+    for i in range(flat.shape[0]):
+        sub = _word(key, start + i + 1)
+        x, t = _gamma(sub, 1, alpha, zk, zw, zf)
+        y, t = _gamma(sub, t, beta, zk, zw, zf)
+        s = x + y
+        # (both tiny: shapes below 1 can underflow; the ratio then comes from the logs)
+        flat[i] = np.float32((x / s if s > 0.0 else 0.5) * scale)
+
+
+def beta_values(key: int, start: int, shape: tuple[int, ...], alpha: float, beta: float, scale: float = 1.0):
+    """Float32 Beta(alpha, beta) draws times ``scale``, values ``start ..`` (row-major over
+    ``shape``) of the counter-based stream ``key`` (a 64-bit integer, e.g.
+    :func:`plurel_core.rng.stream_key`). Each value is an exact draw (gamma ratio) and
+    depends only on ``key`` and its index."""
+    out = np.empty(shape, dtype=np.float32)
+    _betas(
+        np.uint64(key), np.uint64(start), float(alpha), float(beta), float(scale), out, _ZIG_K, _ZIG_W, _ZIG_F
+    )
     return out

@@ -74,13 +74,16 @@ def _connect_components(g: nx.DiGraph, rng: np.random.Generator) -> nx.DiGraph:
 
 
 def erdos_renyi(n: int, rng: np.random.Generator, priors: LayoutPriors) -> nx.DiGraph:
-    """ErdosRenyi: undirected G(n, p) with p ~ U(er_p), oriented lower → higher id.
+    """ErdosRenyi: a directed G(n, p) with p ~ U(er_p) made undirected, so each node pair
+    is joined with probability 1 − (1 − p)²; oriented lower → higher id.
 
     Components are joined by extra edges.
     """
     p = sample_range(rng, priors.er_p)
-    # each of the n(n-1)/2 node pairs independently, in one vectorised draw
-    return _connect_components(_upper(rng.random((n, n)) < p), rng)
+    # each of the n(n-1) ordered pairs independently, in one vectorised draw; a pair is
+    # joined when either direction was drawn
+    hit = rng.random((n, n)) < p
+    return _connect_components(_upper(hit | hit.T), rng)
 
 
 def barabasi_albert(n: int, rng: np.random.Generator, priors: LayoutPriors) -> nx.DiGraph:
@@ -89,7 +92,7 @@ def barabasi_albert(n: int, rng: np.random.Generator, priors: LayoutPriors) -> n
     Edges point from the older node (lower id: the hubs) to the newer one; node ids are
     then shuffled by a uniform permutation. Each sink with more than one incoming edge
     loses one uniformly chosen incoming edge with probability ``ba_sink_edge_dropout``
-    (only edges whose removal keeps the graph connected are candidates). Then each sink
+    (components this leaves apart, which is rare, are joined again by extra edges). Then each sink
     whose single incoming edge ``u → v`` remains is flipped to ``v → u`` with probability
     ``ba_flip_leaf_edge_prob``, if ``u`` has fewer than ``ba_max_in_degree`` incoming edges.
     """
@@ -99,7 +102,6 @@ def barabasi_albert(n: int, rng: np.random.Generator, priors: LayoutPriors) -> n
     base = _oriented(n, nx.barabasi_albert_graph(n, m, seed=_nx_seed(rng)).edges())
     perm = rng.permutation(n)
     g = nx.relabel_nodes(base, {old: int(perm[old]) for old in range(n)})
-    undirected = g.to_undirected(as_view=True)
 
     # sink edge dropout: the same draws are made whatever the dropout, so raising it only
     # removes edges from the same graph
@@ -109,14 +111,10 @@ def barabasi_albert(n: int, rng: np.random.Generator, priors: LayoutPriors) -> n
         coin, pick = rng.random(2)
         if coin >= priors.ba_sink_edge_dropout:
             continue
-        candidates = []
-        for u in sorted(g.predecessors(sink)):
-            g.remove_edge(u, sink)
-            if nx.has_path(undirected, u, sink):
-                candidates.append(u)
-            g.add_edge(u, sink)
-        if candidates:
-            g.remove_edge(candidates[int(pick * len(candidates))], sink)
+        parents = sorted(g.pred[sink])
+        g.remove_edge(parents[int(pick * len(parents))], sink)
+    if not nx.is_weakly_connected(g):
+        _connect_components(g, rng)
 
     # leaf flips: the sink becomes a source, so no cycle can appear
     for sink in sorted(v for v in g.nodes if g.out_degree(v) == 0):

@@ -9,9 +9,11 @@ Numerical safety: no float32 input, however large, makes an activation overflow 
 via ``log1p(exp(-|x|))``, sigmoid via ``tanh``, the few whose arithmetic could overflow
 see inputs clipped to ±1e30), and its output, after the random scale ``e^U(lo, hi)``, is
 clamped to ``± activation_clamp``. Aggregations clamp each weighted parent embedding to
-``± embedding_clamp``; ``product`` is computed in log space and ``logsumexp`` with a running
-maximum (or, in the row kernel, from mantissa / exponent pairs), and both clip their
-result to ``± embedding_clamp``.
+``± embedding_clamp`` and leave the aggregated value as it is; ``product`` is computed in
+log space and ``logsumexp`` with a running maximum (or, in the row kernel, from mantissa /
+exponent pairs). A product beyond ±1e30 saturates there: float32 arithmetic would give
+±inf past 3.4e38, then NaN through the next weights (the decoder's first product of a
+saturated value still stays finite).
 
 Speed: a table's SCM has thousands of random MLPs, so MLPs are evaluated in stacks
 (:class:`MLPStack`: one product per layer, one call per distinct activation, the plan
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import njit, types, vectorize
 from numba.extending import intrinsic
 
 from .config import FeaturePriors, sample_range, sample_set
@@ -182,26 +184,40 @@ def _cos(x: np.ndarray) -> np.ndarray:
     return np.cos(_wrap(x), out=x)
 
 
-def _rrelu(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
-    # the negative slope is drawn once, U(1/8, 1/3), and then frozen
-    slope = F32(rng.uniform(1 / 8, 1 / 3))
-    return lambda x: np.maximum(x, x * slope)
+# rrelu in inference mode (as torch evaluates it outside training): the fixed negative
+# slope (lower + upper) / 2 of its default range [1/8, 1/3]
+_RRELU_SLOPE = F32((1 / 8 + 1 / 3) / 2)
+
+
+def _rrelu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, x * _RRELU_SLOPE)
+
+
+@vectorize(["float32(float32)"], nopython=True, cache=True)
+def _gelu(x):
+    # the exact form x · Φ(x) = x (1 + erf(x / √2)) / 2, in float64 (no overflow for any
+    # float32 input: erf saturates at ±1)
+    v = np.float64(x)
+    return np.float32(0.5 * v * (1.0 + math.erf(v * 0.7071067811865476)))
 
 
 # elements per block of random_sines (up to 7 rows of this many float32 stay in L2)
 _SINES_BLOCK = 16384
 
 
+_SINES_MAX_FREQ = 10.0
+
+
 def _random_sines(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
-    # a sum of m ~ U{3..7} sines with frozen amplitudes U(-1, 1), frequencies U(0.5, 5)
-    # and phases U(0, 2π)
+    # a sum of m ~ U{3..7} sines with frozen amplitudes N(0, 1), frequencies log-uniform
+    # on [0.1, 10] and phases U(0, 2π)
     m = int(rng.integers(3, 8))
-    amp = rng.uniform(-1, 1, m).astype(F32)
-    freq = rng.uniform(0.5, 5, m).astype(F32)
+    amp = rng.standard_normal(m).astype(F32)
+    freq = np.exp(rng.uniform(math.log(0.1), math.log(_SINES_MAX_FREQ), m)).astype(F32)
     phase = rng.uniform(0, 2 * np.pi, m).astype(F32)
 
     # |w x + p| stays below the fast sin range for every sine when |x| does below this
-    safe = F32((_SIN_FAST_LIMIT - 7) / 5)
+    safe = F32((_SIN_FAST_LIMIT - 7) / _SINES_MAX_FREQ)
 
     def f(x: np.ndarray) -> np.ndarray:
         # all m sines of a block of elements in one (m, block) array, summed down its first
@@ -239,14 +255,13 @@ ACTIVATIONS: dict[str, Callable[[np.random.Generator], Callable[[np.ndarray], np
     "hardswish": _static(lambda x: x * (clip(x + F32(3), 0, 6) / F32(6))),
     "mish": _static(lambda x: x * np.tanh(_softplus(x))),
     "leaky_relu": _static(lambda x: np.maximum(x, x * F32(0.01))),
-    # the sigmoid form of GELU, x · σ(1.702 x): no cubic term that could overflow
-    "gelu": _static(lambda x: x * _sigmoid(x * F32(1.702))),
+    "gelu": _static(_gelu),
     "softplus": _static(_softplus),
     "hardsigmoid": _static(lambda x: clip(x / F32(6) + F32(0.5), 0, 1)),
     "hardtanh": _static(lambda x: clip(x, -1, 1, out=x)),
     "celu": _static(_elu),  # CELU with α = 1
     "tanhshrink": _static(lambda x: x - np.tanh(x)),
-    "rrelu": _rrelu,
+    "rrelu": _static(_rrelu),
     "logsigmoid": _static(_logsigmoid),
     # x − clip(x, ±0.5) is x ∓ 0.5 beyond ±0.5 and 0 inside
     "softshrink": _static(lambda x: x - clip(x, F32(-0.5), F32(0.5))),
@@ -268,12 +283,12 @@ ACTIVATIONS: dict[str, Callable[[np.random.Generator], Callable[[np.ndarray], np
 _INPUT_LIMIT = F32(1e30)
 # activations whose arithmetic could overflow float32 for inputs near its maximum (a product
 # with a factor > 1 or a sum with x); their inputs are clipped to ±1e30 first
-_OVERFLOW_PRONE = frozenset({"selu", "gelu", "smooth_bent", "random_sines"})
-# activations whose outputs lie within ±7 (random_sines: at most 7 sines of amplitude <= 1):
-# clamping them to a bound of at least 7 (the usual case: 1e6 / e) is a no-op, skipped
+_OVERFLOW_PRONE = frozenset({"selu", "smooth_bent", "random_sines"})
+# activations whose outputs lie within ±7: clamping them to a bound of at least 7 (the
+# usual case: 1e6 / e) is a no-op, skipped
 _BOUND_OF_BOUNDED = 7.0
 _BOUNDED = frozenset(
-    {"tanh", "sigmoid", "softsign", "hardsigmoid", "hardtanh", "sin", "cos", "sign", "clamp", "random_sines"}
+    {"tanh", "sigmoid", "softsign", "hardsigmoid", "hardtanh", "sin", "cos", "sign", "clamp"}
 )
 
 
@@ -333,7 +348,11 @@ def random_activations(
 
 # -- weight initialisation --------------------------------------------------------------
 # Inits draw ``count`` matrices at once (a few generator calls however many matrices a
-# table needs): ``INITS[name](rng, count, fan_in, fan_out) -> (count, fan_in, fan_out)``.
+# table needs): ``INITS[name](rng, count, rows, cols) -> (count, rows, cols)``. A layer's
+# weight is an (in, out) matrix applied as ``x @ W``, and its scale follows torch's rule
+# for a tensor of that shape, which takes fan_in from the second dimension: kaiming's
+# std √2 / √fan_in therefore uses the layer's *output* width (an embedding table
+# (k, d): d).
 
 
 def _normal(rng: np.random.Generator, shape: tuple[int, ...], std: float) -> np.ndarray:
@@ -358,22 +377,26 @@ def _trunc_normal(rng: np.random.Generator, count: int, fan_in: int, fan_out: in
     return w
 
 
-def _sparse(rng: np.random.Generator, count: int, fan_in: int, fan_out: int) -> np.ndarray:
-    # kaiming-normal values with half of the inputs of every output unit set to zero
-    w = _normal(rng, (count, fan_in, fan_out), math.sqrt(2.0 / fan_in))
-    zero_random_inputs(rng, w, int(math.ceil(0.5 * fan_in)))
+_SPARSE_STD = 0.01
+
+
+def _sparse(rng: np.random.Generator, count: int, rows: int, cols: int) -> np.ndarray:
+    # N(0, 0.01) values with ⌈rows / 2⌉ entries of every column set to zero
+    w = _normal(rng, (count, rows, cols), _SPARSE_STD)
+    zero_random_inputs(rng, w, int(math.ceil(0.5 * rows)))
     return w
 
 
+# kaiming (gain √2, a = 0): fan_in = cols; xavier: fan_in + fan_out = rows + cols
 INITS: dict[str, Callable[[np.random.Generator, int, int, int], np.ndarray]] = {
-    "kaiming_normal": lambda rng, c, i, o: _normal(rng, (c, i, o), math.sqrt(2.0 / i)),
-    "kaiming_uniform": lambda rng, c, i, o: _uniform(rng, (c, i, o), math.sqrt(6.0 / i)),
+    "kaiming_normal": lambda rng, c, i, o: _normal(rng, (c, i, o), math.sqrt(2.0 / o)),
+    "kaiming_uniform": lambda rng, c, i, o: _uniform(rng, (c, i, o), math.sqrt(6.0 / o)),
     "xavier_normal": lambda rng, c, i, o: _normal(rng, (c, i, o), math.sqrt(2.0 / (i + o))),
     "xavier_uniform": lambda rng, c, i, o: _uniform(rng, (c, i, o), math.sqrt(6.0 / (i + o))),
     "trunc_normal": _trunc_normal,
     "sparse": _sparse,
 }
-"""Weight-matrix inits: ``INITS[name](rng, count, fan_in, fan_out) -> (count, fan_in, fan_out)``."""
+"""Weight-matrix inits: ``INITS[name](rng, count, rows, cols) -> (count, rows, cols)``."""
 
 
 def _draw_weights(
@@ -931,7 +954,8 @@ class Aggregator:
     """Streaming aggregation of weighted parent embeddings.
 
     ``state = start(first)``, ``add(state, x)`` for each further one, ``finish(state)``.
-    Inputs must already be clamped to ``± clamp``; ``finish`` clips to ``± clamp``.
+    Inputs must already be clamped to ``± clamp``; the result is not clamped again (a
+    product saturates at ±1e30).
     """
 
     def __init__(self, name: str, clamp: float):
@@ -992,15 +1016,18 @@ class Aggregator:
         if self.name in ("sum", "max"):
             out = state[0]
         elif self.name == "product":
-            out = np.exp(clip(state[0], -87, self.log_clamp))
+            out = np.exp(clip(state[0], -87, _LOG_PRODUCT_LIMIT))
             np.copyto(out, F32(0), where=state[0] <= -87)
             np.negative(out, out=out, where=state[1])
         else:
             out = state[0] + np.log(state[1])
-        return clip(out, -self.clamp, self.clamp, out=out)
+        return out
 
 
 _LOG_ZERO = F32(-1e30)
+# a product's magnitude saturates at 1e30 (its log-magnitude is capped at ln 1e30)
+PRODUCT_LIMIT = 1e30
+_LOG_PRODUCT_LIMIT = F32(math.log(PRODUCT_LIMIT))
 
 
 def log_abs(x: np.ndarray) -> np.ndarray:
@@ -1023,7 +1050,7 @@ def _fold(name: str) -> Callable[[np.ndarray, float], np.ndarray]:
             a.add(state, x)
         return a.finish(state)
 
-    agg.__doc__ = f"{name} over axis 0 of a (parents, rows, d) stack clamped to ± clamp."
+    agg.__doc__ = f"{name} over axis 0 of a (parents, rows, d) stack clamped to ± clamp first."
     return agg
 
 
@@ -1138,15 +1165,14 @@ _ROW_TILE = 256
 # (numpy's error model: a division never checks for zero, which would stop vectorisation)
 @njit(nogil=True, cache=True, error_model="numpy")
 def _aggregate_rows(
-    kind, values, signs, mant, expo, offsets, codes, code_rows, partial, r0, lut, noise, clamp, log_clamp, out,
-    raw, out_signs,
+    kind, values, signs, mant, expo, offsets, codes, code_rows, partial, r0, noise, log_cap, out, raw,
+    out_signs,
 ):  # fmt: skip
-    """``out[i] = clip(AGG_p values[offsets[p] + codes[code_rows[p], r]], ±clamp) + lut[noise[i]]``
+    """``out[i] = AGG_p values[offsets[p] + codes[code_rows[p], r]] + noise[i]``
     for rows ``r = r0 + i``, the fold ending with row ``r`` of the ``partial`` arrays when
     ``partial[0]`` has rows (a state already folded elsewhere).
 
-    ``raw``: the fold's state instead (no clip, no noise; ``noise`` only gives the row
-    count): sum / max as they are, product as its sum of log-magnitudes with the parity of
+    ``raw``: the fold's state instead (no noise; ``noise`` only gives the row count): sum / max as they are, product as its sum of log-magnitudes with the parity of
     its signs in ``out_signs``, logsumexp as its value.
 
     Rows are folded a tile at a time, parent by parent in parent order, so each element
@@ -1214,7 +1240,7 @@ def _aggregate_rows(
             for i in range(t1 - t0):
                 for j in range(d):
                     a = acc[i, j]
-                    e = 0.0 if a <= -87.0 else _exp(min(a, log_clamp))
+                    e = 0.0 if a <= -87.0 else _exp(min(a, log_cap))
                     acc[i, j] = -e if neg[i, j] else e
         else:
             for p in range(parents):
@@ -1254,7 +1280,7 @@ def _aggregate_rows(
         for i in range(t1 - t0):
             nz = noise[t0 + i]
             for j in range(d):
-                acc[i, j] = min(max(acc[i, j], -clamp), clamp) + lut[nz[j]]
+                acc[i, j] += nz[j]
 
 
 def _mantissa_exponent(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1308,7 +1334,6 @@ class PreparedPartial:
 
 # placeholders for the arguments a fold does not read (typed like the real ones)
 _NO_SIGNS = np.zeros((0, 0), dtype=np.uint8)
-_NO_LUT = np.zeros(0, dtype=F32)
 
 
 class GatheredAggregation:
@@ -1339,7 +1364,6 @@ class GatheredAggregation:
             raise ValueError(f"aggregation: got {name!r}; allowed: {list(AGGREGATIONS)}")
         self.kind = _AGG_CODES[name]
         self.clamp = F32(clamp)
-        self.log_clamp = F32(math.log(clamp))
         if code_rows is None:
             self.codes = np.stack(codes).astype(np.int32, copy=False)
             code_rows = list(range(len(tables)))
@@ -1370,29 +1394,28 @@ class GatheredAggregation:
             self.partial = PreparedPartial.from_state(name, partial)
         self.dim = d
 
-    def rows(self, r0: int, lut: np.ndarray, noise: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """Aggregated embeddings of rows ``r0 .. r0 + len(noise)``, clipped to ± clamp, plus
-        ``lut[noise]`` (one noise level per row and dimension); written into ``out`` (a
+    def rows(self, r0: int, noise: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Aggregated embeddings of rows ``r0 .. r0 + len(noise)`` plus ``noise`` (a float32
+        (rows, d) array, one value per row and dimension); written into ``out`` (a
         C-contiguous float32 (len(noise), d) array) when given."""
         if out is None:
             out = np.empty((noise.shape[0], self.dim), dtype=F32)
         _aggregate_rows(
             self.kind, self.values, self.signs, self.mant, self.expo, self.offsets, self.codes,
-            self.code_rows, self.partial.arrays(), r0, lut, noise, self.clamp, self.log_clamp, out,
-            False, _NO_SIGNS,
+            self.code_rows, self.partial.arrays(), r0, noise, _LOG_PRODUCT_LIMIT, out, False, _NO_SIGNS,
         )  # fmt: skip
         return out
 
     def state(self, rows: int) -> list[np.ndarray]:
-        """The fold of rows ``0 .. rows`` as an :class:`Aggregator` state (no clip, no noise):
+        """The fold of rows ``0 .. rows`` as an :class:`Aggregator` state (no noise):
         what :meth:`Aggregator.start` / :meth:`Aggregator.add` give for the tables in order
         (exactly for sum, max and product; logsumexp as its value ``[v, 1]``)."""
         out = np.empty((rows, self.dim), dtype=F32)
         signs = np.empty((rows if self.kind == 2 else 0, self.dim), dtype=np.uint8)
         _aggregate_rows(
             self.kind, self.values, self.signs, self.mant, self.expo, self.offsets, self.codes,
-            self.code_rows, self.partial.arrays(), 0, _NO_LUT, np.zeros((rows, 0), np.uint8), self.clamp, self.log_clamp,
-            out, True, signs,
+            self.code_rows, self.partial.arrays(), 0, np.zeros((rows, 0), F32), _LOG_PRODUCT_LIMIT, out, True,
+            signs,
         )  # fmt: skip
         if self.kind == 2:
             return [out, signs.view(np.bool_)]

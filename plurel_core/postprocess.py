@@ -1,11 +1,11 @@
 """Post-processing of a table's raw SCM columns into its feature frame.
 
 Per column, in the order of the table spec, with draws from ``stream(seed, "postprocess",
-table)`` (one transform and one NaN share per float column, in column order) and the
-missing rows from ``stream(seed, "postprocess", table, "nan", column)``:
+table)`` (one NaN share for the table, then one transform per float column, in column
+order) and the missing rows from ``stream(seed, "postprocess", table, "nan", column)``:
 
-- numerical columns: a transform from :data:`TRANSFORMS`, then ``round(f · n)`` rows set to
-  NaN, ``f ~ U(nan_frac)``;
+- numerical columns: a transform from :data:`TRANSFORMS`, then ``⌊f · n⌋`` rows set to
+  NaN, with one share ``f ~ U(nan_frac)`` for every float column of the table;
 - categorical columns without labels: booleans ``code > 0`` when ``binarize_categoricals``
   (a column left with a single value is dropped), else the integer codes;
 - boolean columns: ``code > 0``; categorical columns with labels: the label of each code;
@@ -18,6 +18,7 @@ Only float columns ever hold NaN; no value is infinite.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -27,32 +28,25 @@ from .config import PostprocessPriors, sample_range, sample_set
 from .database import TableSpec
 from .rng import stream
 
-__all__ = ["TRANSFORMS", "postprocess_table", "implant_nans", "to_window"]
+__all__ = ["TRANSFORMS", "postprocess_table", "implant_nans", "nan_count", "to_window"]
 
 
 def _rank_uniform(x: np.ndarray) -> np.ndarray:
-    # mid-rank of every value (ties share their average rank), scaled into (0, 1)
+    # ordinal rank r of every value (ties broken by row order, so every value is distinct),
+    # as (r + 1) / (n + 1)
     n = x.shape[0]
-    if n == 0:
-        return x.copy()
-    # one sort, then each run of equal values [lo, hi) gets (lo + hi) / 2n: the same as
-    # searching every value in the sorted copy, without n binary searches
-    order = np.argsort(x, kind="stable")
-    s = x[order]
-    starts = np.flatnonzero(np.concatenate([[True], s[1:] != s[:-1]]))
-    ends = np.append(starts[1:], n)
-    run = np.repeat(np.arange(len(starts)), ends - starts)
     out = np.empty(n, dtype=np.float64)
-    out[order] = (starts[run] + ends[run]) / (2.0 * n)
+    out[np.argsort(x, kind="stable")] = np.arange(1, n + 1) / (n + 1.0)
     return out
 
 
 def _standardize(x: np.ndarray) -> np.ndarray:
     if x.shape[0] == 0:
         return x.copy()
+    # (x - mean) / max(std, 1e-8): a near-constant column stays near zero instead of being
+    # blown up to unit scale
     centred = x - x.mean()
-    std = centred.std()
-    return centred / std if std > 0 else centred
+    return centred / max(float(centred.std()), 1e-8)
 
 
 TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -65,12 +59,17 @@ TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 """Float-column transforms: ``TRANSFORMS[name](x: float64 array) -> float64 array``."""
 
 
+def nan_count(frac: float, n: int) -> int:
+    """The rows a share ``frac`` of ``n`` sets missing: ``⌊frac · n⌋``."""
+    return int(math.floor(frac * n))
+
+
 def implant_nans(x: np.ndarray, frac: float, rng: np.random.Generator) -> np.ndarray:
-    """A float copy of ``x`` with exactly ``round(frac · n)`` uniformly chosen rows set to NaN."""
+    """A float copy of ``x`` with exactly ``⌊frac · n⌋`` uniformly chosen rows set to NaN."""
     if not 0.0 <= frac <= 1.0:
         raise ValueError(f"frac: got {frac!r}; expected a share in [0, 1]")
     out = np.array(x, dtype=np.float64, copy=True)
-    m = int(round(frac * out.shape[0]))
+    m = nan_count(frac, out.shape[0])
     if m:
         out[rng.choice(out.shape[0], size=m, replace=False)] = np.nan
     return out
@@ -105,6 +104,8 @@ def postprocess_table(
     """
     rng = stream(seed, "postprocess", spec.name)
     n = spec.num_rows
+    # one NaN share for the whole table (every float column gets ⌊frac · n⌋ missing rows)
+    frac = sample_range(rng, post.nan_frac)
     data: dict[str, object] = {}
     details: dict[str, dict] = {}
     for col in spec.columns:
@@ -114,7 +115,6 @@ def postprocess_table(
         info: dict[str, object] = {"kind": col.kind, "dropped": False}
         if col.kind == "numerical":
             transform = sample_set(rng, post.transforms)
-            frac = sample_range(rng, post.nan_frac)
             if transform not in TRANSFORMS:
                 raise ValueError(f"transform: got {transform!r}; allowed: {list(TRANSFORMS)}")
             x = TRANSFORMS[transform](np.asarray(v, dtype=np.float64))
@@ -122,7 +122,7 @@ def postprocess_table(
             x = np.nan_to_num(x, nan=0.0, posinf=np.finfo(np.float64).max, neginf=-np.finfo(np.float64).max)
             nrng = stream(seed, "postprocess", spec.name, "nan", col.name)
             data[col.name] = implant_nans(x, frac, nrng)
-            info.update(output="float", transform=transform, nan_frac=frac, nan_count=int(round(frac * n)))
+            info.update(output="float", transform=transform, nan_frac=frac, nan_count=nan_count(frac, n))
         elif col.kind == "date":
             data[col.name] = to_window(v, t0, t1)
             info.update(output="datetime")

@@ -10,7 +10,7 @@ every other node ``v`` computes, per row,
                            clamp(w · enc_p(parent-table column)) for parent-table columns )
     x_v = dec_v(h_v)
 
-with ``noise_v ~ Beta(α_v, β_v) / d`` per row and dimension, ``AGG_v`` from the
+with ``noise_v ~ Beta(α_v, β_v) / d``, one draw per row and dimension, ``AGG_v`` from the
 aggregation registry and typed encoders / decoders (:mod:`plurel_core.mechanisms`).
 ``type_eager`` tables use categorical encoders / decoders for categorical nodes;
 ``type_lazy`` tables treat every node as numerical and quantise categorical columns at the
@@ -22,10 +22,10 @@ How the work is kept small (rows are the expensive axis):
   reach a column (such nodes keep their place in the graph and the trace, marked
   ``reaches_column=False``, without a decoder, encoders into them, noise or source values);
 - a categorical encoder is an MLP applied to its ``k`` table rows once, then a lookup;
-- a numerical encoder is evaluated on at most ``encoder_knots`` (default 256) distinct
-  quantile knots of its input, and each row uses its quantile bucket's knot (exact when
-  the input has at most that many distinct values; ``encoder_knots=None`` always evaluates
-  every distinct value);
+- a numerical encoder is evaluated once per distinct value of its input (every row gets
+  exactly its own value's encoding). Only with the opt-in approximation
+  ``features.encoder_knots = K > 0`` (off in every preset) is it evaluated on at most K
+  quantile knots, each row using its quantile bucket's knot;
 - weighting and clamping are applied to those small tables; a node's parents are then
   folded row by row in one compiled pass (:class:`~plurel_core.mechanisms.GatheredAggregation`)
   that reads each parent's table row through its codes, with no per-parent temporaries;
@@ -71,7 +71,7 @@ from numba import njit
 
 from .config import FeaturePriors, PostprocessPriors, sample_range, sample_set
 from .database import Features, ForeignKeys, ForeignKeySample, Schema, SCMTrace, TableSpec
-from .draws import counter_words
+from .draws import beta_values
 from .graphs import random_dag
 from .mechanisms import (
     ROW_BLOCK,
@@ -98,20 +98,16 @@ __all__ = [
     "RawColumn",
     "TableSCM",
     "TableStructure",
-    "ENCODER_KNOTS",
     "CHUNK_ROWS",
 ]
 
 F32 = np.float32
-ENCODER_KNOTS = 256
 CHUNK_ROWS = 8192
 # a single chunk of at least _SPLIT_ROWS rows, or of rows × parent tables to fold of at
 # least _SPLIT_GATHERS, is cut in two chunks (fold and decoder each) that run side by side
 # on the thread pool (the compiled fold and the products release the GIL)
 _SPLIT_ROWS = 1024
 _SPLIT_GATHERS = 1 << 16
-# noise levels: each noise value is one of 256 frozen Beta draws, indexed by a random byte
-_NOISE_LEVELS = 256
 # most floats one stacked encoder evaluation may hold at once (64 MB)
 _STACK_FLOATS = 1 << 24
 
@@ -121,11 +117,15 @@ class RawColumn:
     """A column's value straight from the SCM (before post-processing).
 
     ``values``: float32 for numerical columns, int64 codes ``0..k-1`` for categorical ones.
+    ``lazy``: a categorical column of a type_lazy table (quantised from a numerical value):
+    child tables read its code through a numerical encoder, as every value of that table
+    is encoded.
     """
 
     type: str  # "numerical" or "categorical"
     num_categories: int
     values: np.ndarray
+    lazy: bool = False
 
 
 @dataclass
@@ -296,23 +296,17 @@ def _take_rows(x: np.ndarray, q: np.ndarray) -> np.ndarray:
     return out
 
 
-def _noise_lut(rng: np.random.Generator, alpha: float, beta: float, d: int) -> np.ndarray:
-    return (np.sort(rng.beta(alpha, beta, _NOISE_LEVELS)) / d).astype(F32)
+class _NodeNoise:
+    """One node's noise, Beta(α, β) / d per row and dimension, from a counter-based stream
+    keyed by the node: value ``r · d + j`` is row ``r``'s draw for dimension ``j``, so the
+    noise of rows ``r0..r0+m`` is the same whichever chunk (or thread) draws it."""
 
-
-class _NoiseStream:
-    """Row-ordered noise bytes of one node, from a counter-based stream keyed by the node:
-    row ``r`` reads words ``r · words_per_row ..``, so the bytes of rows ``r0..r0+m`` are
-    the same whichever chunk (or thread) reads them."""
-
-    def __init__(self, seed: int, table: str, node: int, d: int):
+    def __init__(self, seed: int, table: str, node: int, d: int, alpha: float, beta: float):
         self.key = stream_key(seed, "features", table, "noise", node)
-        self.words_per_row = -(-d // 8)
-        self.d = d
+        self.d, self.alpha, self.beta = d, alpha, beta
 
     def rows(self, r0: int, m: int) -> np.ndarray:
-        raw = counter_words(self.key, r0 * self.words_per_row, m * self.words_per_row)
-        return raw.view(np.uint8).reshape(m, 8 * self.words_per_row)[:, : self.d]
+        return beta_values(self.key, r0 * self.d, (m, self.d), self.alpha, self.beta, 1.0 / self.d)
 
 
 def _parent_partials(
@@ -342,8 +336,9 @@ def _parent_partials(
         # encoders are owned by the parent → child pair (shared by its foreign keys)
         if parent not in encoders:
             rng = stream(seed, "features", child, "parent", parent)
-            num = [c for c, col in cols.items() if col.type != "categorical"]
-            cat = [c for c, col in cols.items() if col.type == "categorical"]
+            # (a lazy table encodes every column numerically, its categorical codes too)
+            num = [c for c, col in cols.items() if col.type != "categorical" or col.lazy]
+            cat = [c for c, col in cols.items() if col.type == "categorical" and not col.lazy]
             made = dict(zip(num, NumericalEncoder.batch(rng, len(num), features), strict=True))
             ks = [max(cols[c].num_categories, 1) for c in cat]
             made.update(zip(cat, CategoricalEncoder.batch(rng, ks, features), strict=True))
@@ -351,7 +346,7 @@ def _parent_partials(
         made = encoders[parent]
         codes, ins = [], []
         for cname, col in cols.items():
-            if col.type == "categorical":
+            if col.type == "categorical" and not col.lazy:
                 codes.append(col.values.astype(np.intp))
                 ins.append(made[cname].embedding)
             else:
@@ -402,7 +397,7 @@ class TableStructure:
     nk: dict[int, int]
     source_name: dict[int, str]
     agg: dict[int, str]
-    luts: dict[int, np.ndarray]
+    noise: dict[int, tuple[float, float]]
     decoders: dict[int, object]
     encoders: dict[tuple[int, int], object]
     source_values: dict[int, np.ndarray] = field(default_factory=dict)
@@ -439,7 +434,6 @@ def sample_table_structure(spec: TableSpec, features: FeaturePriors, seed: int) 
     before (or while) its parents' values are computed.
     """
     name, n, c = spec.name, spec.num_rows, len(spec.columns)
-    d = features.embedding_dim
     rng = stream(seed, "features", name)
     layout = sample_set(rng, features.scm_layouts)
     frac = sample_range(rng, features.column_node_frac)
@@ -468,7 +462,7 @@ def sample_table_structure(spec: TableSpec, features: FeaturePriors, seed: int) 
     live = _reaching(g, col_nodes)
     source_name: dict[int, str] = {}
     agg: dict[int, str] = {}
-    luts: dict[int, np.ndarray] = {}
+    noise: dict[int, tuple[float, float]] = {}
     for v in range(num_nodes):
         if not g.pred[v]:
             source_name[v] = sample_set(rng, features.source_types)
@@ -477,7 +471,7 @@ def sample_table_structure(spec: TableSpec, features: FeaturePriors, seed: int) 
         if v in live:
             alpha = sample_range(rng, features.noise_alpha)
             beta = sample_range(rng, features.noise_beta)
-            luts[v] = _noise_lut(rng, alpha, beta, d)
+            noise[v] = (alpha, beta)
             g.nodes[v]["noise_alpha"], g.nodes[v]["noise_beta"] = alpha, beta
     # every decoder and encoder of the table is drawn in a few vectorised batches
     decoders: dict[int, object] = {}
@@ -499,7 +493,7 @@ def sample_table_structure(spec: TableSpec, features: FeaturePriors, seed: int) 
         zip(cat_enc, CategoricalEncoder.batch(rng, [nk[u] for u, _ in cat_enc], features), strict=True)
     )
     s = TableStructure(
-        layout, frac, g, propagation, col_nodes, ntype, nk, source_name, agg, luts, decoders, encoders,
+        layout, frac, g, propagation, col_nodes, ntype, nk, source_name, agg, noise, decoders, encoders,
         live_children=live_children,
     )  # fmt: skip
     _prepare_evaluation(s, features.embedding_clamp)
@@ -519,6 +513,15 @@ def sample_table_structure(spec: TableSpec, features: FeaturePriors, seed: int) 
             s.source_values[v] = draw.values.astype(F32)
         s.source_params[v] = draw.params
     return s
+
+
+def _encoder_knots(features: FeaturePriors) -> int | None:
+    """The knots a numerical encoder is evaluated on: None (every distinct value, exact)
+    unless the opt-in approximation ``features.encoder_knots`` is on."""
+    k = features.encoder_knots
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        raise ValueError(f"features.encoder_knots: got {k!r}; expected an integer >= 0 (0: exact)")
+    return k or None
 
 
 def _reaching(g: nx.DiGraph, targets: list[int]) -> set[int]:
@@ -578,7 +581,6 @@ def sample_table_scm(
     seed: int,
     *,
     chunk_rows: int = CHUNK_ROWS,
-    encoder_knots: int | None = ENCODER_KNOTS,
     pool: ThreadPoolExecutor | None = None,
     structure: TableStructure | None = None,
 ) -> TableSCM:
@@ -595,8 +597,7 @@ def sample_table_scm(
         raise ValueError(f"chunk_rows: got {chunk_rows!r}; expected an integer >= 1")
     # whole row blocks per chunk keep every row's arithmetic identical for any chunk size
     chunk_rows = _whole_blocks(chunk_rows)
-    if encoder_knots is not None and encoder_knots < 1:
-        raise ValueError(f"encoder_knots: got {encoder_knots!r}; expected an integer >= 1 or None")
+    encoder_knots = _encoder_knots(features)
     name, n, c = spec.name, spec.num_rows, len(spec.columns)
     d, clamp = features.embedding_dim, features.embedding_clamp
     if c == 0:
@@ -604,7 +605,7 @@ def sample_table_scm(
         return TableSCM({}, trace)
     s = structure if structure is not None else sample_table_structure(spec, features, seed)
     g, agg, nk, ntype, lazy = s.graph, s.agg, s.nk, s.ntype, s.lazy
-    decoders, encoders, luts = s.decoders, s.encoders, s.luts
+    decoders, encoders = s.decoders, s.encoders
     num_nodes, col_nodes = s.num_nodes, s.col_nodes
     node_col = {v: i for i, v in enumerate(col_nodes)}
     ctype = {v: s.ctype(v) for v in range(num_nodes)}
@@ -642,8 +643,7 @@ def sample_table_scm(
                 ),
                 n,
                 decoders[v],
-                luts[v],
-                _NoiseStream(seed, name, v, d),
+                _NodeNoise(seed, name, v, d, *s.noise[v]),
                 ctype[v],
                 chunk_rows,
                 pool,
@@ -668,7 +668,7 @@ def sample_table_scm(
             qrng = stream(seed, "features", name, "lazy", col.name)
             codes, info = _quantise(values[v], nk[v], qrng, features)
             lazy_info[col.name] = info
-            columns[col.name] = RawColumn("categorical", nk[v], codes)
+            columns[col.name] = RawColumn("categorical", nk[v], codes, lazy=True)
         elif ntype[v] == "categorical":
             columns[col.name] = RawColumn("categorical", nk[v], values[v].astype(np.int64))
         else:
@@ -706,7 +706,7 @@ def sample_table_scm(
             "sources": s.source_params,
             "categorical_ts": s.categorical_ts,
             "lazy_quantisation": lazy_info,
-            "encoder_knots": encoder_knots,
+            "encoder_knots": encoder_knots or 0,
             "columns": {},
         },
     )
@@ -717,8 +717,7 @@ def _propagate(
     inputs: GatheredAggregation,
     n: int,
     decoder,
-    lut: np.ndarray,
-    noise: _NoiseStream,
+    noise: _NodeNoise,
     ctype: str,
     chunk_rows: int,
     pool: ThreadPoolExecutor | None = None,
@@ -735,7 +734,7 @@ def _propagate(
 
     def chunk(r0: int) -> None:
         m = min(n, r0 + chunk_rows) - r0
-        out[r0 : r0 + m] = decoder(inputs.rows(r0, lut, noise.rows(r0, m)))
+        out[r0 : r0 + m] = decoder(inputs.rows(r0, noise.rows(r0, m)))
 
     if pool is None or len(starts) < 2:
         for r0 in starts:
@@ -750,18 +749,13 @@ def _propagate(
 def _quantise(
     values: np.ndarray, k: int, rng: np.random.Generator, features: FeaturePriors
 ) -> tuple[np.ndarray, dict]:
-    """type_lazy: codes ``0..k-1`` from k-1 thresholds drawn among the column's own values.
-
-    Thresholds are distinct values other than the largest, so every code occurs whenever the
-    column has at least k distinct values. Labels are then permuted with probability
-    ``p ~ U(lazy_permute_prob)`` and reversed with probability ``U(lazy_reverse_prob)``.
+    """type_lazy: codes ``0..k-1`` from k-1 thresholds, the values of k-1 rows drawn
+    uniformly with replacement (equal thresholds allowed, so some codes may never occur);
+    a row's code is the number of thresholds its value exceeds. Labels are then permuted
+    with probability ``p ~ U(lazy_permute_prob)`` and reversed with probability
+    ``U(lazy_reverse_prob)``.
     """
-    uniq = np.unique(values)
-    candidates = uniq[:-1]
-    if len(candidates) > k - 1:
-        thresholds = np.sort(rng.choice(candidates, size=k - 1, replace=False))
-    else:
-        thresholds = candidates
+    thresholds = np.sort(values[rng.integers(0, len(values), size=k - 1)])
     codes = np.searchsorted(thresholds, values, side="left").astype(np.int64)
     p_perm = sample_range(rng, features.lazy_permute_prob)
     permuted = bool(rng.uniform() < p_perm)
@@ -813,7 +807,6 @@ def sample_features(
     seed: int,
     *,
     chunk_rows: int = CHUNK_ROWS,
-    encoder_knots: int | None = ENCODER_KNOTS,
     workers: int | None = None,
     processes: int | None = None,
 ) -> Features:
@@ -874,7 +867,6 @@ def sample_features(
                         post,
                         seed,
                         chunk_rows,
-                        encoder_knots,
                         workers,
                         raw,
                         frames,
@@ -891,7 +883,6 @@ def sample_features(
                     seed,
                     window,
                     chunk_rows,
-                    encoder_knots,
                     pool,
                 )
     return Features({name: frames[name] for name in order}, {name: raw[name].trace for name in order})
@@ -906,7 +897,6 @@ def _table_with_frame(
     seed: int,
     window: tuple,
     chunk_rows: int,
-    encoder_knots: int | None,
     pool: ThreadPoolExecutor | None,
     structure: TableStructure | None = None,
 ) -> tuple[TableSCM, pd.DataFrame]:
@@ -917,7 +907,6 @@ def _table_with_frame(
         features,
         seed,
         chunk_rows=chunk_rows,
-        encoder_knots=encoder_knots,
         pool=pool,
         structure=structure,
     )
@@ -935,7 +924,6 @@ def _tables_on_workers(
     post: PostprocessPriors,
     seed: int,
     chunk_rows: int,
-    encoder_knots: int | None,
     threads: int,
     raw: dict[str, TableSCM],
     frames: dict[str, pd.DataFrame],
@@ -1003,7 +991,7 @@ def _tables_on_workers(
                 # the worker holding its structure, else the most recently used (warm caches)
                 i = i if i in idle else idle[-1]
                 idle.remove(i)
-                workers.submit(i, (*args, chunk_rows, encoder_knots, threads if split else 1))
+                workers.submit(i, (*args, chunk_rows, threads if split else 1))
                 busy[i] = ("table", name)
                 started.add(name)
                 ran_on[name] = i
@@ -1068,7 +1056,6 @@ def table_task(
     seed: int,
     window: tuple,
     chunk_rows: int,
-    encoder_knots: int | None,
     threads: int = 1,
 ) -> tuple[TableSCM, pd.DataFrame]:
     """One table of :func:`sample_features` in a table worker process: its SCM (``parents``
@@ -1087,7 +1074,7 @@ def table_task(
         structure = ahead[3]
     with _cyclic_gc_paused():
         result = _table_with_frame(
-            spec, samples, parents, features, post, seed, window, chunk_rows, encoder_knots, pool, structure
+            spec, samples, parents, features, post, seed, window, chunk_rows, pool, structure
         )
     return result
 

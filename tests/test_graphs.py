@@ -258,7 +258,8 @@ def test_erdos_renyi_edge_probability():
         edges = [
             random_dag("ErdosRenyi", 40, _rng(s), priors, ("gaussian",)).number_of_edges() for s in range(5)
         ]
-        assert abs(np.mean(edges) / (40 * 39 / 2) - p) < 0.03
+        # a directed G(n, p) made undirected: a pair is joined with probability 1 - (1 - p)^2
+        assert abs(np.mean(edges) / (40 * 39 / 2) - (1 - (1 - p) ** 2)) < 0.03
     g = random_dag("ErdosRenyi", 10, _rng(0), replace(PRIORS, er_p=(0.0, 0.0)), ("gaussian",))
     assert g.number_of_edges() == 9  # only the edges joining the isolated nodes
 

@@ -95,13 +95,45 @@ def test_stacked_activations_equal_single_ones_and_respect_the_clamp(name, clamp
             assert np.abs(alone).max() <= clamp * (1 + 1e-6)
 
 
-def test_random_sines_and_rrelu_are_frozen_per_construction():
+def test_random_sines_are_frozen_per_construction():
     x = np.linspace(-3, 3, 50).astype(np.float32)
-    for name in ("random_sines", "rrelu"):
-        f = ACTIVATIONS[name](np.random.default_rng(1))
-        np.testing.assert_array_equal(f(x.copy()), f(x.copy()))
-        g = ACTIVATIONS[name](np.random.default_rng(2))
-        assert not np.array_equal(f(x.copy()), g(x.copy()))
+    f = ACTIVATIONS["random_sines"](np.random.default_rng(1))
+    np.testing.assert_array_equal(f(x.copy()), f(x.copy()))
+    g = ACTIVATIONS["random_sines"](np.random.default_rng(2))
+    assert not np.array_equal(f(x.copy()), g(x.copy()))
+
+
+def test_rrelu_has_the_fixed_inference_slope_and_gelu_the_erf_form():
+    # rrelu evaluated as torch does outside training: slope (1/8 + 1/3) / 2 for x < 0,
+    # the same for every construction
+    x = np.array([-4.0, -1.0, 0.0, 2.5], dtype=np.float32)
+    for seed in (1, 2):
+        y = ACTIVATIONS["rrelu"](np.random.default_rng(seed))(x.copy())
+        np.testing.assert_allclose(y, [-4 * (11 / 48), -11 / 48, 0.0, 2.5], rtol=1e-6)
+    # gelu: x Φ(x) exactly (the sigmoid form x σ(1.702 x) is off by up to 0.02)
+    from math import erf, sqrt
+
+    x = np.linspace(-6, 6, 241).astype(np.float32)
+    exact = np.array([v * 0.5 * (1 + erf(v / sqrt(2))) for v in x.astype(np.float64)])
+    np.testing.assert_allclose(ACTIVATIONS["gelu"](None)(x.copy()), exact, rtol=1e-6, atol=1e-7)
+
+
+def test_random_sines_draw_normal_amplitudes_and_log_uniform_frequencies():
+    # the closure keeps its frozen draws: amplitudes N(0, 1), frequencies log-uniform on
+    # [0.1, 10], phases U(0, 2π)
+    amps, freqs, phases = [], [], []
+    for seed in range(400):
+        f = ACTIVATIONS["random_sines"](np.random.default_rng(seed))
+        cells = dict(zip(f.__code__.co_freevars, f.__closure__, strict=True))
+        amps.extend(cells["amp"].cell_contents)
+        freqs.extend(cells["freq"].cell_contents)
+        phases.extend(cells["phase"].cell_contents)
+    amps, freqs, phases = (np.array(v, dtype=np.float64) for v in (amps, freqs, phases))
+    assert abs(amps.mean()) < 0.1 and abs(amps.std() - 1) < 0.05 and np.abs(amps).max() > 2.5
+    assert 0.1 <= freqs.min() and freqs.max() <= 10
+    logf = np.log10(freqs)
+    assert abs(logf.mean()) < 0.05 and abs(logf.std() - 2 / np.sqrt(12)) < 0.03
+    assert 0 <= phases.min() and phases.max() <= 2 * np.pi
 
 
 def test_sin_of_huge_inputs_stays_periodic():
@@ -121,6 +153,31 @@ def test_inits_shapes_and_scale(name):
         assert np.abs(w).max() <= 2
     if name == "sparse":
         assert ((w == 0).sum(axis=0) >= 32).all()
+
+
+@pytest.mark.parametrize("rows, cols", [(1, 32), (32, 32), (32, 1), (7, 32)])
+def test_init_scales_follow_torch_on_the_in_out_matrix(rows, cols):
+    # a weight is an (in, out) matrix and torch takes fan_in from its second dimension:
+    # kaiming std √(2 / cols), xavier √(2 / (rows + cols)), trunc_normal N(0, 1) in
+    # [-2, 2], sparse N(0, 0.01) with ⌈rows / 2⌉ zeros per column
+    rng = np.random.default_rng(5)
+    shapes = [(rows, cols)] * (20_000 // (rows * cols) + 1)
+    expected = {
+        "kaiming_normal": np.sqrt(2 / cols),
+        "kaiming_uniform": np.sqrt(2 / cols),
+        "xavier_normal": np.sqrt(2 / (rows + cols)),
+        "xavier_uniform": np.sqrt(2 / (rows + cols)),
+        "trunc_normal": 0.8796,  # std of N(0, 1) truncated to [-2, 2]
+    }
+    for name, std in expected.items():
+        w = np.stack([m for m, _, _ in random_weights(rng, shapes, (name,))])
+        assert abs(w.std() / std - 1) < 0.03, name
+    w = np.stack([m for m, _, _ in random_weights(rng, shapes, ("sparse",))])
+    zeros = int(np.ceil(rows / 2))
+    assert ((w == 0).sum(axis=1) == zeros).all()
+    kept = w[w != 0]
+    if kept.size:
+        assert abs(kept.std() / 0.01 - 1) < 0.05
 
 
 def test_density_mask_and_rescale():
@@ -230,14 +287,25 @@ def test_aggregations_match_float64_reference(name):
 
 
 @pytest.mark.parametrize("name", AGGREGATION_NAMES)
-def test_aggregations_never_overflow(name):
+def test_aggregations_clamp_their_inputs_only_and_never_overflow(name):
+    # the stack is clamped to ± 1e4 before AGG; the aggregated value is not clamped again
+    # (a product saturates at ±1e30)
     stack = np.full((60, 10, 4), 3e30, dtype=np.float32)
     stack[::2] *= -1
     stack[5, 0, 0] = 0.0
     out = aggregate(name, stack, 1e4)
-    assert np.isfinite(out).all() and np.abs(out).max() <= 1e4
+    assert np.isfinite(out).all()
+    expected = {"sum": 0.0, "max": 1e4, "logsumexp": 1e4 + np.log(30)}
     if name == "product":
-        assert out[0, 0] == 0 and out[1, 0] == 1e4
+        assert out[0, 0] == 0
+        np.testing.assert_allclose(out[1, 0], 1e30, rtol=1e-5)
+    else:
+        np.testing.assert_allclose(out[1], expected[name], rtol=1e-6)
+    small = np.full((3, 2, 2), 50.0, dtype=np.float32)
+    if name == "product":
+        np.testing.assert_allclose(aggregate(name, small, 1e4), 125_000.0, rtol=1e-5)
+    elif name == "sum":
+        np.testing.assert_allclose(aggregate(name, small * 100, 1e4), 15_000.0)
 
 
 def _gathered_reference(name, tables, codes, partial, clamp):
@@ -253,7 +321,7 @@ def _gathered_reference(name, tables, codes, partial, clamp):
     else:
         m = stack.max(0)
         out = m + np.log(np.exp(stack - m).sum(0))
-    return np.clip(out, -clamp, clamp)
+    return out
 
 
 @pytest.mark.parametrize("name", AGGREGATION_NAMES)
@@ -269,15 +337,17 @@ def test_gathered_aggregation_matches_per_row_reference(name, spread, clamp):
     partial_values = rng.uniform(-spread, spread, (rows, d)).astype(np.float32)
     a = Aggregator(name, clamp)
     partial = a.start(partial_values)  # the partial in Aggregator form
-    lut = np.linspace(0, 0.01, 256).astype(np.float32)
-    noise = rng.integers(0, 256, (rows, d), dtype=np.uint8)
+    noise = rng.uniform(0, 0.01, (rows, d)).astype(np.float32)
     gathered = GatheredAggregation(name, tables, codes, clamp, partial)
-    out = np.concatenate([gathered.rows(r0, lut, noise[r0 : r0 + 100]) for r0 in range(0, rows, 100)])
+    out = np.concatenate([gathered.rows(r0, noise[r0 : r0 + 100]) for r0 in range(0, rows, 100)])
     assert out.dtype == np.float32 and np.isfinite(out).all()
-    ref = _gathered_reference(name, tables, codes, [partial_values], clamp) + lut[noise]
+    ref = _gathered_reference(name, tables, codes, [partial_values], clamp)
+    if name == "product":
+        ref = np.clip(ref, -1e30, 1e30)  # the saturation
+    ref = ref + noise
     np.testing.assert_allclose(out, ref, rtol=2e-4, atol=1e-3 if name == "product" else 1e-4)
     # the same rows in one piece: identical (rows never depend on their chunk)
-    np.testing.assert_array_equal(gathered.rows(0, lut, noise), out)
+    np.testing.assert_array_equal(gathered.rows(0, noise), out)
 
 
 @pytest.mark.parametrize("name", list(AGGREGATIONS))

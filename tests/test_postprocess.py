@@ -26,16 +26,28 @@ def test_transforms_are_finite(name):
     assert y.shape == x.shape and np.isfinite(y).all()
     if name == "rank_uniform":
         assert 0 < y.min() and y.max() < 1
-        assert y[-3] == y[-2]  # ties share a rank
+        # ordinal ranks: ties broken by row order, every value distinct, (r + 1) / (n + 1)
+        assert y[-3] < y[-2] and len(np.unique(y)) == len(y)
+        np.testing.assert_allclose(np.sort(y), np.arange(1, len(x) + 1) / (len(x) + 1))
     if name == "standardize":
         assert abs(y.mean()) < 1e-9 and abs(y.std() - 1) < 1e-9
     assert np.isfinite(TRANSFORMS[name](np.full(10, 3.0))).all()
 
 
+def test_standardize_divides_by_at_least_1e_8():
+    # a column whose spread is below 1e-8 keeps its (tiny) deviations: divided by 1e-8, not
+    # by its own std
+    x = np.array([1.0, 1.0 + 2e-12, 1.0 - 2e-12, 1.0])
+    y = TRANSFORMS["standardize"](x)
+    np.testing.assert_allclose(y, (x - x.mean()) / 1e-8, rtol=1e-6, atol=1e-12)
+    assert np.abs(y).max() < 1e-3
+
+
 def test_implant_nans_exact_count():
     x = np.arange(1000.0)
     out = implant_nans(x, 0.0374, np.random.default_rng(0))
-    assert np.isnan(out).sum() == round(0.0374 * 1000)
+    assert np.isnan(out).sum() == 37  # ⌊0.0374 · 1000⌋, not rounded
+    assert np.isnan(implant_nans(x, 0.0379, np.random.default_rng(0))).sum() == 37
     assert np.isnan(x).sum() == 0
 
 
@@ -82,7 +94,7 @@ def test_postprocess_table_kinds():
     assert df.index.equals(pd.RangeIndex(400))
     assert df["num"].dtype == np.float64
     nan_frac = details["num"]["nan_frac"]
-    assert 0.05 <= nan_frac <= 0.1 and df["num"].isna().sum() == round(nan_frac * 400)
+    assert 0.05 <= nan_frac <= 0.1 and df["num"].isna().sum() == int(nan_frac * 400)
     assert df["cat"].dtype == bool
     np.testing.assert_array_equal(df["cat"].to_numpy(), raw["cat"].values > 0)
     assert df["flag"].dtype == bool
@@ -93,6 +105,26 @@ def test_postprocess_table_kinds():
     assert df["day"].min() >= T0 and df["day"].max() <= T1
     for c in ("cat", "flag", "lab", "txt", "day"):
         assert df[c].notna().all()
+
+
+def test_one_nan_share_per_table_after_the_transform():
+    # every float column of a table gets the same ⌊f · n⌋ missing rows count, from one
+    # share f per table; the transform sees all values (NaNs come after it)
+    cols = [ColumnSpec(f"x{i}", "numerical") for i in range(6)]
+    rng = np.random.default_rng(2)
+    raw = {c.name: RawColumn("numerical", 0, rng.standard_normal(400).astype(np.float32)) for c in cols}
+    post = PostprocessPriors(nan_frac=(0.01, 0.1), transforms=("rank_uniform",))
+    df, details = postprocess_table(_spec(cols), raw, T0, T1, post, seed=1)
+    fracs = {details[c.name]["nan_frac"] for c in cols}
+    assert len(fracs) == 1
+    counts = {int(df[c.name].isna().sum()) for c in cols}
+    assert counts == {int(fracs.pop() * 400)}
+    for c in cols:
+        kept = df[c.name].dropna().to_numpy()
+        # ranks of all 400 values: the kept ones are a subset of k / 401, not re-ranked
+        scaled = kept * 401
+        np.testing.assert_allclose(scaled, np.round(scaled), atol=1e-9)
+        assert scaled.max() > 390  # the largest ranks survive: not re-ranked among the kept
 
 
 def test_binarize_off_keeps_codes():

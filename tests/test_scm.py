@@ -95,7 +95,7 @@ def test_nan_share_matches_its_prior():
             if col.kind == "numerical":
                 frac = details[col.name]["nan_frac"]
                 assert 0.02 <= frac <= 0.08
-                assert feats.frames[name][col.name].isna().sum() == round(frac * spec.num_rows)
+                assert feats.frames[name][col.name].isna().sum() == int(frac * spec.num_rows)
             elif col.name in feats.frames[name]:
                 assert feats.frames[name][col.name].notna().all()
 
@@ -414,13 +414,13 @@ def test_compiled_knots_follow_their_definition(rows):
 
 
 def test_bounded_encoder_stacks_give_the_same_tables(monkeypatch):
-    # encoder_knots=None evaluates every distinct value; a stack too large to hold at once
-    # is evaluated in bounded batches, each member exactly as in one stack
+    # encoders evaluate every distinct value; a stack too large to hold at once is
+    # evaluated in bounded batches, each member exactly as in one stack
     schema, fks = _schema(child_rows=700)
     args = (schema, fks, FeaturePriors(), PostprocessPriors(), 5)
-    whole = sample_features(*args, encoder_knots=None)
+    whole = sample_features(*args)
     monkeypatch.setattr(scm, "_STACK_FLOATS", 1)
-    batched = sample_features(*args, encoder_knots=None)
+    batched = sample_features(*args)
     for name in schema.tables:
         pd.testing.assert_frame_equal(whole.frames[name], batched.frames[name])
 
@@ -430,4 +430,84 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="chunk_rows"):
         sample_features(schema, fks, FeaturePriors(), PostprocessPriors(), 0, chunk_rows=0)
     with pytest.raises(ValueError, match="encoder_knots"):
-        sample_features(schema, fks, FeaturePriors(), PostprocessPriors(), 0, encoder_knots=0)
+        sample_features(schema, fks, FeaturePriors(encoder_knots=-1), PostprocessPriors(), 0)
+
+
+def test_encoders_are_exact_by_default_and_knots_only_on_request():
+    # by default every row's encoder input is its own value: the same tables as with a
+    # knot budget above any column's distinct values; the knot approximation (opt-in,
+    # features.encoder_knots) changes them, and the trace says which was used
+    schema, fks = _schema(child_rows=2000)
+    post = PostprocessPriors(transforms=("identity",), nan_frac=(0.0, 0.0))
+    exact = sample_features(schema, fks, FeaturePriors(), post, 3)
+    wide = sample_features(schema, fks, FeaturePriors(encoder_knots=65536), post, 3)
+    approx = sample_features(schema, fks, FeaturePriors(encoder_knots=8), post, 3)
+    assert FeaturePriors().encoder_knots == 0
+    for name in schema.tables:
+        pd.testing.assert_frame_equal(exact.frames[name], wide.frames[name])
+    assert exact.scm["child"].details["encoder_knots"] == 0
+    assert approx.scm["child"].details["encoder_knots"] == 8
+    assert not all(exact.frames[n].equals(approx.frames[n]) for n in schema.tables)
+
+
+def test_node_noise_is_one_beta_draw_per_row_and_dimension():
+    from scipy import stats
+
+    noise = scm._NodeNoise(0, "t", 4, 32, 0.7, 2.5)
+    rows = noise.rows(0, 3000)
+    assert rows.shape == (3000, 32) and rows.dtype == np.float32
+    # no value shared between rows (a continuous draw per cell), Beta(α, β) / d
+    assert len(np.unique(rows)) > 0.99 * rows.size
+    assert stats.kstest(rows.ravel().astype(np.float64) * 32, stats.beta(0.7, 2.5).cdf).pvalue > 0.01
+    # any chunk of rows draws the same values
+    np.testing.assert_array_equal(noise.rows(1000, 700), rows[1000:1700])
+
+
+def test_lazy_quantisation_thresholds_are_row_values_drawn_with_replacement():
+    # k - 1 thresholds picked among the rows with replacement: with few distinct values,
+    # equal thresholds happen and some codes never occur; the code is the number of
+    # thresholds a value exceeds
+    values = np.repeat(np.arange(3, dtype=np.float32), 100)
+    empty = 0
+    for seed in range(50):
+        rng = np.random.default_rng(seed)
+        codes, info = scm._quantise(
+            values, 6, rng, FeaturePriors(lazy_permute_prob=(0, 0), lazy_reverse_prob=(0, 0))
+        )
+        t = np.array(info["thresholds"])
+        assert len(t) == 5 and set(t) <= {0.0, 1.0, 2.0}
+        np.testing.assert_array_equal(codes, (values[:, None] > t[None, :]).sum(axis=1))
+        empty += len(np.unique(codes)) < 3
+    # the largest value is a possible threshold too (then no value exceeds it)
+    assert empty > 0
+
+
+def test_lazy_parent_categorical_columns_are_encoded_numerically():
+    # a type_lazy parent's categorical column is read by its children through a numerical
+    # encoder of its code (every value of a lazy table is numerical); an eager parent's
+    # through an embedding
+    schema, fks = _schema()
+    parent = schema.tables["parent"]
+    lazy_raw = scm.sample_table_scm(parent, [], {}, FeaturePriors(propagation_modes=("type_lazy",)), 0)
+    eager_raw = scm.sample_table_scm(parent, [], {}, FeaturePriors(propagation_modes=("type_eager",)), 0)
+    cats = [c for c, col in lazy_raw.columns.items() if col.type == "categorical"]
+    assert cats and all(lazy_raw.columns[c].lazy for c in cats)
+    assert not any(col.lazy for col in eager_raw.columns.values())
+    seen = {}
+    original = scm.NumericalEncoder.batch
+
+    def counting(rng, count, priors):
+        seen["numerical"] = seen.get("numerical", 0) + count
+        return original(rng, count, priors)
+
+    samples = fks.for_table("child")
+    try:
+        scm.NumericalEncoder.batch = counting
+        scm._parent_partials("child", samples, {"parent": lazy_raw}, {"sum"}, 10, FeaturePriors(), 0, None)
+        lazy_count = seen.pop("numerical")
+        scm._parent_partials("child", samples, {"parent": eager_raw}, {"sum"}, 10, FeaturePriors(), 0, None)
+        eager_count = seen.pop("numerical")
+    finally:
+        scm.NumericalEncoder.batch = original
+    assert lazy_count == len(lazy_raw.columns)
+    assert eager_count == len(eager_raw.columns) - len(cats)

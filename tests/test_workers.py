@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -65,8 +66,9 @@ def test_a_failing_table_raises_its_error_and_keeps_the_workers(shared):
     schema = sample_schema(config.schema, 5)
     first = next(iter(schema.tables.values()))
     window = (schema.t0, schema.t1)
-    # encoder_knots=0 is refused inside the worker, by the table's own validation
-    shared.submit(0, (first, [], {}, config.features, config.postprocess, 5, window, 8192, 0))
+    # encoder_knots=-1 is refused inside the worker, by the table's own validation
+    bad = replace(config.features, encoder_knots=-1)
+    shared.submit(0, (first, [], {}, bad, config.postprocess, 5, window, 8192))
     with pytest.raises(ValueError, match="encoder_knots"):
         shared.result(0)
     assert not shared.broken and shared.ready
