@@ -76,7 +76,7 @@ def test_search_suggests_priors_and_one_click_applies_them() -> None:
     at.run()
     _widget(at, "multiselect", "reality_search_priors").set_value(["schema.num_tables"]).run()
     _widget(at, "number_input", "reality_search_n").set_value(3).run()
-    _widget(at, "number_input", "reality_search_budget").set_value(3).run()
+    _widget(at, "number_input", "reality_search_budget").set_value(6).run()
     _widget(at, "button", "reality_search_go").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("Distance from the middle" in m.value for m in at.markdown)
