@@ -26,6 +26,7 @@ from plurel_core.viz import (
 from plurel_core.viz.compare import block_counts_pair, correlation_pair, degree_overlay, feature_overlay
 
 from . import pinned, state
+from .lessons import presenting
 from .stages import (
     SizeError,
     StageKeys,
@@ -36,6 +37,18 @@ from .stages import (
     size_problem,
 )
 from .ui import graph_frame, md_escape, run_or_report
+
+# in a lesson's presentation mode the first chart shares a 1280×720 screen with the
+# lesson's banner and controls
+PRESENT_CHART_HEIGHT = 240
+
+
+def _on_screen(fig):
+    """``fig``, lowered to :data:`PRESENT_CHART_HEIGHT` in presentation mode."""
+    if presenting():
+        fig.update_layout(height=PRESENT_CHART_HEIGHT)
+    return fig
+
 
 __all__ = [
     "draw_connectivity_comparison",
@@ -226,7 +239,7 @@ def draw_connectivity_comparison(fk: str) -> None:
                     f"{list(s.hsbm.parent_clusters)} / {list(s.hsbm.child_clusters)}" if s.hsbm else "–"
                 ),
             }
-        st.plotly_chart(degree_overlay(degrees), width="stretch", key=f"ab_degrees:{fk}")
+        st.plotly_chart(_on_screen(degree_overlay(degrees)), width="stretch", key=f"ab_degrees:{fk}")
         st.dataframe(pd.DataFrame(summary).astype(str), width="stretch")
         counts = {}
         for label, s in samples.items():

@@ -34,6 +34,7 @@ from plurel_core.diagnostics import (
 )
 
 from .controls import label_for
+from .lessons import presenting
 from .stages import cached_database, cached_schema, current_keys, size_problem, stage3_problem
 from .ui import md_escape
 
@@ -217,7 +218,11 @@ def draw_diagnostics(stage: Stage, slot: Any = None) -> tuple[Finding, ...] | No
     Collapsed by default, and the check (which needs all three stages, so on the Stage-1 and
     Stage-2 pages a Stage-3 generation) runs only while the panel is open. Inside, the page's
     own stage comes first; the other stages' findings sit in a second tab behind their count.
+    Not drawn in a lesson's presentation mode, which keeps the screen for the lesson's
+    controls and chart.
     """
+    if presenting():
+        return None
     where = slot.container() if slot is not None else st.container()
     with where:
         panel = st.expander(_panel_label(), key=_OPEN_KEY, on_change="rerun", icon=":material/rule:")

@@ -240,6 +240,7 @@ html, .stApp {font-size: 19px;}
 [data-testid="stElementContainer"]:has(h1),
 [data-testid="stElementContainer"]:has(h1) + [data-testid="stElementContainer"] {display: none;}
 [data-testid="stExpander"] summary p, label p {font-size: 1.05rem !important;}
+[data-testid="stMain"] h4 {font-size: 1.1rem; padding: 0.2rem 0;}
 </style>
 """
 

@@ -132,13 +132,15 @@ def test_lesson_link_opens_the_same_view_in_a_fresh_context(server, browser) -> 
             _no_exception(pg)
             pg.get_by_text("A beside B · seed 1").wait_for(timeout=30_000)
             _wait_plots(pg, 4)
-            assert pg.locator('[data-testid="stSidebar"]').is_hidden()
+            # the presentation styles arrive with the page's HTML element, just after the run
+            pg.locator('[data-testid="stSidebar"]').wait_for(state="hidden", timeout=10_000)
             q = _query(pg)
             views[size] = (q.get("connectivity.within_affinity"), q.get("A.preset"), q.get("lesson"))
             # presentation mode: the lesson's control and a chart fit the projector's first screen
             control = pg.locator('[data-testid="stMain"] [data-testid="stSlider"]').first
             chart = pg.locator('[data-testid="stPlotlyChart"]').first
-            assert control.bounding_box()["y"] < size[1]
+            for box in (control.bounding_box(), chart.bounding_box()):
+                assert box["y"] >= 0 and box["y"] + box["height"] <= size[1], (size, box)
             _shot(pg, f"lesson_present_{size[0]}", full=False)
             views[size] += (chart.count(),)
         finally:
