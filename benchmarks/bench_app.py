@@ -10,7 +10,7 @@ browser tests do):
 - slider: one keyboard step of a range slider (Tables / HSBM levels / Column-node fraction);
 - number: one step of a number input (Within-cluster affinity; Stage 2 only: the other
   stage pages have no number-input prior);
-- multi-select: one option removed (Schema layouts / Activations; Stage 2 has none);
+- multi-select: one option removed (Schema layouts / SCM layouts; Stage 2 has none);
 - seed: the sidebar seed's + button.
 
 Every change gives a value not seen before on that page (so nothing is served from a
@@ -41,7 +41,7 @@ SLIDERS = {
     "features": ("Column-node fraction", 0, "ArrowRight"),
 }
 NUMBERS = {"connectivity": "Within-cluster affinity"}
-MULTISELECTS = {"schema": "Schema layouts", "features": "Activations"}
+MULTISELECTS = {"schema": "Schema layouts", "features": "SCM layouts"}
 PAGE_LINKS = {
     "schema": "Stage 1 · Schema",
     "connectivity": "Stage 2 · Connectivity",
@@ -64,9 +64,9 @@ def _number_step_down(page, label: str) -> float:
     return act(page, button.click, artifacts=ARTIFACTS)
 
 
-def _multiselect_remove_last(page, label: str) -> float:
+def _multiselect_remove_one(page, label: str) -> float:
     box = page.locator('[data-testid="stMultiSelect"]').filter(has_text=label).first
-    button = box.locator('button[aria-label^="Remove "]').last
+    button = box.locator('button[aria-label^="Remove "]').first  # the last may be folded away
     button.scroll_into_view_if_needed()
     return act(page, button.click, artifacts=ARTIFACTS)
 
@@ -123,13 +123,14 @@ def main() -> None:
                     if kind == "multi-select" and name not in MULTISELECTS:
                         continue
                     open_page(page, f"{url}/{name}?seed={seed}")
+                    page.wait_for_timeout(300)  # let the run's last deltas render before the input
                     for _ in range(2):
                         if kind == "slider":
                             t = _slider(page, *SLIDERS[name])
                         elif kind == "number":
                             t = _number_step_down(page, NUMBERS[name])
                         elif kind == "multi-select":
-                            t = _multiselect_remove_last(page, MULTISELECTS[name])
+                            t = _multiselect_remove_one(page, MULTISELECTS[name])
                         else:
                             t = _seed_up(page)
                         record(f"{name} {kind}", t)
