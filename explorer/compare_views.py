@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from plurel_core.config import Config
 from plurel_core.database import Database, ForeignKeys, Schema
 from plurel_core.stats import fk_cluster_nmi, fk_locality, parent_dependence
 from plurel_core.viz import (
@@ -34,6 +33,7 @@ from .stages import (
     cached_foreign_keys,
     cached_schema,
     current_keys,
+    keys_for,
     size_problem,
 )
 from .ui import graph_frame, md_escape, run_or_report
@@ -62,27 +62,10 @@ __all__ = [
 ]
 
 
-def _section(cfg: Config, name: str) -> str:
-    return json.dumps(cfg.to_dict()[name], sort_keys=True)
-
-
 def pinned_keys() -> StageKeys | None:
     """The stage cache keys of A on the session's seed (and SQL schema), or None."""
     a = pinned.get_pinned()
     return None if a is None else keys_for(a)
-
-
-def keys_for(a: Config) -> StageKeys:
-    """The stage cache keys of priors ``a`` on the session's seed (and SQL schema)."""
-    sql = state.get_sql()
-    return StageKeys(
-        seed=state.get_seed(),
-        schema=_section(a, "schema"),
-        sql=sql[1] if sql else "",
-        connectivity=_section(a, "connectivity"),
-        features=_section(a, "features"),
-        postprocess=_section(a, "postprocess"),
-    )
 
 
 def schema_of(k: StageKeys) -> Schema:

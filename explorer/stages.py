@@ -45,6 +45,7 @@ __all__ = [
     "current_database",
     "current_foreign_keys",
     "current_keys",
+    "keys_for",
     "current_schema",
     "preview_notice",
     "preview_schema",
@@ -87,9 +88,8 @@ def _section_json(cfg: Config, section: str) -> str:
     return json.dumps(cfg.to_dict()[section], sort_keys=True)
 
 
-def current_keys() -> StageKeys:
-    """Cache keys from the session's config; raises ``ConfigError`` for an invalid config."""
-    cfg = state.get_config().validate()
+def keys_for(cfg: Config) -> StageKeys:
+    """The stage cache keys of priors ``cfg`` on the session's seed (and SQL schema)."""
     sql = state.get_sql()
     return StageKeys(
         seed=state.get_seed(),
@@ -99,6 +99,11 @@ def current_keys() -> StageKeys:
         features=_section_json(cfg, "features"),
         postprocess=_section_json(cfg, "postprocess"),
     )
+
+
+def current_keys() -> StageKeys:
+    """Cache keys from the session's config; raises ``ConfigError`` for an invalid config."""
+    return keys_for(state.get_config().validate())
 
 
 def _config(**sections: str) -> Config:
