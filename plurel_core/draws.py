@@ -97,6 +97,44 @@ def _half(key, j):
     return (w >> np.uint64(32)) if j & 1 else (w & np.uint64(0xFFFFFFFF))
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _unit32(h):
+    """A uniform float in (0, 1) from a 32-bit half (never 0 or 1)."""
+    return (np.float64(h) + 0.5) * (1.0 / 4294967296.0)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _ziggurat_rest(sub, t, h, zk, zw, zf):
+    """The ziggurat draw that starts from the 32-bit candidate ``h`` (8 bits layer, 1 bit
+    sign, 23 bits magnitude), for a candidate whose fast test may fail: wedge and tail
+    tests and fresh candidates read words ``t, t + 1, ..`` of the stream ``sub``; returns
+    (value, next word index)."""
+    while True:
+        layer = np.intp(h & np.uint64(0xFF))
+        mag = np.int64(h >> np.uint64(9))
+        negative = (h >> np.uint64(8)) & np.uint64(1)
+        x = mag * zw[layer]
+        if negative:
+            x = -x
+        if mag < zk[layer]:
+            return x, t
+        if layer == 0:
+            # the tail beyond R (Marsaglia's exponential rejection)
+            while True:
+                a = -math.log(_unit(_word(sub, t))) / _R
+                b = -math.log(_unit(_word(sub, t + 1)))
+                t += 2
+                if b + b > a * a:
+                    break
+            return (-(_R + a) if negative else _R + a), t
+        y = zf[layer] + _unit(_word(sub, t)) * (zf[layer - 1] - zf[layer])
+        t += 1
+        if y < math.exp(-0.5 * x * x):
+            return x, t
+        h = _word(sub, t) & np.uint64(0xFFFFFFFF)  # rejected: a fresh candidate
+        t += 1
+
+
 @njit(nogil=True, cache=True)
 def _normals(key, out, zk, zw, zf):
     """Fill ``out`` with standard normals from the stream ``key``.
@@ -130,37 +168,8 @@ def _normals(key, out, zk, zw, zf):
         return
     c = n // 2 + 2
     for j in range(n):
-        if not np.isnan(out[j]):
-            continue
-        h = _half(key, j)
-        while True:
-            layer = np.intp(h & np.uint64(0xFF))
-            mag = np.int64(h >> np.uint64(9))
-            negative = (h >> np.uint64(8)) & np.uint64(1)
-            x = mag * zw[layer]
-            if negative:
-                x = -x
-            if mag < zk[layer]:
-                out[j] = x
-                break
-            if layer == 0:
-                # the tail beyond R (Marsaglia's exponential rejection)
-                while True:
-                    a = -math.log(_unit(_word(key, c))) / _R
-                    b = -math.log(_unit(_word(key, c + 1)))
-                    c += 2
-                    if b + b > a * a:
-                        break
-                out[j] = -(_R + a) if negative else _R + a
-                break
-            # a wedge: accept with the density's excess over the layer's lower edge
-            y = zf[layer] + _unit(_word(key, c)) * (zf[layer - 1] - zf[layer])
-            c += 1
-            if y < math.exp(-0.5 * x * x):
-                out[j] = x
-                break
-            h = _word(key, c) & np.uint64(0xFFFFFFFF)  # rejected: a fresh candidate
-            c += 1
+        if np.isnan(out[j]):
+            out[j], c = _ziggurat_rest(key, c, _half(key, j), zk, zw, zf)
 
 
 def _key(rng: np.random.Generator) -> np.uint64:
@@ -274,75 +283,64 @@ def counter_words(key: int, start: int, count: int) -> np.ndarray:
 # Value ``e`` of a stream reads only the words of its own sub-stream (keyed by word ``e + 1``
 # of the stream), however many its rejection loops take: any range of values can be drawn
 # on its own (a row chunk draws its own rows) and gives the same values.
+#
+# A value is X / (X + Y) with X ~ Gamma(alpha), Y ~ Gamma(beta) (Marsaglia & Tsang, "A simple
+# method for generating gamma variables", 2000; a shape below 1 through Gamma(shape + 1) ·
+# U^(1 / shape)). Its first attempt reads three words: word 1 holds X's normal candidate
+# (low half) and acceptance uniform (high half), word 2 the same for Y, word 3 the two
+# boost uniforms. Most values finish there; the rest (a ziggurat wedge or tail, a
+# squeeze miss, a rejected attempt) go on with words 4, 5, ... of their sub-stream.
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _scalar_normal(sub, t, zk, zw, zf):
-    """A standard normal from words ``t, t + 1, ..`` of the sub-stream ``sub`` (a
-    256-layer ziggurat); returns (value, next word index)."""
-    h = _word(sub, t) & np.uint64(0xFFFFFFFF)
-    t += 1
+def _gamma_attempts(sub, t, word, dd, c, zk, zw, zf):
+    """Marsaglia–Tsang Gamma(dd + 1/3), shape >= 1: the first attempt from ``word``
+    (normal candidate in the low half, acceptance uniform in the high half), further
+    attempts and ziggurat completions from words ``t, t + 1, ..`` of ``sub``; returns
+    (value, next word index)."""
     while True:
+        h = word & np.uint64(0xFFFFFFFF)
         layer = np.intp(h & np.uint64(0xFF))
         mag = np.int64(h >> np.uint64(9))
-        negative = (h >> np.uint64(8)) & np.uint64(1)
-        x = mag * zw[layer]
-        if negative:
-            x = -x
         if mag < zk[layer]:
-            return x, t
-        if layer == 0:
-            while True:
-                a = -math.log(_unit(_word(sub, t))) / _R
-                b = -math.log(_unit(_word(sub, t + 1)))
-                t += 2
-                if b + b > a * a:
-                    break
-            return (-(_R + a) if negative else _R + a), t
-        y = zf[layer] + _unit(_word(sub, t)) * (zf[layer - 1] - zf[layer])
-        t += 1
-        if y < math.exp(-0.5 * x * x):
-            return x, t
-        h = _word(sub, t) & np.uint64(0xFFFFFFFF)
-        t += 1
-
-
-@njit(nogil=True, cache=True, inline="always")
-def _gamma(sub, t, shape, zk, zw, zf):
-    """Gamma(shape) (Marsaglia & Tsang, "A simple method for generating gamma variables",
-    2000; shape < 1 through Gamma(shape + 1) · U^(1 / shape)); returns (value, next word)."""
-    boost = shape < 1.0
-    a = shape + 1.0 if boost else shape
-    dd = a - 1.0 / 3.0
-    c = 1.0 / math.sqrt(9.0 * dd)
-    while True:
-        x, t = _scalar_normal(sub, t, zk, zw, zf)
+            x = mag * zw[layer]
+            if (h >> np.uint64(8)) & np.uint64(1):
+                x = -x
+        else:
+            x, t = _ziggurat_rest(sub, t, h, zk, zw, zf)
         v = 1.0 + c * x
-        if v <= 0.0:
-            continue
-        v = v * v * v
-        u = _unit(_word(sub, t))
+        if v > 0.0:
+            v = v * v * v
+            u = _unit32(word >> np.uint64(32))
+            x2 = x * x
+            if u < 1.0 - 0.0331 * x2 * x2 or math.log(u) < 0.5 * x2 + dd * (1.0 - v + math.log(v)):
+                return dd * v, t
+        word = _word(sub, t)  # rejected: a fresh attempt
         t += 1
-        x2 = x * x
-        if u < 1.0 - 0.0331 * x2 * x2 or math.log(u) < 0.5 * x2 + dd * (1.0 - v + math.log(v)):
-            g = dd * v
-            break
-    if boost:
-        g *= math.exp(math.log(_unit(_word(sub, t))) / shape)
-        t += 1
-    return g, t
 
 
 @njit(nogil=True, cache=True)
 def _betas(key, start, alpha, beta, scale, out, zk, zw, zf):
     """``out.flat[i]`` = Beta(alpha, beta) · scale, value ``start + i`` of the stream ``key``."""
     flat = out.reshape(-1)
+    # Marsaglia–Tsang constants of both gammas (a shape below 1 is drawn at shape + 1)
+    boost_x, boost_y = alpha < 1.0, beta < 1.0
+    dx = (alpha + 1.0 if boost_x else alpha) - 1.0 / 3.0
+    dy = (beta + 1.0 if boost_y else beta) - 1.0 / 3.0
+    cx, cy = 1.0 / math.sqrt(9.0 * dx), 1.0 / math.sqrt(9.0 * dy)
+    inv_x, inv_y = 1.0 / alpha, 1.0 / beta
     for i in range(flat.shape[0]):
         sub = _word(key, start + i + 1)
-        x, t = _gamma(sub, 1, alpha, zk, zw, zf)
-        y, t = _gamma(sub, t, beta, zk, zw, zf)
+        x, t = _gamma_attempts(sub, 4, _word(sub, 1), dx, cx, zk, zw, zf)
+        y, t = _gamma_attempts(sub, t, _word(sub, 2), dy, cy, zk, zw, zf)
+        if boost_x or boost_y:
+            w3 = _word(sub, 3)
+            if boost_x:
+                x *= math.exp(math.log(_unit32(w3 & np.uint64(0xFFFFFFFF))) * inv_x)
+            if boost_y:
+                y *= math.exp(math.log(_unit32(w3 >> np.uint64(32))) * inv_y)
         s = x + y
-        # (both tiny: shapes below 1 can underflow; the ratio then comes from the logs)
+        # (both tiny: shapes below 1 can underflow to 0)
         flat[i] = np.float32((x / s if s > 0.0 else 0.5) * scale)
 
 

@@ -176,3 +176,22 @@ def test_stream_keys_are_stable_and_distinct():
     assert len(others) == 8
     with pytest.raises(ValueError, match="seed"):
         stream_key(-1, "features")
+
+
+@pytest.mark.parametrize(
+    "alpha, beta", [(0.5, 0.5), (0.6, 3.0), (1.0, 1.0), (2.0, 0.7), (4.5, 1.2), (5.0, 5.0)]
+)
+def test_beta_values_follow_the_beta_distribution(alpha, beta):
+    # shapes below 1 take the boosted gamma, the others the plain one; both must be exact
+    values = draws.beta_values(stream_key(7, "beta", alpha, beta), 0, (20_000,), alpha, beta)
+    assert values.dtype == np.float32 and np.all((values >= 0) & (values <= 1))
+    assert stats.kstest(values.astype(np.float64), stats.beta(alpha, beta).cdf).pvalue > 1e-3
+    scaled = draws.beta_values(stream_key(7, "beta", alpha, beta), 0, (20_000,), alpha, beta, 1 / 32)
+    np.testing.assert_allclose(scaled, values / 32, rtol=1e-6)
+
+
+def test_beta_values_of_a_range_do_not_depend_on_how_it_is_cut():
+    key = stream_key(1, "features", "t", "noise", 3)
+    whole = draws.beta_values(key, 0, (5_000,), 0.8, 2.5)
+    parts = [draws.beta_values(key, a, (b - a,), 0.8, 2.5) for a, b in ((0, 1), (1, 2_048), (2_048, 5_000))]
+    np.testing.assert_array_equal(np.concatenate(parts), whole)
