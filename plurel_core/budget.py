@@ -13,8 +13,14 @@ and rows per table) and the feature priors:
   for BarabasiAlbert, ...);
 - weights: an encoder per edge and a decoder per node, each up to ``mlp_layers_hi``
   matrices of ``d × d`` (``d = embedding_dim``), plus category tables;
-- encoder tables: ``d`` values per knot (at most 256, at most the rows) per edge;
+- encoder tables: ``d`` values per distinct input (tabled parents: at most 256, or the
+  ``encoder_knots`` of the opt-in approximation) per edge; parents with more distinct
+  values are encoded row chunk by row chunk, each chunk's encodings within a fixed number
+  of floats per thread;
 - row buffers: a value and a code per node and row, a few ``d``-wide rows per row.
+
+Work counts every row through its parent's encoder (exact mode), or every knot with the
+approximation on.
 
 Memory is the largest table's (tables are generated one at a time per process); work,
 in multiply-adds, is the sum over tables. :func:`check_stage3` refuses an estimate above
@@ -28,6 +34,8 @@ from dataclasses import dataclass
 
 from .config import FeaturePriors
 from .database import Schema, TableSpec
+from .mechanisms import ROW_BLOCK
+from .scm import CHUNK_ROWS, CHUNK_STACK_FLOATS, TABLED_VALUES
 
 __all__ = [
     "MAX_TABLE_BYTES",
@@ -41,8 +49,9 @@ __all__ = [
 
 # one table's SCM at once per process; the command line and corpus runs accept up to this
 MAX_TABLE_BYTES = 4 << 30
-_KNOTS = 256  # scm.ENCODER_KNOTS: distinct inputs a numerical encoder is evaluated on
-_CHUNK_ROWS = 8192  # scm.CHUNK_ROWS
+# the stacked encodings of a row chunk are held a few times over (layer input, output,
+# the fold's copy) by each of up to two threads
+_CHUNK_COPIES = 2 * 3
 
 
 class BudgetError(ValueError):
@@ -121,11 +130,15 @@ def _table_estimate(spec: TableSpec, features: FeaturePriors) -> TableEstimate:
     )
     mechanisms = edges + nodes  # an encoder per edge, a decoder per node
     weights = mechanisms * (layers * d * d + categories * d)
-    knots = max(min(rows, _KNOTS), categories)
+    tabled = features.encoder_knots or TABLED_VALUES
+    knots = max(min(rows, tabled), categories)
     tables = edges * knots * d
-    row_buffers = rows * (2 * nodes + 4 * d) + min(rows, _CHUNK_ROWS) * d * 8
+    # one chunk's per-row encodings: at least one row block of every parent of a node
+    chunk = _CHUNK_COPIES * max(CHUNK_STACK_FLOATS, ROW_BLOCK * nodes * d)
+    row_buffers = rows * (2 * nodes + 4 * d) + min(rows, CHUNK_ROWS) * d * 8 + chunk
     floats = weights + tables + row_buffers
-    work = weights + edges * knots * layers * d * d + nodes * rows * layers * d * d + edges * rows * d
+    encoded = min(rows, features.encoder_knots) if features.encoder_knots else rows
+    work = weights + edges * encoded * layers * d * d + nodes * rows * layers * d * d + edges * rows * d
     return TableEstimate(name, rows, nodes, edges, 4 * floats, work)
 
 

@@ -1331,6 +1331,10 @@ class PreparedPartial:
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         return self.values, self.signs, self.mant, self.expo
 
+    def row_range(self, r0: int, r1: int) -> PreparedPartial:
+        """The state of rows ``r0 .. r1`` (views; arrays without rows stay as they are)."""
+        return PreparedPartial(*(a[r0:r1] if a.shape[0] else a for a in self.arrays()))
+
 
 # placeholders for the arguments a fold does not read (typed like the real ones)
 _NO_SIGNS = np.zeros((0, 0), dtype=np.uint8)

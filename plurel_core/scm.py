@@ -22,23 +22,29 @@ How the work is kept small (rows are the expensive axis):
   reach a column (such nodes keep their place in the graph and the trace, marked
   ``reaches_column=False``, without a decoder, encoders into them, noise or source values);
 - a categorical encoder is an MLP applied to its ``k`` table rows once, then a lookup;
-- a numerical encoder is evaluated once per distinct value of its input (every row gets
-  exactly its own value's encoding). Only with the opt-in approximation
-  ``features.encoder_knots = K > 0`` (off in every preset) is it evaluated on at most K
-  quantile knots, each row using its quantile bucket's knot;
-- weighting and clamping are applied to those small tables; a node's parents are then
-  folded row by row in one compiled pass (:class:`~plurel_core.mechanisms.GatheredAggregation`)
-  that reads each parent's table row through its codes, with no per-parent temporaries;
+- a numerical node with few distinct values (at most ``TABLED_VALUES``: atoms are common,
+  e.g. saturated activations and clamps) has its out-edge encoders evaluated once per
+  distinct value, a table its children read through codes; one with more is encoded row
+  by row inside each child's row chunks, all of the child's such parents as one stacked
+  evaluation, so memory holds one chunk of encodings (within ``CHUNK_STACK_FLOATS``),
+  never rows × d per edge. Every row gets exactly its own value's encoding either way.
+  Only with the opt-in approximation ``features.encoder_knots = K > 0`` (off in every
+  preset) is every numerical encoder evaluated on at most K quantile knots, each row
+  using its quantile bucket's knot;
+- weighting and clamping are applied to the tables (and to each chunk's encodings); a
+  node's parents are then folded row by row in one compiled pass
+  (:class:`~plurel_core.mechanisms.GatheredAggregation`) that reads each parent's table
+  row through its codes, with no per-parent temporaries;
 - parent-table encoders run on the parent's rows, are folded over the parent's columns
   by the same compiled pass (that part of the aggregation is the same for every node) and
   gathered by the foreign key once per table;
 - all encoders and decoders of a table are drawn in a few vectorised batches; the
-  out-edge encoders of a node (which read the same knots) are one
-  :class:`~plurel_core.mechanisms.MLPStack`, built with the table's structure (so a
-  structure drawn ahead also carries these stacks and the categorical encoder tables);
-- the row chunks of a large table run in threads (the aggregation kernel and numpy's
-  loops and matrix products release the GIL), and outside the table workers a single
-  chunk of 1024 rows or more (or with many parents to fold) is cut in two;
+  categorical encoder tables are made with the table's structure (so a structure drawn
+  ahead carries them);
+- the row chunks of a large table run in threads (the aggregation kernel, the encoders
+  of per-row parents and numpy's loops and matrix products release the GIL), and
+  outside the table workers a single chunk of 1024 rows or more (or with many parents to
+  fold) is cut in two;
 - Python's cyclic garbage collector is paused while the stage runs: its passes over the
   many small objects of an SCM cost more than a tenth of the time. Reference counting
   frees them instead, so nothing here forms reference cycles: SCM graphs are read through
@@ -110,6 +116,14 @@ _SPLIT_ROWS = 1024
 _SPLIT_GATHERS = 1 << 16
 # most floats one stacked encoder evaluation may hold at once (64 MB)
 _STACK_FLOATS = 1 << 24
+# a numerical node with at most this many distinct values has its out-edge encoders
+# evaluated once per distinct value (a table its children read through codes); one with
+# more is evaluated row by row inside each child's row chunks, so no table of rows × d per
+# edge is ever held
+TABLED_VALUES = 256
+# most floats of one child's per-row encoder stack in a row chunk (16 MB): wide nodes get
+# shorter chunks
+CHUNK_STACK_FLOATS = 1 << 22
 
 
 @dataclass
@@ -405,12 +419,10 @@ class TableStructure:
     categorical_ts: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
     source_params: dict[int, dict] = field(default_factory=dict)
     # the nodes computed (the columns and their ancestors: no other node reaches a column),
-    # each with its live children in order; for each such node with children either its
-    # out-edge encoders as one stack with the edges' weights (numerical: they read the
-    # same knots) or, when categorical, their finished weighted tables (they read only
-    # fixed embeddings)
+    # each with its live children in order; for each categorical such node with children
+    # the finished weighted tables of its out-edge encoders (they read only fixed
+    # embeddings)
     live_children: dict[int, list[int]] = field(default_factory=dict)
-    out_stacks: dict[int, tuple[MLPStack, np.ndarray]] = field(default_factory=dict)
     out_tables: dict[int, list[np.ndarray]] = field(default_factory=dict)
 
     @property
@@ -538,8 +550,8 @@ def _reaching(g: nx.DiGraph, targets: list[int]) -> set[int]:
 
 def _prepare_evaluation(s: TableStructure, clamp: float) -> None:
     """Work out ahead what evaluating the SCM needs but its parents' values do not: the
-    stacked out-edge encoders of each live node, the categorical encoder tables and the
-    decoders' stacks (so a structure drawn ahead leaves the least to do)."""
+    categorical encoder tables and the decoders' stacks (so a structure drawn ahead leaves
+    the least to do)."""
     g = s.graph
     categorical: list[tuple[int, int]] = []  # live out-edges of categorical nodes
     for v, children in s.live_children.items():
@@ -549,9 +561,6 @@ def _prepare_evaluation(s: TableStructure, clamp: float) -> None:
             continue
         if s.ctype(v) == "categorical":
             categorical.extend((v, w) for w in children)
-        else:
-            weights = np.array([g.succ[v][w]["weight"] for w in children], dtype=np.float64)
-            s.out_stacks[v] = (MLPStack([s.encoders[v, w].mlp for w in children]), weights)
     if categorical:
         # every categorical encoder table of the table at once (stacked by category count)
         encs = [s.encoders[e] for e in categorical]
@@ -621,25 +630,32 @@ def sample_table_scm(
     del partials
 
     values: dict[int, np.ndarray] = {}
-    # per non-source node: its parents' weighted encoder tables (in parent order); row
-    # code_row[u] of node_codes: for every row, the table row (category or knot) that
-    # parent u's encoders read
+    # per non-source node: its tabled parents' weighted encoder tables (in parent order);
+    # row code_row[u] of node_codes: for every row, the table row (category or distinct
+    # value) that tabled parent u's encoders read. Parents with many distinct values
+    # (``per_row``) are encoded inside the child's row chunks instead.
     tables: dict[int, list[np.ndarray]] = {v: [] for v in agg if v in live_children}
     has_children = [v for v, children in live_children.items() if children]
     code_row = {v: i for i, v in enumerate(has_children)}
     node_codes = np.empty((len(has_children), n), dtype=np.int32)
+    per_row: set[int] = set()
     for v, children in live_children.items():
         if v in source_set:
             values[v] = s.source_values[v]
         else:
+            parents = sorted(g.predecessors(v))
             values[v] = _propagate(
-                GatheredAggregation(
+                _NodeInputs(
                     agg[v],
+                    parents,
                     tables.pop(v),
                     node_codes,
+                    [code_row[u] for u in parents if u not in per_row],
+                    {u: values[u] for u in parents if u in per_row},
+                    [s.encoders[u, v].mlp for u in parents if u in per_row],
+                    np.array([g.succ[u][v]["weight"] for u in parents if u in per_row], dtype=np.float64),
                     clamp,
                     prepared.get(agg[v]),
-                    code_rows=[code_row[u] for u in sorted(g.predecessors(v))],
                 ),
                 n,
                 decoders[v],
@@ -648,16 +664,23 @@ def sample_table_scm(
                 chunk_rows,
                 pool,
             )
-        if children:
-            # all out-edge encoders of v read the same knots: evaluate them together
+        if not children:
+            continue
+        if v in s.out_tables:
+            out_tables = s.out_tables.pop(v)
+            node_codes[code_row[v]] = values[v]
+        else:
+            if encoder_knots is None and len(np.unique(values[v])) > TABLED_VALUES:
+                per_row.add(v)
+                continue
             kn = _Knots(values[v], ctype[v], nk[v], encoder_knots)
             node_codes[code_row[v]] = kn.codes
-            if v in s.out_tables:
-                out_tables = s.out_tables.pop(v)
-            else:
-                out_tables = _knot_tables(*s.out_stacks.pop(v), kn.inputs, clamp)
-            for w, t in zip(children, out_tables, strict=True):
-                tables[w].append(t)
+            # all out-edge encoders of v read the same distinct values: evaluated together
+            weights = np.array([g.succ[v][w]["weight"] for w in children], dtype=np.float64)
+            stack = MLPStack([s.encoders[v, w].mlp for w in children])
+            out_tables = _knot_tables(stack, weights, kn.inputs, clamp)
+        for w, t in zip(children, out_tables, strict=True):
+            tables[w].append(t)
 
     # collect columns (lazy tables quantise their categorical columns now)
     columns: dict[str, RawColumn] = {}
@@ -713,8 +736,74 @@ def sample_table_scm(
     return TableSCM(columns, trace, values)
 
 
+class _NodeInputs:
+    """What a non-source node aggregates, row chunk by row chunk: its parents' weighted,
+    clamped encodings (in parent order) and the parent-table partial state.
+
+    Tabled parents (categorical, few distinct values, or knots) are read from their
+    encoder tables through ``codes[code_rows[i]]`` and folded over all rows by one
+    prepared :class:`~plurel_core.mechanisms.GatheredAggregation`. The encoders from
+    per-row parents (``per_row``: parent → values, in parent order, with their ``mlps``
+    and edge ``weights``) run on each chunk's rows as one
+    :class:`~plurel_core.mechanisms.MLPStack`, whose weighted outputs join the tables of
+    that chunk's fold; memory stays at one chunk's encodings.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        parents: list[int],
+        tables: list[np.ndarray],
+        codes: np.ndarray,
+        code_rows: list[int],
+        per_row: dict[int, np.ndarray],
+        mlps: list,
+        weights: np.ndarray,
+        clamp: float,
+        partial: PreparedPartial | None,
+    ):
+        self.name, self.clamp, self.partial = name, clamp, partial
+        self.num_tables = len(parents)
+        if not per_row:
+            self.fold = GatheredAggregation(name, tables, codes, clamp, partial, code_rows=code_rows)
+            self.max_chunk_rows = None
+            return
+        self.fold = None
+        self.parents, self.tables, self.codes = parents, tables, codes
+        self.code_rows = dict(zip((u for u in parents if u not in per_row), code_rows, strict=True))
+        self.per_row = per_row
+        self.stack = MLPStack(mlps)
+        self.weights = weights
+        # whole row blocks of encodings per chunk within the float budget (floats per row:
+        # each member's widest layer)
+        width = len(per_row) * max(max(w.shape[1] for w in m.weights) for m in mlps)
+        self.max_chunk_rows = max(ROW_BLOCK, CHUNK_STACK_FLOATS // width // ROW_BLOCK * ROW_BLOCK)
+
+    def rows(self, r0: int, noise: np.ndarray) -> np.ndarray:
+        """Aggregated encodings of rows ``r0 .. r0 + len(noise)`` plus ``noise``."""
+        if self.fold is not None:
+            return self.fold.rows(r0, noise)
+        m = noise.shape[0]
+        x = np.stack([v[r0 : r0 + m] for v in self.per_row.values()])[:, :, None]
+        encoded = self.stack(x)
+        _weigh(encoded, self.weights, self.clamp)
+        tables, codes, j, t = [], [], 0, 0
+        local = np.arange(m, dtype=np.int32)
+        for u in self.parents:
+            if u in self.per_row:
+                tables.append(encoded[j])
+                codes.append(local)
+                j += 1
+            else:
+                tables.append(self.tables[t])
+                codes.append(self.codes[self.code_rows[u], r0 : r0 + m])
+                t += 1
+        partial = self.partial.row_range(r0, r0 + m) if self.partial is not None else None
+        return GatheredAggregation(self.name, tables, codes, self.clamp, partial).rows(0, noise)
+
+
 def _propagate(
-    inputs: GatheredAggregation,
+    inputs: _NodeInputs,
     n: int,
     decoder,
     noise: _NodeNoise,
@@ -725,6 +814,8 @@ def _propagate(
     """Values of a non-source node for all rows, computed chunk by chunk: aggregated parent
     embeddings plus noise, through the node's decoder."""
     out = np.empty(n, dtype=np.int64 if ctype == "categorical" else F32)
+    if inputs.max_chunk_rows is not None:
+        chunk_rows = min(chunk_rows, inputs.max_chunk_rows)
     if pool is not None and n <= chunk_rows and (n >= _SPLIT_ROWS or n * inputs.num_tables >= _SPLIT_GATHERS):
         # a single large chunk (many rows, or many rows × parents to fold) becomes two, each
         # a whole number of row blocks: they run side by side below, and rows do not depend

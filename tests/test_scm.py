@@ -425,6 +425,49 @@ def test_bounded_encoder_stacks_give_the_same_tables(monkeypatch):
         pd.testing.assert_frame_equal(whole.frames[name], batched.frames[name])
 
 
+def test_per_row_and_tabled_encoders_give_the_same_values(monkeypatch):
+    # a numerical parent with many distinct values is encoded inside its child's row
+    # chunks, one with few through a table of its distinct values; both are exact, so
+    # forcing every parent onto either path changes nothing, nor do narrower chunks
+    schema, fks = _schema(child_rows=1300, child_cols=12)
+    args = (schema, fks, FeaturePriors(scm_layouts=("ErdosRenyi",)), PostprocessPriors(), 4)
+    default = sample_features(*args)
+    monkeypatch.setattr(scm, "TABLED_VALUES", 10**9)
+    tabled = sample_features(*args)
+    monkeypatch.setattr(scm, "TABLED_VALUES", 0)
+    per_row = sample_features(*args)
+    monkeypatch.setattr(scm, "CHUNK_STACK_FLOATS", 1)
+    narrow = sample_features(*args, workers=2)
+    for name in schema.tables:
+        pd.testing.assert_frame_equal(default.frames[name], tabled.frames[name])
+        pd.testing.assert_frame_equal(default.frames[name], per_row.frames[name])
+        pd.testing.assert_frame_equal(default.frames[name], narrow.frames[name])
+
+
+def test_wide_scm_memory_stays_at_chunks_of_encodings():
+    # an SCM with thousands of edges over thousands of rows: holding every edge's encoding
+    # of every row (rows × edges × d floats) would take gigabytes; per-row encoders keep
+    # one row chunk of each child's encodings at a time
+    import tracemalloc
+
+    cols = tuple(ColumnSpec(f"c_{i}", "numerical") for i in range(30))
+    spec = TableSpec("wide", "entity", 3000, "row_idx", (), cols)
+    features = FeaturePriors(
+        scm_layouts=("ErdosRenyi",), column_node_frac=(0.3, 0.3), propagation_modes=("type_lazy",)
+    )
+    structure = scm.sample_table_structure(spec, features, 0)
+    edges = sum(len(c) for c in structure.live_children.values())
+    all_rows = edges * spec.num_rows * features.embedding_dim * 4
+    tracemalloc.start()
+    try:
+        table = scm.sample_table_scm(spec, [], {}, features, 0, structure=structure)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(table.columns) == 30 and edges > 1000
+    assert peak < all_rows / 10, (peak, all_rows)
+
+
 def test_bad_arguments():
     schema, fks = _schema()
     with pytest.raises(ValueError, match="chunk_rows"):
