@@ -702,6 +702,9 @@ def test_mysqldump_with_routines_triggers_and_delimiter_blocks_imports():
     ]:
         assert kind in kinds, kind
     assert parsed.table("u").foreign_keys[0].parent == "t"
+    # a block over several lines is listed by its first line and its first words
+    (block,) = [s for s in parsed.skipped if s.kind == "DELIMITER block"]
+    assert block.line == 13 and block.head.startswith("/*!50003 CREATE*/ /*!50017 DEFINER")
 
 
 def test_columns_named_like_routine_words_do_not_join_statements():
