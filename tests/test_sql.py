@@ -20,6 +20,7 @@ from plurel_core.sql import (
     schema_from_sql,
     skipped_notice,
 )
+from tests.sql_inputs import all_reference, all_reference_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = Path(__file__).resolve().parent / "data" / "schemas"  # public schemas, see the README there
@@ -523,15 +524,6 @@ def test_not_null_foreign_keys_stay_not_null_in_every_export(tmp_path):
 # FK cycles: one pass, any size the limits accept
 
 
-def _all_reference(n: int) -> str:
-    """``n`` tables, each with a nullable FK to every other table (the densest FK graph)."""
-    parts = []
-    for i in range(n):
-        cols = ", ".join(f"a{j} INT REFERENCES t{j}" for j in range(n) if j != i)
-        parts.append(f"CREATE TABLE t{i} (id INT PRIMARY KEY, {cols});")
-    return "\n".join(parts)
-
-
 def _check_plan(tables) -> None:
     """Every FK kept points from an earlier table; exactly one FK of each pair is deferred."""
     import networkx as nx
@@ -555,24 +547,16 @@ def _check_plan(tables) -> None:
 
 
 def test_sixty_tables_that_all_reference_each_other_parse_and_plan():
-    parsed = parse_schema(_all_reference(60), "sqlite")
+    parsed = parse_schema(all_reference(60), "sqlite")
     _check_plan(parsed.tables)
     assert [t.name for t in parsed.tables] == [f"t{i}" for i in range(60)]  # declaration order kept
 
 
 @pytest.mark.parametrize("n", [60, 100, 200])
 def test_cycle_breaking_plans_all_reference_each_other_schemas(n):
-    from plurel_core.sql import ParsedColumn, ParsedForeignKey, ParsedTable, break_fk_cycles
+    from plurel_core.sql import break_fk_cycles
 
-    tables = []
-    for i in range(n):
-        others = [j for j in range(n) if j != i]
-        cols = (ParsedColumn("id", "INT", "numerical", integer=True),) + tuple(
-            ParsedColumn(f"a{j}", "INT", "numerical", integer=True) for j in others
-        )
-        fks = tuple(ParsedForeignKey((f"a{j}",), f"t{j}", ("id",), nullable=True) for j in others)
-        tables.append(ParsedTable(f"t{i}", cols, ("id",), (), fks))
-    _check_plan(break_fk_cycles(tuple(tables)))
+    _check_plan(break_fk_cycles(all_reference_tables(n)))
 
 
 def test_cycle_breaking_prefers_nullable_fks_and_keeps_not_null_order():
@@ -591,10 +575,10 @@ def test_schemas_over_the_parse_budget_are_refused_with_a_message():
     from plurel_core.sql import MAX_READ_BYTES, MAX_TABLE_TOKENS
 
     with pytest.raises(SQLSchemaError, match=f"24,710 words and symbols; the limit is {MAX_TABLE_TOKENS:,}"):
-        parse_schema(_all_reference(70))
+        parse_schema(all_reference(70))
     for n in (100, 200):
         with pytest.raises(SQLSchemaError, match=f"besides COPY data; the limit is {MAX_READ_BYTES:,} bytes"):
-            parse_schema(_all_reference(n))
+            parse_schema(all_reference(n))
     # COPY data does not count: a dump with 900 KB of rows reads
     rows = "1\tit's; not $$ SQL\n" * 50_000
     parsed = parse_schema(
