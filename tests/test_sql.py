@@ -407,14 +407,36 @@ def test_pg_dump_with_functions_copy_data_ownership_and_grants_imports():
     check_integrity(build(sql, seed=2))
 
 
-def test_cli_lists_skipped_statements_on_stderr(capsys):
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["describe", "--seed", "0"],
+        ["sweep", "--num-dbs", "2", "--quiet", "--out", "{tmp}/stats.csv"],
+        [
+            "corpus",
+            "--num-dbs",
+            "1",
+            "--workers",
+            "1",
+            "--format",
+            "sqlite",
+            "--no-progress",
+            "--out",
+            "{tmp}/c",
+        ],
+    ],
+    ids=lambda c: c[0],
+)
+def test_cli_lists_skipped_statements_on_stderr_once(command, tmp_path, capsys):
     from plurel_core.cli import main
 
     dump = str(DUMPS / "bookshop.sqlite-schema.sql")
-    assert main(["describe", "--seed", "0", "--preset", "small", "--schema", dump]) == 0
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in command]
+    assert main([*argv, "--preset", "small", "--schema", dump]) == 0
     out, err = capsys.readouterr()
-    assert "review" in out
-    assert "skipped 8 statements" in err and "2 × CREATE VIEW" in err and "3 × CREATE TRIGGER" in err
+    assert err.count("skipped 8 statements") == 1
+    assert f"--schema {dump}: skipped 8 statements" in err
+    assert "2 × CREATE VIEW" in err and "3 × CREATE TRIGGER" in err
 
 
 # --------------------------------------------------------------------------------------
