@@ -542,6 +542,39 @@ def test_not_null_foreign_keys_stay_not_null_in_every_export(tmp_path):
     assert "book_id" in meta["review"]["not_null"] and "book_id" not in meta["audit"]["not_null"]
 
 
+def test_not_null_feature_columns_get_no_missing_values(tmp_path):
+    import pyarrow.parquet as pq
+
+    from plurel_core.export import ddl, export
+
+    sql = """
+    CREATE TABLE item (
+        id INTEGER PRIMARY KEY,
+        weight REAL NOT NULL,
+        price NUMERIC(8, 2) NOT NULL CHECK (price > 0),
+        stock SMALLINT NOT NULL,
+        rating REAL,
+        discount NUMERIC(4, 2)
+    );
+    CREATE TABLE sale (id INTEGER PRIMARY KEY, item_id INTEGER REFERENCES item (id), amount REAL NOT NULL);
+    """
+    config = SMALL.with_value("postprocess.nan_frac", (0.6, 0.9))
+    for seed in range(3):
+        db = build(sql, seed=seed, config=config)
+        item, sale = db.tables["item"].df, db.tables["sale"].df
+        for col in ("weight", "price", "stock"):
+            assert item[col].notna().all(), (seed, col)
+        assert sale["amount"].notna().all()
+        # the nullable columns still follow the prior: 60-90 % missing
+        for col in ("rating", "discount"):
+            assert 0.6 <= item[col].isna().mean() <= 0.9, (seed, col)
+    # and the exports declare them NOT NULL
+    assert '"weight" REAL NOT NULL' in ddl(db) and '"rating" REAL,' in ddl(db)
+    export(db, "parquet", tmp_path / "p")
+    fields = pq.read_schema(tmp_path / "p" / "item.parquet")
+    assert not fields.field("stock").nullable and fields.field("discount").nullable
+
+
 # --------------------------------------------------------------------------------------
 # FK cycles: one pass, any size the limits accept
 
