@@ -22,6 +22,7 @@ import gc
 import multiprocessing
 import multiprocessing.connection
 import os
+import signal
 import sys
 import threading
 import time
@@ -155,6 +156,10 @@ def _serve(conn: multiprocessing.connection.Connection) -> None:
     answer. ``None`` or a closed pipe ends it."""
     from . import scm
 
+    # Ctrl-C in a terminal reaches the whole process group: the parent decides what it
+    # stops (closing the pipes ends the workers), so a worker neither dies mid-request
+    # nor prints a KeyboardInterrupt traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _keep_freed_memory()
     _single_threaded_blas()
     while True:
