@@ -4,7 +4,7 @@ Run: ``python benchmarks/bench_sql.py [--repeat N]``. For each input prints its 
 table-statement tokens, and the best-of-N wall-clock seconds of ``parse_schema`` and
 ``schema_from_sql`` (parse + FK-cycle breaking + row counts), or the time to refuse it:
 
-- the worst accepted: the 60-table graph below plus INSERT data up to :data:`MAX_READ_BYTES`;
+- the worst accepted: the 60-table graph of ``tests/sql_inputs.py`` plus INSERT data up to :data:`MAX_READ_BYTES`;
 - ``n`` tables that all reference each other (every FK nullable: the densest FK graph and
   the most cycles) for n = 20, 40, 60 (60 is near :data:`MAX_TABLE_TOKENS`), 100, 200;
 - dumps that are mostly skipped statements: INSERT data of :data:`MAX_READ_BYTES` (the most
@@ -27,24 +27,14 @@ from plurel_core.config import Config  # noqa: E402
 from plurel_core.sql import (  # noqa: E402
     MAX_READ_BYTES,
     MAX_SQL_BYTES,
-    ParsedColumn,
-    ParsedForeignKey,
-    ParsedTable,
     SQLSchemaError,
     break_fk_cycles,
     parse_schema,
     schema_from_sql,
 )
+from tests.sql_inputs import all_reference, all_reference_tables  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def all_reference(n: int) -> str:
-    parts = []
-    for i in range(n):
-        cols = ", ".join(f"a{j} INT REFERENCES t{j}" for j in range(n) if j != i)
-        parts.append(f"CREATE TABLE t{i} (id INT PRIMARY KEY, {cols});")
-    return "\n".join(parts)
 
 
 def inserts(size: int) -> str:
@@ -84,18 +74,6 @@ def run(name: str, sql: str, repeat: int) -> None:
         )
 
 
-def planned(n: int) -> tuple[ParsedTable, ...]:
-    tables = []
-    for i in range(n):
-        others = [j for j in range(n) if j != i]
-        cols = (ParsedColumn("id", "INT", "numerical", integer=True),) + tuple(
-            ParsedColumn(f"a{j}", "INT", "numerical", integer=True) for j in others
-        )
-        fks = tuple(ParsedForeignKey((f"a{j}",), f"t{j}", ("id",), nullable=True) for j in others)
-        tables.append(ParsedTable(f"t{i}", cols, ("id",), (), fks))
-    return tuple(tables)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -113,7 +91,7 @@ def main() -> None:
     for path in sorted((ROOT / "tests" / "data" / "dumps").glob("*.sql")):
         run(path.name, path.read_text(), args.repeat)
     for n in (60, 100, 200):
-        tables = planned(n)
+        tables = all_reference_tables(n)
         seconds = best(lambda tables=tables: break_fk_cycles(tables), args.repeat)
         print(f"cycle breaking alone, {n} tables ({n * (n - 1):,} FKs): {seconds:.2f} s")
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from . import compare as _compare
 from . import corpus as _corpus
 from . import sweep as _sweep
-from .cli_inputs import UsageError, add_source_arguments, load_config, load_schema_sql
+from .cli_inputs import UsageError, add_source_arguments, load_config, load_schema_sql, report_skipped
 from .config import short_repr
 
 __all__ = ["main", "build_parser", "OutputError", "Subcommand", "SUBCOMMANDS", "Terminated", "UsageError"]
@@ -79,7 +79,7 @@ def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_selection(args: argparse.Namespace):
     """``(config, seed, schema_sql, schema)`` from the selection arguments."""
-    from .sql import schema_from_sql, skipped_notice
+    from .sql import schema_from_sql
 
     config = load_config(args)
     sql = load_schema_sql(args)
@@ -89,8 +89,7 @@ def load_selection(args: argparse.Namespace):
             schema = schema_from_sql(sql, config.schema, args.seed, dialect=args.dialect)
         except ValueError as exc:
             raise UsageError(f"--schema {args.schema}: {exc}") from None
-        if schema.skipped_statements:
-            print(f"--schema {args.schema}: {skipped_notice(schema.skipped_statements)}", file=sys.stderr)
+        report_skipped(args, schema.skipped_statements)
     return config, args.seed, sql, schema
 
 

@@ -2,17 +2,28 @@
 
 ``generate``, ``describe``, ``sweep`` and ``corpus`` all take ``--preset`` / ``--config``,
 ``--schema`` and ``--dialect``; this module declares those arguments once and reads them
-with one set of checks and messages.
+with one set of checks and messages, and lists the statements of ``--schema`` that were
+skipped (views, triggers, ...) on stderr the same way for each command.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from .config import PRESETS, Config, ConfigError
 
-__all__ = ["UsageError", "add_source_arguments", "load_config", "load_schema_sql", "read_text_file"]
+__all__ = [
+    "UsageError",
+    "add_source_arguments",
+    "check_schema_sql",
+    "load_config",
+    "load_schema_sql",
+    "read_text_file",
+    "report_skipped",
+]
 
 MAX_CONFIG_BYTES = 10_000_000
 
@@ -67,3 +78,24 @@ def load_schema_sql(args: argparse.Namespace) -> str | None:
             raise UsageError("--dialect only applies together with --schema")
         return None
     return read_text_file(args.schema, "--schema", limit=MAX_SQL_BYTES)
+
+
+def report_skipped(args: argparse.Namespace, skipped: Sequence) -> None:
+    """List on stderr the statements of ``--schema`` that were skipped (nothing if none)."""
+    from .sql import skipped_notice
+
+    if skipped:
+        print(f"--schema {args.schema}: {skipped_notice(skipped)}", file=sys.stderr)
+
+
+def check_schema_sql(args: argparse.Namespace, sql: str) -> None:
+    """Read ``--schema`` once before any database is generated, for the commands that
+    generate many: a bad one is a :class:`UsageError` naming the file, and the statements
+    skipped are listed once (:func:`report_skipped`), not by every database's worker."""
+    from .sql import parse_schema
+
+    try:
+        parsed = parse_schema(sql, args.dialect)
+    except ValueError as exc:
+        raise UsageError(f"--schema {args.schema}: {exc}") from None
+    report_skipped(args, parsed.skipped)

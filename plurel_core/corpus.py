@@ -56,7 +56,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from .cli_inputs import add_source_arguments, load_config, load_schema_sql
+from .cli_inputs import add_source_arguments, check_schema_sql, load_config, load_schema_sql
 from .config import PRESETS, Config, ConfigError
 
 __all__ = [
@@ -1081,7 +1081,9 @@ def run_corpus_command(args: Any) -> int:
             # the config file's name names the databases, made safe for a folder name
             name = re.sub(r"[^A-Za-z0-9_.+-]", "_", Path(args.config).stem).lstrip("._+-") or DEFAULT_NAME
         schema_sql = load_schema_sql(args)
-    except ValueError as exc:  # UsageError, ConfigError
+        if schema_sql is not None:
+            check_schema_sql(args, schema_sql)
+    except ValueError as exc:  # UsageError, ConfigError, a bad SQL schema
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

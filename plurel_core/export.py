@@ -10,8 +10,8 @@ Formats (``FORMATS``):
   ``PRAGMA foreign_key_check`` is run before the file is kept.
 - ``parquet``: a folder with one ``<table>.parquet`` per table.
 
-Columns declared NOT NULL (keys, and the columns of FKs that are not nullable) stay so in
-every format: ``NOT NULL`` in the DDL (``sqlite``, ``ddl``), non-nullable fields in the
+Columns declared NOT NULL (keys, the columns of FKs that are not nullable, and feature
+columns a SQL schema declares NOT NULL) stay so in every format: ``NOT NULL`` in the DDL (``sqlite``, ``ddl``), non-nullable fields in the
 Parquet schemas (``parquet``, ``relbench``), a ``not_null`` list per table in ``schema.json``
 (``csv``).
 - ``csv``: a zip with one ``<table>.csv`` per table plus ``schema.json`` (column dtypes,
@@ -301,12 +301,14 @@ def _keys(db: Database, name: str) -> tuple[tuple[str, ...], list[tuple[str, ...
 
 
 def _not_null(db: Database, name: str) -> set[str]:
-    """Columns declared NOT NULL: key columns and the columns of every FK that is not nullable."""
+    """Columns declared NOT NULL: key columns, the columns of every FK that is not nullable
+    and the feature columns a SQL schema declares NOT NULL."""
     table = db.tables[name]
     spec = db.schema.tables.get(name)
     cols = set(_keys(db, name)[0])
     if spec is not None:
         cols |= {c.name for c in spec.key_columns}
+        cols |= {c.name for c in spec.columns if not c.nullable}
         cols |= {c for fk in spec.foreign_keys if not fk.nullable for c in fk.columns}
     return {c for c in cols if c in table.df.columns and not table.df[c].isna().any()}
 

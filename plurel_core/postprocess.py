@@ -5,7 +5,9 @@ table)`` (one NaN share for the table, then one transform per float column, in c
 order) and the missing rows from ``stream(seed, "postprocess", table, "nan", column)``:
 
 - numerical columns: a transform from :data:`TRANSFORMS`, then ``⌊f · n⌋`` rows set to
-  NaN, with one share ``f ~ U(nan_frac)`` for every float column of the table;
+  NaN, with one share ``f ~ U(nan_frac)`` for every float column of the table, except
+  columns a SQL schema declares ``NOT NULL`` (``ColumnSpec.nullable`` false), which keep
+  every value;
 - categorical columns without labels: booleans ``code > 0`` when ``binarize_categoricals``
   (a column left with a single value is dropped), else the integer codes;
 - boolean columns: ``code > 0``; categorical columns with labels: the label of each code;
@@ -120,9 +122,14 @@ def postprocess_table(
             x = TRANSFORMS[transform](np.asarray(v, dtype=np.float64))
             # values beyond float64 range cannot arise (inputs are float32), but keep it finite
             x = np.nan_to_num(x, nan=0.0, posinf=np.finfo(np.float64).max, neginf=-np.finfo(np.float64).max)
+            # a column's missing rows come from a stream of its own, so keeping a NOT NULL
+            # column whole changes no other column
+            col_frac = frac if col.nullable else 0.0
             nrng = stream(seed, "postprocess", spec.name, "nan", col.name)
-            data[col.name] = implant_nans(x, frac, nrng)
-            info.update(output="float", transform=transform, nan_frac=frac, nan_count=nan_count(frac, n))
+            data[col.name] = implant_nans(x, col_frac, nrng)
+            info.update(
+                output="float", transform=transform, nan_frac=col_frac, nan_count=nan_count(col_frac, n)
+            )
         elif col.kind == "date":
             data[col.name] = to_window(v, t0, t1)
             info.update(output="datetime")

@@ -301,6 +301,18 @@ class _Statement:
         return f"statement at line {self.line} ({self.head!r})"
 
 
+def _blank_block(lines: list[str], first: int, ends) -> tuple[list[str], int]:
+    """Blank ``lines`` from ``first`` through the first line ``ends`` accepts (to the end of
+    the text if none does); return the lines before that one, as they were, and the index
+    after the block."""
+    end = first
+    while end < len(lines) and not ends(lines[end]):
+        end += 1
+    body = lines[first:end]
+    lines[first : end + 1] = [""] * (min(end + 1, len(lines)) - first)
+    return body, end + 1
+
+
 def _psql_lines(sql: str) -> tuple[str, list[SkippedStatement]]:
     """Blank what only a client reads, keeping line numbers: ``COPY ... FROM stdin`` data
     up to its ``\\.`` line, psql meta-commands (``\\connect``, ``\\restrict``) and MySQL
@@ -312,13 +324,7 @@ def _psql_lines(sql: str) -> tuple[str, list[SkippedStatement]]:
         stripped = lines[i].strip()
         upper = stripped.upper()
         if upper.startswith("COPY ") and upper.endswith("FROM STDIN;"):
-            j = i + 1
-            while j < len(lines) and lines[j].rstrip("\r") != "\\.":
-                lines[j] = ""
-                j += 1
-            if j < len(lines):
-                lines[j] = ""
-            i = j + 1
+            _, i = _blank_block(lines, i + 1, lambda line: line.rstrip("\r") == "\\.")
             continue
         if stripped.startswith("\\"):
             skipped.append(SkippedStatement(i + 1, "psql command", stripped[:60]))
@@ -326,20 +332,17 @@ def _psql_lines(sql: str) -> tuple[str, list[SkippedStatement]]:
         elif upper.startswith("DELIMITER ") and stripped.split()[1] != ";":
             delim = stripped.split()[1]
             lines[i] = ""
-            j, start = i + 1, None
-            while j < len(lines) and not lines[j].strip().upper().startswith("DELIMITER"):
-                text = lines[j].strip()
+            first = i + 1
+            body, i = _blank_block(lines, first, lambda line: line.strip().upper().startswith("DELIMITER"))
+            start = None  # where in the block the routine or trigger being read begins
+            for k, line in enumerate(body):
+                text = line.strip()
                 if text and start is None:
-                    start = j
+                    start = k
                 if text.endswith(delim) and start is not None:
-                    head = " ".join(" ".join(lines[start : j + 1]).split())
-                    skipped.append(SkippedStatement(start + 1, "DELIMITER block", head[:60]))
+                    head = " ".join(" ".join(body[start : k + 1]).split())
+                    skipped.append(SkippedStatement(first + start + 1, "DELIMITER block", head[:60]))
                     start = None
-                lines[j] = ""
-                j += 1
-            if j < len(lines):
-                lines[j] = ""
-            i = j + 1
             continue
         i += 1
     return "\n".join(lines), skipped

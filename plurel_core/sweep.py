@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from .cli_inputs import add_source_arguments, load_config, load_schema_sql
+from .cli_inputs import add_source_arguments, check_schema_sql, load_config, load_schema_sql
 from .config import Config
 from .database import Schema
 from .generate import generate
@@ -261,16 +261,11 @@ def _fail(message: str) -> int:
 def run(args: argparse.Namespace) -> int:
     """Run the ``sweep`` subcommand: 0 on success, 2 for bad arguments (one message on
     stderr, nothing written), 130 when interrupted (nothing written)."""
-    from .sql import parse_schema
-
     try:
         config = load_config(args)
         sql = load_schema_sql(args)
         if sql is not None:
-            try:
-                parse_schema(sql, args.dialect)  # reject bad DDL before any worker starts
-            except ValueError as exc:
-                raise ValueError(f"--schema {args.schema}: {exc}") from None
+            check_schema_sql(args, sql)  # rejects bad DDL before any worker starts
         _check_int("--num-dbs", args.num_dbs, 1, MAX_DATABASES)
         _check_int("--seed-offset", args.seed_offset, 0)
         _check_int("--workers", args.workers, 1, 256)

@@ -22,11 +22,13 @@ import gc
 import multiprocessing
 import multiprocessing.connection
 import os
+import signal
 import sys
 import threading
 import time
 import types
 from collections.abc import Iterator
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 __all__ = ["process_context", "TableWorkers", "start_table_workers", "stop_table_workers", "table_workers"]
@@ -154,6 +156,10 @@ def _serve(conn: multiprocessing.connection.Connection) -> None:
     answer. ``None`` or a closed pipe ends it."""
     from . import scm
 
+    # Ctrl-C in a terminal reaches the whole process group: the parent decides what it
+    # stops (closing the pipes ends the workers), so a worker neither dies mid-request
+    # nor prints a KeyboardInterrupt traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _keep_freed_memory()
     _single_threaded_blas()
     while True:
@@ -189,9 +195,13 @@ def _answer(conn: multiprocessing.connection.Connection, msg: tuple, scm: types.
     except BaseException as exc:  # sent back and raised by the caller
         reply = ("error", exc)
     try:
-        conn.send(reply)
+        data = ForkingPickler.dumps(reply)
     except Exception as exc:  # an exception that does not pickle
-        conn.send(("error", RuntimeError(f"{type(reply[1]).__name__}: {reply[1]} ({exc})")))
+        data = ForkingPickler.dumps(("error", RuntimeError(f"{type(reply[1]).__name__}: {reply[1]} ({exc})")))
+    # the parent has exited (or closed the pipe while this request ran): nobody reads the
+    # answer, and the next receive ends the loop quietly instead of with a traceback
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        conn.send_bytes(data)
 
 
 class WorkerLost(RuntimeError):

@@ -20,6 +20,7 @@ from plurel_core.sql import (
     schema_from_sql,
     skipped_notice,
 )
+from tests.sql_inputs import all_reference, all_reference_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = Path(__file__).resolve().parent / "data" / "schemas"  # public schemas, see the README there
@@ -406,14 +407,36 @@ def test_pg_dump_with_functions_copy_data_ownership_and_grants_imports():
     check_integrity(build(sql, seed=2))
 
 
-def test_cli_lists_skipped_statements_on_stderr(capsys):
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["describe", "--seed", "0"],
+        ["sweep", "--num-dbs", "2", "--quiet", "--out", "{tmp}/stats.csv"],
+        [
+            "corpus",
+            "--num-dbs",
+            "1",
+            "--workers",
+            "1",
+            "--format",
+            "sqlite",
+            "--no-progress",
+            "--out",
+            "{tmp}/c",
+        ],
+    ],
+    ids=lambda c: c[0],
+)
+def test_cli_lists_skipped_statements_on_stderr_once(command, tmp_path, capsys):
     from plurel_core.cli import main
 
     dump = str(DUMPS / "bookshop.sqlite-schema.sql")
-    assert main(["describe", "--seed", "0", "--preset", "small", "--schema", dump]) == 0
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in command]
+    assert main([*argv, "--preset", "small", "--schema", dump]) == 0
     out, err = capsys.readouterr()
-    assert "review" in out
-    assert "skipped 8 statements" in err and "2 × CREATE VIEW" in err and "3 × CREATE TRIGGER" in err
+    assert err.count("skipped 8 statements") == 1
+    assert f"--schema {dump}: skipped 8 statements" in err
+    assert "2 × CREATE VIEW" in err and "3 × CREATE TRIGGER" in err
 
 
 # --------------------------------------------------------------------------------------
@@ -519,17 +542,41 @@ def test_not_null_foreign_keys_stay_not_null_in_every_export(tmp_path):
     assert "book_id" in meta["review"]["not_null"] and "book_id" not in meta["audit"]["not_null"]
 
 
+def test_not_null_feature_columns_get_no_missing_values(tmp_path):
+    import pyarrow.parquet as pq
+
+    from plurel_core.export import ddl, export
+
+    sql = """
+    CREATE TABLE item (
+        id INTEGER PRIMARY KEY,
+        weight REAL NOT NULL,
+        price NUMERIC(8, 2) NOT NULL CHECK (price > 0),
+        stock SMALLINT NOT NULL,
+        rating REAL,
+        discount NUMERIC(4, 2)
+    );
+    CREATE TABLE sale (id INTEGER PRIMARY KEY, item_id INTEGER REFERENCES item (id), amount REAL NOT NULL);
+    """
+    config = SMALL.with_value("postprocess.nan_frac", (0.6, 0.9))
+    for seed in range(3):
+        db = build(sql, seed=seed, config=config)
+        item, sale = db.tables["item"].df, db.tables["sale"].df
+        for col in ("weight", "price", "stock"):
+            assert item[col].notna().all(), (seed, col)
+        assert sale["amount"].notna().all()
+        # the nullable columns still follow the prior: 60-90 % missing
+        for col in ("rating", "discount"):
+            assert 0.6 <= item[col].isna().mean() <= 0.9, (seed, col)
+    # and the exports declare them NOT NULL
+    assert '"weight" REAL NOT NULL' in ddl(db) and '"rating" REAL,' in ddl(db)
+    export(db, "parquet", tmp_path / "p")
+    fields = pq.read_schema(tmp_path / "p" / "item.parquet")
+    assert not fields.field("stock").nullable and fields.field("discount").nullable
+
+
 # --------------------------------------------------------------------------------------
 # FK cycles: one pass, any size the limits accept
-
-
-def _all_reference(n: int) -> str:
-    """``n`` tables, each with a nullable FK to every other table (the densest FK graph)."""
-    parts = []
-    for i in range(n):
-        cols = ", ".join(f"a{j} INT REFERENCES t{j}" for j in range(n) if j != i)
-        parts.append(f"CREATE TABLE t{i} (id INT PRIMARY KEY, {cols});")
-    return "\n".join(parts)
 
 
 def _check_plan(tables) -> None:
@@ -555,24 +602,16 @@ def _check_plan(tables) -> None:
 
 
 def test_sixty_tables_that_all_reference_each_other_parse_and_plan():
-    parsed = parse_schema(_all_reference(60), "sqlite")
+    parsed = parse_schema(all_reference(60), "sqlite")
     _check_plan(parsed.tables)
     assert [t.name for t in parsed.tables] == [f"t{i}" for i in range(60)]  # declaration order kept
 
 
 @pytest.mark.parametrize("n", [60, 100, 200])
 def test_cycle_breaking_plans_all_reference_each_other_schemas(n):
-    from plurel_core.sql import ParsedColumn, ParsedForeignKey, ParsedTable, break_fk_cycles
+    from plurel_core.sql import break_fk_cycles
 
-    tables = []
-    for i in range(n):
-        others = [j for j in range(n) if j != i]
-        cols = (ParsedColumn("id", "INT", "numerical", integer=True),) + tuple(
-            ParsedColumn(f"a{j}", "INT", "numerical", integer=True) for j in others
-        )
-        fks = tuple(ParsedForeignKey((f"a{j}",), f"t{j}", ("id",), nullable=True) for j in others)
-        tables.append(ParsedTable(f"t{i}", cols, ("id",), (), fks))
-    _check_plan(break_fk_cycles(tuple(tables)))
+    _check_plan(break_fk_cycles(all_reference_tables(n)))
 
 
 def test_cycle_breaking_prefers_nullable_fks_and_keeps_not_null_order():
@@ -591,10 +630,10 @@ def test_schemas_over_the_parse_budget_are_refused_with_a_message():
     from plurel_core.sql import MAX_READ_BYTES, MAX_TABLE_TOKENS
 
     with pytest.raises(SQLSchemaError, match=f"24,710 words and symbols; the limit is {MAX_TABLE_TOKENS:,}"):
-        parse_schema(_all_reference(70))
+        parse_schema(all_reference(70))
     for n in (100, 200):
         with pytest.raises(SQLSchemaError, match=f"besides COPY data; the limit is {MAX_READ_BYTES:,} bytes"):
-            parse_schema(_all_reference(n))
+            parse_schema(all_reference(n))
     # COPY data does not count: a dump with 900 KB of rows reads
     rows = "1\tit's; not $$ SQL\n" * 50_000
     parsed = parse_schema(
@@ -702,6 +741,9 @@ def test_mysqldump_with_routines_triggers_and_delimiter_blocks_imports():
     ]:
         assert kind in kinds, kind
     assert parsed.table("u").foreign_keys[0].parent == "t"
+    # a block over several lines is listed by its first line and its first words
+    (block,) = [s for s in parsed.skipped if s.kind == "DELIMITER block"]
+    assert block.line == 13 and block.head.startswith("/*!50003 CREATE*/ /*!50017 DEFINER")
 
 
 def test_columns_named_like_routine_words_do_not_join_statements():

@@ -205,6 +205,24 @@ def test_a_table_drawn_ahead_never_starts_elsewhere_while_its_worker_draws_a_str
     assert prepares and not clashes
 
 
+def _run_script(
+    tmp_path: Path, body: str, cwd: Path | None = None, new_session: bool = False
+) -> subprocess.CompletedProcess:
+    """Run ``body`` (indented Python) in a fresh interpreter that imports this checkout's
+    plurel_core (in a process group of its own with ``new_session``); output captured."""
+    repo = Path(plurel_core.__file__).resolve().parents[1]
+    script = tmp_path / "run.py"
+    script.write_text(f"import sys\nsys.path.insert(0, {str(repo)!r})\n" + textwrap.dedent(body))
+    return subprocess.run(
+        [sys.executable, str(script)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        start_new_session=new_session,
+    )
+
+
 def test_workers_run_the_callers_copy_of_plurel_core_whatever_the_working_directory(tmp_path):
     # a fork server resolves imports from its working directory, not from the caller's
     # sys.path: another copy of plurel_core there (another checkout) must not be what
@@ -213,24 +231,66 @@ def test_workers_run_the_callers_copy_of_plurel_core_whatever_the_working_direct
     (work / "plurel_core").mkdir(parents=True)
     marker = tmp_path / "other_copy_imported"
     (work / "plurel_core" / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
-    repo = Path(plurel_core.__file__).resolve().parents[1]
-    script = tmp_path / "run.py"
-    script.write_text(
-        textwrap.dedent(
-            f"""
-            import sys
-            sys.path.insert(0, {str(repo)!r})
-            import pandas as pd
-            from plurel_core import Config, generate, start_table_workers
-            assert start_table_workers(2).wait_ready(120), "the table workers did not start"
-            config = Config.preset("small")
-            for seed in (3, 4):
-                a, b = generate(config, seed, processes=2), generate(config, seed, processes=0)
-                for name in b.tables:
-                    pd.testing.assert_frame_equal(a.tables[name].df, b.tables[name].df)
-            """
-        )
+    run = _run_script(
+        tmp_path,
+        """
+        import pandas as pd
+        from plurel_core import Config, generate, start_table_workers
+        assert start_table_workers(2).wait_ready(120), "the table workers did not start"
+        config = Config.preset("small")
+        for seed in (3, 4):
+            a, b = generate(config, seed, processes=2), generate(config, seed, processes=0)
+            for name in b.tables:
+                pd.testing.assert_frame_equal(a.tables[name].df, b.tables[name].df)
+        """,
+        cwd=work,
     )
-    run = subprocess.run([sys.executable, str(script)], cwd=work, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("exit_call", ["os._exit(0)", "sys.exit(0)"])
+def test_workers_end_quietly_when_their_parent_exits_first(tmp_path, exit_call):
+    # the parent exits while the workers still warm up: os._exit without stopping them,
+    # or sys.exit, whose clean-up closes their pipes before they have answered; either
+    # way their answers go nowhere, and they must end without a traceback
+    body = f"""
+        import os
+        from plurel_core import start_table_workers
+        start_table_workers(2)
+        {exit_call}
+        """
+    # stderr is read to its end, which comes once the workers (which share it) have ended
+    run = _run_script(tmp_path, body)
+    assert run.returncode == 0
+    assert "Traceback" not in run.stderr and "BrokenPipeError" not in run.stderr, run.stderr[-3000:]
+
+
+def test_ctrl_c_in_a_terminal_leaves_the_workers_to_their_parent(tmp_path):
+    # Ctrl-C reaches every process of the terminal's foreground group: the parent gets
+    # KeyboardInterrupt (and may carry on, as an interactive session does); its workers
+    # neither print a traceback nor end, so its next database still uses them
+    run = _run_script(
+        tmp_path,
+        """
+        import os, signal, time
+        import pandas as pd
+        from plurel_core import Config, generate, start_table_workers
+        workers = start_table_workers(2)
+        assert workers.wait_ready(120), "the table workers did not start"
+        try:
+            os.killpg(0, signal.SIGINT)
+            time.sleep(2)
+        except KeyboardInterrupt:
+            print("parent interrupted")
+        config = Config.preset("small")
+        a, b = generate(config, 3, processes=2), generate(config, 3, processes=0)
+        for name in b.tables:
+            pd.testing.assert_frame_equal(a.tables[name].df, b.tables[name].df)
+        assert not workers.broken and all(p.is_alive() for p in workers._procs)
+        """,
+        new_session=True,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.strip() == "parent interrupted"
+    assert "Traceback" not in run.stderr and "KeyboardInterrupt" not in run.stderr, run.stderr[-3000:]
