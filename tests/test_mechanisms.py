@@ -118,6 +118,18 @@ def test_rrelu_has_the_fixed_inference_slope_and_gelu_the_erf_form():
     np.testing.assert_allclose(ACTIVATIONS["gelu"](None)(x.copy()), exact, rtol=1e-6, atol=1e-7)
 
 
+def test_gelu_is_correctly_rounded_also_in_its_tail():
+    # x Φ(x) in float32 within one unit in the last place everywhere, including the far
+    # negative tail where 1 + erf(x / √2) cancels (values down to float32's smallest normals)
+    from math import erfc, sqrt
+
+    x = np.concatenate([np.linspace(-13, 13, 20_001), [-1e30, -20.0, 0.0, 20.0, 1e30]]).astype(np.float32)
+    exact = np.array([v * 0.5 * erfc(-v / sqrt(2)) for v in x.astype(np.float64)]).astype(np.float32)
+    got = ACTIVATIONS["gelu"](None)(x.copy())
+    ulps = np.abs(got.view(np.int32).astype(np.int64) - exact.view(np.int32))
+    assert ulps.max() <= 1 and np.mean(ulps == 0) > 0.999
+
+
 def test_random_sines_draw_normal_amplitudes_and_log_uniform_frequencies():
     # the closure keeps its frozen draws: amplitudes N(0, 1), frequencies log-uniform on
     # [0.1, 10], phases U(0, 2π)
