@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from plurel_core.config import Config  # noqa: E402
 from plurel_core.database import ColumnSpec, ForeignKeys, ForeignKeySample, ForeignKeySpec, Schema, TableSpec  # noqa: E402
 from plurel_core.rng import stream  # noqa: E402
-from plurel_core.scm import sample_features  # noqa: E402
+from plurel_core.stage3 import sample_features  # noqa: E402
 
 
 def _uniform_fks(schema: Schema, seed: int) -> ForeignKeys:

@@ -14,7 +14,7 @@ from .connectivity import sample_foreign_keys
 from .database import Database, Features, ForeignKeys, Schema, Table, TableSpec, Trace
 from .declared import conform_table
 from .schema import sample_schema
-from .scm import sample_features
+from .stage3 import sample_features
 
 __all__ = ["generate", "assemble", "sample_schema", "sample_foreign_keys", "sample_features"]
 
@@ -172,7 +172,7 @@ def generate(
     from a SQL import), Stage 2 the foreign keys from ``config.connectivity``, Stage 3 the
     features from ``config.features`` and ``config.postprocess``. Same config + seed ⇒
     identical database, in any process. ``processes``: Stage-3 table workers, as in
-    :func:`~plurel_core.scm.sample_features` (by default the shared ones, if started with
+    :func:`~plurel_core.stage3.sample_features` (by default the shared ones, if started with
     :func:`~plurel_core.workers.start_table_workers`). Raises
     :class:`~plurel_core.budget.BudgetError` before Stage 3 when a table's SCM could need
     more than ``max_table_bytes`` (:func:`~plurel_core.budget.check_stage3`).

@@ -1,6 +1,8 @@
-"""Stage 3: feature values from one structural causal model (SCM) per table.
+"""Stage 3, one table: its feature values from its structural causal model (SCM).
 
-Tables are generated in the schema's topological order. For a table with ``c`` feature
+Running it over a whole schema (parents first, on worker processes or here) is
+:mod:`plurel_core.stage3`; the worker processes are :mod:`plurel_core.workers`. For a
+table with ``c`` feature
 columns the SCM graph is a random DAG (layout from ``scm_layouts``) on
 ``c + ceil(c / frac) + extra_nodes`` nodes; ``c`` random nodes feed the columns, the rest are
 latent. Source nodes (in-degree 0) draw exogenous values (:mod:`plurel_core.sources`);
@@ -61,12 +63,9 @@ bit-identical for any ``chunk_rows`` and any number of threads.
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import math
-import os
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -76,7 +75,7 @@ import pandas as pd
 from numba import njit
 
 from .config import FeaturePriors, PostprocessPriors, sample_range, sample_set
-from .database import Features, ForeignKeys, ForeignKeySample, Schema, SCMTrace, TableSpec
+from .database import ForeignKeySample, SCMTrace, TableSpec
 from .draws import beta_values
 from .graphs import random_dag
 from .mechanisms import (
@@ -95,16 +94,19 @@ from .mechanisms import (
 from .postprocess import postprocess_table
 from .rng import stream, stream_key
 from .sources import SOURCES, categorical_source
-from .workers import TableWorkers, WorkerLost, start_table_workers, table_workers
 
 __all__ = [
-    "sample_features",
     "sample_table_scm",
     "sample_table_structure",
+    "table_with_frame",
+    "cyclic_gc_paused",
+    "whole_blocks",
     "RawColumn",
     "TableSCM",
     "TableStructure",
     "CHUNK_ROWS",
+    "TABLED_VALUES",
+    "CHUNK_STACK_FLOATS",
 ]
 
 F32 = np.float32
@@ -155,7 +157,7 @@ class TableSCM:
     node_values: dict[int, np.ndarray] = field(default_factory=dict)
 
 
-def _whole_blocks(rows: int) -> int:
+def whole_blocks(rows: int) -> int:
     """``rows`` rounded up to a whole number of matrix-product row blocks."""
     return -(-rows // ROW_BLOCK) * ROW_BLOCK
 
@@ -605,7 +607,7 @@ def sample_table_scm(
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows: got {chunk_rows!r}; expected an integer >= 1")
     # whole row blocks per chunk keep every row's arithmetic identical for any chunk size
-    chunk_rows = _whole_blocks(chunk_rows)
+    chunk_rows = whole_blocks(chunk_rows)
     encoder_knots = _encoder_knots(features)
     name, n, c = spec.name, spec.num_rows, len(spec.columns)
     d, clamp = features.embedding_dim, features.embedding_clamp
@@ -820,7 +822,7 @@ def _propagate(
         # a single large chunk (many rows, or many rows × parents to fold) becomes two, each
         # a whole number of row blocks: they run side by side below, and rows do not depend
         # on their chunk
-        chunk_rows = max(ROW_BLOCK, _whole_blocks(n // 2))
+        chunk_rows = max(ROW_BLOCK, whole_blocks(n // 2))
     starts = range(0, n, chunk_rows)
 
     def chunk(r0: int) -> None:
@@ -866,7 +868,7 @@ _gc_was_enabled = False
 
 
 @contextlib.contextmanager
-def _cyclic_gc_paused():
+def cyclic_gc_paused():
     """Pause Python's cyclic garbage collector (reference counting still frees everything).
 
     An SCM creates tens of thousands of small objects (weights, activations, MLPs); each
@@ -890,96 +892,7 @@ def _cyclic_gc_paused():
                 gc.enable()
 
 
-def sample_features(
-    schema: Schema,
-    fks: ForeignKeys | Callable[[], ForeignKeys],
-    features: FeaturePriors,
-    post: PostprocessPriors,
-    seed: int,
-    *,
-    chunk_rows: int = CHUNK_ROWS,
-    workers: int | None = None,
-    processes: int | None = None,
-) -> Features:
-    """Stage 3: the feature columns of every table, post-processed, plus each SCM's trace.
-
-    Each table is conditioned on the raw SCM values of its parents, so a table starts once
-    they are done: in ``schema.tables`` order (topological), or, with table worker
-    processes (:mod:`plurel_core.workers`), as soon as its parents are done, up to one
-    table per worker at a time. ``processes``: ``None`` uses the shared workers when
-    :func:`~plurel_core.workers.start_table_workers` has started them and they are ready
-    and free, ``0`` never uses them, ``n >= 1`` starts (or reuses) ``n`` shared workers
-    and waits for them. ``workers``: threads for the row chunks of large tables, here or in
-    a table worker running a table of several chunks alone (default: up to 2, one per
-    CPU). ``frames[table]`` holds only feature columns, in the order of
-    ``TableSpec.columns`` (minus columns post-processing dropped), indexed ``0..n-1``.
-    Results do not depend on ``chunk_rows``, ``workers`` or ``processes``.
-
-    ``fks`` may also be a function that returns them (called once, when the first table
-    with foreign keys needs them): on the table workers, the tables without foreign keys
-    then start first, and Stage 2 runs here while they do.
-    """
-    if workers is None:
-        workers = min(2, os.cpu_count() or 1)
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers: got {workers!r}; expected an integer >= 1 or None")
-    if chunk_rows < 1:
-        raise ValueError(f"chunk_rows: got {chunk_rows!r}; expected an integer >= 1")
-    if processes is not None and (
-        isinstance(processes, bool) or not isinstance(processes, int) or processes < 0
-    ):
-        raise ValueError(f"processes: got {processes!r}; expected an integer >= 0 or None")
-    order = list(schema.tables)
-    raw: dict[str, TableSCM] = {}
-    frames: dict[str, pd.DataFrame] = {}
-    shared = None
-    if processes:
-        shared = start_table_workers(processes)
-        shared.wait_ready(_WARM_UP_SECONDS)  # not ready by then: runs in this process
-    elif processes is None:
-        shared = table_workers()
-    window = (schema.t0, schema.t1)
-    foreign_keys = functools.cache(fks) if callable(fks) else (lambda: fks)
-    # row chunks of large tables run in threads (numpy releases the GIL in its loops and
-    # products); for paper-sized tables threads cost more CPU than they save
-    pool = ThreadPoolExecutor(workers) if workers > 1 else None
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(_cyclic_gc_paused())
-        if pool is not None:
-            stack.callback(pool.shutdown)
-        if shared is not None and len(order) > 1:
-            with shared.acquire() as held:
-                if held is not None:
-                    _tables_on_workers(
-                        held,
-                        schema,
-                        foreign_keys,
-                        features,
-                        post,
-                        seed,
-                        chunk_rows,
-                        workers,
-                        raw,
-                        frames,
-                    )
-        # in this process: everything, or what the workers left (one of them was lost)
-        for name in order:
-            if name not in raw:
-                raw[name], frames[name] = _table_with_frame(
-                    schema.tables[name],
-                    foreign_keys().for_table(name),
-                    raw,
-                    features,
-                    post,
-                    seed,
-                    window,
-                    chunk_rows,
-                    pool,
-                )
-    return Features({name: frames[name] for name in order}, {name: raw[name].trace for name in order})
-
-
-def _table_with_frame(
+def table_with_frame(
     spec: TableSpec,
     samples: list[ForeignKeySample],
     raw: dict[str, TableSCM],
@@ -991,6 +904,8 @@ def _table_with_frame(
     pool: ThreadPoolExecutor | None,
     structure: TableStructure | None = None,
 ) -> tuple[TableSCM, pd.DataFrame]:
+    """One table's SCM (:func:`sample_table_scm`) and its post-processed frame (feature
+    columns only); the SCM keeps only its columns' raw values."""
     result = sample_table_scm(
         spec,
         samples,
@@ -1005,195 +920,3 @@ def _table_with_frame(
     frame, details = postprocess_table(spec, result.columns, window[0], window[1], post, seed)
     result.trace.details["columns"] = details
     return result, frame
-
-
-def _tables_on_workers(
-    workers: TableWorkers,
-    schema: Schema,
-    foreign_keys: Callable[[], ForeignKeys],
-    features: FeaturePriors,
-    post: PostprocessPriors,
-    seed: int,
-    chunk_rows: int,
-    threads: int,
-    raw: dict[str, TableSCM],
-    frames: dict[str, pd.DataFrame],
-) -> None:
-    """Run every table on the table workers, each as soon as its parents are done (a table
-    running alone with more than one row chunk runs them on ``threads`` threads). Stops
-    early (leaving the rest to the caller) if a worker is lost; re-raises a table's error
-    (or Stage 2's: ``foreign_keys`` is called once the tables without foreign keys are
-    started) once every busy worker has answered."""
-    order = list(schema.tables)
-    whole_chunk = _whole_blocks(chunk_rows)  # the chunk size sample_table_scm uses
-    pos = {name: i for i, name in enumerate(order)}
-    # exactly the parents the in-order run conditions on: non-deferred, earlier in order
-    deps = {
-        name: {
-            fk.parent
-            for fk in schema.tables[name].foreign_keys
-            if not fk.deferred and fk.parent in pos and pos[fk.parent] < pos[name]
-        }
-        for name in order
-    }
-    fks: ForeignKeys | None = None
-    # start first what the rest waits on longest: a table's own cost (an SCM on about 3
-    # nodes per column, dense, so about columns² MLPs, each folded over the rows) plus the
-    # costliest chain of tables that depend on it
-    cost = {n: len(schema.tables[n].columns) ** 2 * (1 + schema.tables[n].num_rows / 1000) for n in order}
-    chain: dict[str, float] = {}
-    for name in reversed(order):
-        after = [chain[c] for c in order[pos[name] + 1 :] if name in deps[c]]
-        chain[name] = cost[name] + max(after, default=0.0)
-    window = (schema.t0, schema.t1)
-    idle = list(range(workers.count))
-    busy: dict[int, tuple[str, str]] = {}  # worker → (request kind, table)
-    started: set[str] = set()
-    prepared_on: dict[str, int] = {}  # table → the worker that drew its structure ahead
-    ran_on: dict[str, int] = {}
-    error: BaseException | None = None
-    try:
-        while len(raw) < len(order):
-            ready = [
-                n
-                for n in order
-                if n not in started
-                and deps[n] <= raw.keys()
-                and (fks is not None or not schema.tables[n].foreign_keys)
-            ]
-            ready = ready if error is None else []
-            # a table whose structure was drawn ahead waits while its worker draws a structure
-            # (its own or another's, which takes at most about as long as drawing this one
-            # again elsewhere would)
-            held = [n for n in ready if n in prepared_on and busy.get(prepared_on[n], ("",))[0] == "prepare"]
-            ready = [n for n in ready if n not in held]
-            ready.sort(key=lambda n: -chain[n])
-            while ready and idle:
-                name = ready.pop(0)
-                # a table that runs alone may run its row chunks on threads when it has more
-                # than one: a single chunk's two halves gain nothing in a worker, where the
-                # other worker is usually drawing structures ahead meanwhile
-                alone = not ready and not held and all(kind != "table" for kind, _ in busy.values())
-                split = alone and schema.tables[name].num_rows > whole_chunk
-                parents = {p: TableSCM(raw[p].columns, trace=None) for p in deps[name]}
-                samples = fks.for_table(name) if fks is not None else []
-                args = (schema.tables[name], samples, parents, features, post, seed, window)
-                i = prepared_on.get(name, -1)
-                # the worker holding its structure, else the most recently used (warm caches)
-                i = i if i in idle else idle[-1]
-                idle.remove(i)
-                workers.submit(i, (*args, chunk_rows, threads if split else 1))
-                busy[i] = ("table", name)
-                started.add(name)
-                ran_on[name] = i
-            # idle workers draw the structures of tables still waiting for their parents
-            # (a structure does not depend on them), a few ahead
-            ahead = [n for n in order if n not in started and n not in prepared_on] if error is None else []
-            ahead.sort(key=lambda n: -chain[n])
-            while ahead and idle and sum(n not in started for n in prepared_on) < _PREPARE_AHEAD:
-                name = ahead.pop(0)
-                i = idle.pop()
-                workers.submit(i, (schema.tables[name], features, seed), kind="prepare")
-                busy[i] = ("prepare", name)
-                prepared_on[name] = i
-            if fks is None and error is None:
-                # Stage 2, while the tables without foreign keys run
-                try:
-                    fks = foreign_keys()
-                except BaseException as exc:
-                    error = exc
-                continue
-            if not busy:
-                break
-            for i in workers.wait_any(list(busy)):
-                kind, name = busy.pop(i)
-                idle.append(i)
-                try:
-                    answer = workers.result(i)
-                except WorkerLost:
-                    raise
-                except BaseException as exc:
-                    error = error or exc
-                    continue
-                if kind == "table":
-                    raw[name], frames[name] = answer
-        # answers still due (a structure drawn ahead for a table that ran elsewhere)
-        for i in list(busy):
-            workers.result(i)
-        # drop the structures no table used
-        for i in sorted({prepared_on[n] for n in prepared_on if ran_on.get(n) != prepared_on[n]}):
-            workers.submit(i, (), kind="forget")
-            workers.result(i)
-    except WorkerLost:
-        # the others may still be busy: their answers would come out of turn later
-        workers.close()
-        return
-    except BaseException:
-        workers.close()
-        raise
-    if error is not None:
-        raise error
-
-
-_worker_threads: ThreadPoolExecutor | None = None
-
-
-def table_task(
-    spec: TableSpec,
-    samples: list[ForeignKeySample],
-    parents: dict[str, TableSCM],
-    features: FeaturePriors,
-    post: PostprocessPriors,
-    seed: int,
-    window: tuple,
-    chunk_rows: int,
-    threads: int = 1,
-) -> tuple[TableSCM, pd.DataFrame]:
-    """One table of :func:`sample_features` in a table worker process: its SCM (``parents``
-    hold the raw columns of the tables it is conditioned on) and its post-processed frame.
-    With ``threads > 1`` its row chunks (or the halves of a single large one) run on that
-    many threads."""
-    global _worker_threads
-    pool = None
-    if threads > 1:
-        if _worker_threads is None or _worker_threads._max_workers != threads:
-            _worker_threads = ThreadPoolExecutor(threads)
-        pool = _worker_threads
-    structure = None
-    ahead = _prepared.pop(spec.name, None)
-    if ahead is not None and ahead[:3] == (spec, features, seed):
-        structure = ahead[3]
-    with _cyclic_gc_paused():
-        result = _table_with_frame(
-            spec, samples, parents, features, post, seed, window, chunk_rows, pool, structure
-        )
-    return result
-
-
-# longest wait for explicitly requested table workers to warm up
-_WARM_UP_SECONDS = 120.0
-# how many tables waiting for their parents idle table workers draw structures for
-_PREPARE_AHEAD = 2
-# structures drawn ahead in this (worker) process, by table name: (spec, priors, seed, structure)
-_prepared: dict[str, tuple[TableSpec, FeaturePriors, int, TableStructure]] = {}
-
-
-def prepare_task(spec: TableSpec, features: FeaturePriors, seed: int) -> None:
-    """Draw a table's structure ahead, in a table worker whose parents are not done yet;
-    :func:`table_task` uses it if the same table (spec, priors, seed) comes next."""
-    with _cyclic_gc_paused():
-        _prepared[spec.name] = (spec, features, seed, sample_table_structure(spec, features, seed))
-
-
-def forget_prepared() -> None:
-    """Drop the structures drawn ahead that no table used."""
-    _prepared.clear()
-
-
-def warm_up() -> None:
-    """Load every compiled kernel once (a small database), so a fresh table worker's first
-    real table does not pay for it."""
-    from .config import Config
-    from .generate import generate
-
-    generate(Config.preset("small"), 0)

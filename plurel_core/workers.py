@@ -4,7 +4,7 @@ Stage 3 is Python-heavy (thousands of small MLPs per table), so threads cannot r
 tables at once; processes can. :class:`TableWorkers` keeps a few processes alive across
 databases (started once, then reused), each answering requests over its own pipe: a
 round trip costs well under a millisecond, so even tables of a few milliseconds gain from
-running beside another. :func:`plurel_core.scm.sample_features` hands them the tables whose
+running beside another. :func:`plurel_core.stage3.sample_features` hands them the tables whose
 parents are done; a table's values do not depend on where it was computed.
 
 Starting the workers costs about a second of CPU (imports and the compiled kernels), so
@@ -28,8 +28,24 @@ import threading
 import time
 import types
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
+
+import pandas as pd
+
+from .config import Config, FeaturePriors, PostprocessPriors
+from .connectivity import sample_foreign_keys
+from .database import ForeignKeySample, TableSpec
+from .schema import sample_schema
+from .scm import (
+    CHUNK_ROWS,
+    TableSCM,
+    TableStructure,
+    cyclic_gc_paused,
+    sample_table_structure,
+    table_with_frame,
+)
 
 __all__ = ["process_context", "TableWorkers", "start_table_workers", "stop_table_workers", "table_workers"]
 
@@ -150,12 +166,10 @@ def _single_threaded_blas() -> None:
 
 
 def _serve(conn: multiprocessing.connection.Connection) -> None:
-    """A worker's loop: ``("warm",)`` loads the compiled kernels, ``("prepare", args)`` draws
-    a table's structure ahead (:func:`plurel_core.scm.prepare_task`), ``("forget",)`` drops
-    unused ones, ``("table", args)`` runs :func:`plurel_core.scm.table_task`; each gets one
-    answer. ``None`` or a closed pipe ends it."""
-    from . import scm
-
+    """A worker's loop: ``("warm",)`` loads the compiled kernels (:func:`warm_up`),
+    ``("prepare", args)`` draws a table's structure ahead (:func:`prepare_task`),
+    ``("forget",)`` drops unused ones, ``("table", args)`` runs :func:`table_task`; each
+    gets one answer. ``None`` or a closed pipe ends it."""
     # Ctrl-C in a terminal reaches the whole process group: the parent decides what it
     # stops (closing the pipes ends the workers), so a worker neither dies mid-request
     # nor prints a KeyboardInterrupt traceback
@@ -172,26 +186,25 @@ def _serve(conn: multiprocessing.connection.Connection) -> None:
         # the cyclic collector stays paused until the answer is sent and dropped, then
         # collects the young objects while the caller reads the answer: run earlier, it
         # would walk the whole answer first, with the caller waiting for it
-        with scm._cyclic_gc_paused():
-            _answer(conn, msg, scm)
+        with cyclic_gc_paused():
+            _answer(conn, msg)
             del msg
         gc.collect(0)
         _release_freed_memory()
 
 
-def _answer(conn: multiprocessing.connection.Connection, msg: tuple, scm: types.ModuleType) -> None:
-    """Carry out one request (``scm``: :mod:`plurel_core.scm`) and send its answer: its
-    result, or the exception it raised."""
+def _answer(conn: multiprocessing.connection.Connection, msg: tuple) -> None:
+    """Carry out one request and send its answer: its result, or the exception it raised."""
     try:
         if msg[0] == "warm":
-            scm.warm_up()
+            warm_up()
             reply: tuple = ("ok", None)
         elif msg[0] == "prepare":
-            reply = ("ok", scm.prepare_task(*msg[1]))
+            reply = ("ok", prepare_task(*msg[1]))
         elif msg[0] == "forget":
-            reply = ("ok", scm.forget_prepared())
+            reply = ("ok", forget_prepared())
         else:
-            reply = ("ok", scm.table_task(*msg[1]))
+            reply = ("ok", table_task(*msg[1]))
     except BaseException as exc:  # sent back and raised by the caller
         reply = ("error", exc)
     try:
@@ -278,8 +291,8 @@ class TableWorkers:
             self._lock.release()
 
     def submit(self, i: int, args: tuple, kind: str = "table") -> None:
-        """Send worker ``i`` a request: a table (:func:`plurel_core.scm.table_task`
-        arguments), ``kind="prepare"`` (:func:`plurel_core.scm.prepare_task` arguments) or
+        """Send worker ``i`` a request: a table (:func:`table_task`
+        arguments), ``kind="prepare"`` (:func:`prepare_task` arguments) or
         ``kind="forget"`` (no arguments). Every request gets one answer (:meth:`result`)."""
         try:
             self._conns[i].send((kind, args))
@@ -354,3 +367,71 @@ def table_workers() -> TableWorkers | None:
 
 
 atexit.register(stop_table_workers)
+
+
+# -- what a worker runs ---------------------------------------------------------------------
+# (in the worker process: its tables' SCMs, with the cyclic collector paused)
+
+_worker_threads: ThreadPoolExecutor | None = None
+
+
+def table_task(
+    spec: TableSpec,
+    samples: list[ForeignKeySample],
+    parents: dict[str, TableSCM],
+    features: FeaturePriors,
+    post: PostprocessPriors,
+    seed: int,
+    window: tuple,
+    chunk_rows: int,
+    threads: int = 1,
+) -> tuple[TableSCM, pd.DataFrame]:
+    """One table of :func:`sample_features` in a table worker process: its SCM (``parents``
+    hold the raw columns of the tables it is conditioned on) and its post-processed frame.
+    With ``threads > 1`` its row chunks (or the halves of a single large one) run on that
+    many threads."""
+    global _worker_threads
+    pool = None
+    if threads > 1:
+        if _worker_threads is None or _worker_threads._max_workers != threads:
+            _worker_threads = ThreadPoolExecutor(threads)
+        pool = _worker_threads
+    structure = None
+    ahead = _prepared.pop(spec.name, None)
+    if ahead is not None and ahead[:3] == (spec, features, seed):
+        structure = ahead[3]
+    with cyclic_gc_paused():
+        result = table_with_frame(
+            spec, samples, parents, features, post, seed, window, chunk_rows, pool, structure
+        )
+    return result
+
+
+# structures drawn ahead in this (worker) process, by table name: (spec, priors, seed, structure)
+_prepared: dict[str, tuple[TableSpec, FeaturePriors, int, TableStructure]] = {}
+
+
+def prepare_task(spec: TableSpec, features: FeaturePriors, seed: int) -> None:
+    """Draw a table's structure ahead, in a table worker whose parents are not done yet;
+    :func:`table_task` uses it if the same table (spec, priors, seed) comes next."""
+    with cyclic_gc_paused():
+        _prepared[spec.name] = (spec, features, seed, sample_table_structure(spec, features, seed))
+
+
+def forget_prepared() -> None:
+    """Drop the structures drawn ahead that no table used."""
+    _prepared.clear()
+
+
+def warm_up() -> None:
+    """Load every compiled kernel once (the tables of a small database, in this process),
+    so a fresh table worker's first real table does not pay for it."""
+    config = Config.preset("small")
+    schema = sample_schema(config.schema, 0)
+    fks = sample_foreign_keys(schema, config.connectivity, 0)
+    raw: dict[str, TableSCM] = {}
+    for name, spec in schema.tables.items():
+        raw[name], _ = table_with_frame(
+            spec, fks.for_table(name), raw, config.features, config.postprocess, 0,
+            (schema.t0, schema.t1), CHUNK_ROWS, None,
+        )  # fmt: skip

@@ -14,7 +14,8 @@ from plurel_core import scm
 from plurel_core.config import AGGREGATION_NAMES, SOURCE_NAMES, FeaturePriors, PostprocessPriors
 from plurel_core.database import ColumnSpec, ForeignKeys, ForeignKeySample, ForeignKeySpec, Schema, TableSpec
 from plurel_core.mechanisms import NumericalEncoder
-from plurel_core.scm import RawColumn, TableSCM, sample_features, sample_table_scm, sample_table_structure
+from plurel_core.scm import RawColumn, TableSCM, sample_table_scm, sample_table_structure
+from plurel_core.stage3 import sample_features
 
 pytestmark = pytest.mark.filterwarnings("error")
 

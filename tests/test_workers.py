@@ -142,28 +142,28 @@ def test_bad_worker_counts_are_named():
 
 
 def test_a_structure_drawn_ahead_is_used_only_by_its_own_table():
-    from plurel_core import scm
+    from plurel_core import workers
 
     config = Config.preset("small")
     schema = sample_schema(config.schema, 6)
     spec = next(iter(schema.tables.values()))
     window = (schema.t0, schema.t1)
     args = (spec, [], {}, config.features, config.postprocess, 6, window, 8192, 256)
-    fresh, fresh_frame = scm.table_task(*args)
-    scm.prepare_task(spec, config.features, 6)
-    drawn = scm._prepared[spec.name][3]
-    ahead, ahead_frame = scm.table_task(*args)
-    assert ahead.trace.graph is drawn.graph and spec.name not in scm._prepared  # used up
+    fresh, fresh_frame = workers.table_task(*args)
+    workers.prepare_task(spec, config.features, 6)
+    drawn = workers._prepared[spec.name][3]
+    ahead, ahead_frame = workers.table_task(*args)
+    assert ahead.trace.graph is drawn.graph and spec.name not in workers._prepared  # used up
     pd.testing.assert_frame_equal(ahead_frame, fresh_frame)
     # drawn for another seed: not used, the table is drawn afresh
-    scm.prepare_task(spec, config.features, 7)
-    other = scm._prepared[spec.name][3]
-    again, again_frame = scm.table_task(*args)
+    workers.prepare_task(spec, config.features, 7)
+    other = workers._prepared[spec.name][3]
+    again, again_frame = workers.table_task(*args)
     assert again.trace.graph is not other.graph
     pd.testing.assert_frame_equal(again_frame, fresh_frame)
-    scm.prepare_task(spec, config.features, 6)
-    scm.forget_prepared()
-    assert not scm._prepared
+    workers.prepare_task(spec, config.features, 6)
+    workers.forget_prepared()
+    assert not workers._prepared
 
 
 def test_a_table_drawn_ahead_never_starts_elsewhere_while_its_worker_draws_a_structure():
