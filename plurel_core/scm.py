@@ -111,11 +111,14 @@ __all__ = [
 
 F32 = np.float32
 CHUNK_ROWS = 8192
-# a single chunk of at least _SPLIT_ROWS rows, or of rows × parent tables to fold of at
-# least _SPLIT_GATHERS, is cut in two chunks (fold and decoder each) that run side by side
+# a single chunk of at least _SPLIT_ROWS rows, of rows × parent tables to fold of at least
+# _SPLIT_GATHERS, or of rows × per-row parents to encode of at least _SPLIT_ENCODINGS, is
+# cut in two chunks (fold and decoder each) that run side by side
 # on the thread pool (the compiled fold and the products release the GIL)
 _SPLIT_ROWS = 1024
 _SPLIT_GATHERS = 1 << 16
+# (each row of a per-row parent's encoder is a few thousand multiply-adds)
+_SPLIT_ENCODINGS = 1 << 11
 # most floats one stacked encoder evaluation may hold at once (64 MB)
 _STACK_FLOATS = 1 << 24
 # a numerical node with at most this many distinct values has its out-edge encoders
@@ -766,6 +769,7 @@ class _NodeInputs:
     ):
         self.name, self.clamp, self.partial = name, clamp, partial
         self.num_tables = len(parents)
+        self.num_encoded = len(per_row)
         if not per_row:
             self.fold = GatheredAggregation(name, tables, codes, clamp, partial, code_rows=code_rows)
             self.max_chunk_rows = None
@@ -818,10 +822,18 @@ def _propagate(
     out = np.empty(n, dtype=np.int64 if ctype == "categorical" else F32)
     if inputs.max_chunk_rows is not None:
         chunk_rows = min(chunk_rows, inputs.max_chunk_rows)
-    if pool is not None and n <= chunk_rows and (n >= _SPLIT_ROWS or n * inputs.num_tables >= _SPLIT_GATHERS):
-        # a single large chunk (many rows, or many rows × parents to fold) becomes two, each
-        # a whole number of row blocks: they run side by side below, and rows do not depend
-        # on their chunk
+    if (
+        pool is not None
+        and n <= chunk_rows
+        and (
+            n >= _SPLIT_ROWS
+            or n * inputs.num_tables >= _SPLIT_GATHERS
+            or n * inputs.num_encoded >= _SPLIT_ENCODINGS
+        )
+    ):
+        # a single large chunk (many rows, many rows × parents to fold, or many rows ×
+        # parents to encode) becomes two, each a whole number of row blocks: they run side
+        # by side below, and rows do not depend on their chunk
         chunk_rows = max(ROW_BLOCK, whole_blocks(n // 2))
     starts = range(0, n, chunk_rows)
 
