@@ -144,6 +144,15 @@ def draw_sidebar() -> None:
                 st.markdown(f"- {label_for(path)} (`{path}`): {_short(old)} → **{_short(new)}**")
     else:
         sb.caption(f"All priors as in preset `{preset}`.")
+    knots = state.get_config().features.encoder_knots
+    if knots:
+        # an approximation is never silent: every page says it is on, and how to turn it off
+        sb.warning(
+            f"**Approximation on** (`features.encoder_knots` = {knots}): each numerical encoder "
+            f"runs on at most {knots} quantile knots of its input and rows reuse their bucket's "
+            "value, so Stage 3 is not what PluRel computes. Set it to 0 for exact rows.",
+            icon=":material/warning:",
+        )
     pinned.draw_pin_control()
     sql = state.get_sql()
     if sql is not None:

@@ -317,6 +317,16 @@ def test_url_restores_state_in_a_fresh_session() -> None:
     assert _iframes(other) == _iframes(at)  # same URL, same database
 
 
+def test_an_approximation_that_is_on_is_shown_on_every_page() -> None:
+    at = _app(preset="small", **{"features.encoder_knots": "64"})
+    for page in (None, "schema", "connectivity", "features", "export"):
+        if page:
+            _open(at, page)
+        notes = [w.value for w in at.sidebar.warning]
+        assert any("Approximation on" in n and "encoder_knots" in n and "64" in n for n in notes), page
+    assert not any("Approximation on" in w.value for w in _app(preset="small").sidebar.warning)
+
+
 def test_malformed_url_shows_a_warning_and_uses_defaults() -> None:
     at = _app(seed="x", **{"schema.num_tables": "banana", "nope": "1", "preset": "small"})
     text = " ".join(w.value for w in at.warning)
