@@ -86,3 +86,14 @@ def first_per_table(cols: pd.DataFrame, kind: str) -> pd.DataFrame:
     a statistic are independent draws (columns of one table are not: they share its rows,
     its NaN share and its SCM), as a two-sample test needs."""
     return cols[cols["kind"] == kind].groupby("table", sort=False).head(1)
+
+
+def encoder_output_scale(out: np.ndarray) -> tuple[float | None, int]:
+    """(scale, constant outputs) of one encoder's (rows, d) output: the mean over its
+    varying outputs of log10 of the output's standard deviation over the rows (float64
+    arithmetic; None when no output varies), and how many outputs are the same on every row."""
+    varying = np.ptp(out, axis=0) > 0
+    if not varying.any():
+        return None, int(out.shape[1])
+    std = out[:, varying].astype(np.float64).std(axis=0)
+    return float(np.mean(np.log10(std))), int((~varying).sum())
