@@ -25,15 +25,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from plurel_core import Config, generate, start_table_workers, stop_table_workers  # noqa: E402
 
-# runs in the reference's interpreter: reads seeds from stdin, prints seconds per seed
+# runs in the reference's interpreter: reads seeds from stdin, prints wall and CPU seconds
+# per seed
 _REFERENCE_LOOP = """
 import sys, time
 from plurel import Config, SyntheticDataset
 for line in sys.stdin:
     seed = int(line)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     SyntheticDataset(seed=seed, config=Config()).make_db()
-    print(time.perf_counter() - t, flush=True)
+    print(time.perf_counter() - t, time.process_time() - c, flush=True)
 """
 
 
@@ -77,19 +78,34 @@ def main() -> None:
     if args.processes:
         start_table_workers(args.processes).wait_ready()
     generate(config, 10_000, processes=args.processes)  # warm-up
+    # (tqdm reads TQDM_DISABLE: the reference's progress bars would flood the terminal)
     ref = subprocess.Popen(
-        [args.ref_python, "-c", _REFERENCE_LOOP], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [args.ref_python, "-c", _REFERENCE_LOOP],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TQDM_DISABLE": "1"},
     )
-    ours, theirs = [], []
+    ours, theirs, ours_cpu, theirs_cpu = [], [], [], []
     try:
         for seed in range(args.seeds):
             ref.stdin.write(f"{seed}\n")
             ref.stdin.flush()
-            theirs.append(float(ref.stdout.readline()))
-            t = time.perf_counter()
+            line = ref.stdout.readline().split()
+            if len(line) != 2:
+                print(f"the reference stopped at seed {seed} (exit code {ref.poll()}); see its message above")
+                return
+            theirs.append(float(line[0]))
+            theirs_cpu.append(float(line[1]))
+            t, c = time.perf_counter(), time.process_time()
             generate(config, seed, processes=args.processes)
             ours.append(time.perf_counter() - t)
-            print(f"seed {seed:3d}: reference {theirs[-1]:7.3f} s   here {ours[-1]:6.3f} s", flush=True)
+            ours_cpu.append(time.process_time() - c)
+            print(
+                f"seed {seed:3d}: reference {theirs[-1]:7.3f} s ({theirs_cpu[-1]:7.3f} s CPU)   "
+                f"here {ours[-1]:6.3f} s ({ours_cpu[-1]:6.3f} s CPU)",
+                flush=True,
+            )
     finally:
         ref.stdin.close()
         ref.wait()
@@ -100,6 +116,11 @@ def main() -> None:
         f"\npaper, seeds 0-{args.seeds - 1}: reference median {mt:.3f} s/db, here {mo:.3f} s/db "
         f"({args.processes} table workers): {mt / mo:.1f}x"
     )
+    co, ct = statistics.median(ours_cpu), statistics.median(theirs_cpu)
+    if args.processes:
+        print(f"CPU: reference median {ct:.3f} s/db (here: the workers' CPU time is not counted)")
+    else:
+        print(f"CPU: reference median {ct:.3f} s/db, here {co:.3f} s/db: {ct / co:.1f}x")
 
 
 if __name__ == "__main__":

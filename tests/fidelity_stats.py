@@ -4,6 +4,8 @@ be compared distribution against distribution."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -42,17 +44,31 @@ def _mean_abs_spearman(df: pd.DataFrame, cols: list[str]) -> float:
     return float(upper.mean()) if len(upper) else np.nan
 
 
+def scm_column_order(db: Database, table: str) -> list[str]:
+    """The feature columns of ``table`` in the order of their SCM nodes: the order in which
+    the reference writes a table's columns (it adds them by sorted column node), so its
+    first column of a kind is the one with the lowest node (the most upstream one in the
+    layouts that number nodes from the sources down)."""
+    cols = db.tables[table].feature_cols
+    scm = db.trace.scm.get(table)
+    if scm is None:
+        return list(cols)
+    nodes = scm.details["column_nodes"]
+    return sorted(cols, key=lambda c: nodes.get(c, math.inf))
+
+
 def describe(dbs: list[Database]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(columns, tables, foreign keys) statistics of ``dbs``, one row each; a column's
-    ``table`` numbers its table across ``dbs``."""
+    ``table`` numbers its table across ``dbs``. A table's columns are listed in the order
+    of their SCM nodes, as the reference lists them (:func:`scm_column_order`)."""
     cols, tables, fks = [], [], []
     number = 0
     for db in dbs:
-        for table in db.tables.values():
+        for name, table in db.tables.items():
             number += 1
             df = table.df
             numeric = []
-            for c in table.feature_cols:
+            for c in scm_column_order(db, name):
                 s = df[c]
                 if pd.api.types.is_bool_dtype(s):
                     p = float(s.mean())
@@ -84,5 +100,17 @@ def number_reference_tables(cols: pd.DataFrame) -> pd.DataFrame:
 def first_per_table(cols: pd.DataFrame, kind: str) -> pd.DataFrame:
     """The first column of ``kind`` of every table: one value per table, so the values of
     a statistic are independent draws (columns of one table are not: they share its rows,
-    its NaN share and its SCM), as a two-sample test needs."""
+    its NaN share and its SCM), as a two-sample test needs. Both sides list a table's
+    columns by SCM node, so the first is the same kind of column on both."""
     return cols[cols["kind"] == kind].groupby("table", sort=False).head(1)
+
+
+def encoder_output_scale(out: np.ndarray) -> tuple[float | None, int]:
+    """(scale, constant outputs) of one encoder's (rows, d) output: the mean over its
+    varying outputs of log10 of the output's standard deviation over the rows (float64
+    arithmetic; None when no output varies), and how many outputs are the same on every row."""
+    varying = np.ptp(out, axis=0) > 0
+    if not varying.any():
+        return None, int(out.shape[1])
+    std = out[:, varying].astype(np.float64).std(axis=0)
+    return float(np.mean(np.log10(std))), int((~varying).sum())
