@@ -17,16 +17,17 @@ from typing import Any
 import streamlit as st
 
 from plurel_core.config import MAX_DATE, MIN_DATE, Config, PriorSpec
+from plurel_core.registry import RegistryOptions
 
 from . import state
 
 __all__ = [
     "MAX_SLIDER_STEPS",
-    "OPTION_GROUPS",
     "float_widget",
     "default_text",
     "label_for",
     "log_grid",
+    "option_groups",
     "prior_control",
     "prior_controls",
     "set_choices",
@@ -85,34 +86,15 @@ _LABELS = {
 }
 
 
-# named groups of a set prior's options, offered next to its multiselect (each one rerun)
-OPTION_GROUPS: dict[str, dict[str, tuple]] = {
-    "features.activations": {
-        "bounded": (
-            "softsign", "tanh", "sigmoid", "hardsigmoid", "hardtanh", "sin", "cos", "sign", "clamp",
-            "random_sines",
-        ),
-        "periodic": ("sin", "cos", "random_sines"),
-        "piecewise-linear": (
-            "relu", "leaky_relu", "rrelu", "hardtanh", "hardsigmoid", "softshrink", "hardshrink", "identity",
-            "abs", "sign", "clamp",
-        ),
-        "smooth ReLU-like": ("elu", "selu", "silu", "mish", "gelu", "softplus", "celu"),
-    },
-    "features.source_types": {"i.i.d. (no time series)": ("uniform", "gaussian", "beta", "mixed")},
-    "features.init_schemes": {
-        "normal": ("kaiming_normal", "xavier_normal", "trunc_normal"),
-        "uniform": ("kaiming_uniform", "xavier_uniform"),
-    },
-    "schema.layouts": {
-        "trees": ("RandomTree", "ReverseRandomTree"),
-        "random graphs": ("ErdosRenyi", "BarabasiAlbert", "WattsStrogatz", "RandomCauchy"),
-    },
-    "features.scm_layouts": {
-        "trees": ("RandomTree", "ReverseRandomTree"),
-        "random graphs": ("ErdosRenyi", "BarabasiAlbert", "WattsStrogatz", "RandomCauchy"),
-    },
-}  # fmt: skip
+def option_groups(path: str) -> dict[str, tuple]:
+    """Named groups of a set prior's options, offered next to its multiselect: the traits its
+    registry shows as groups (``bounded`` activations, ``trees`` ...), ``{label: options}``."""
+    options = Config.spec(path).options
+    if not isinstance(options, RegistryOptions):
+        return {}
+    registry = options.registry()
+    groups = {label: registry.having(trait) for trait, label in registry.groups.items()}
+    return {label: members for label, members in groups.items() if members}
 
 
 def set_choices(path: str) -> dict[str, tuple]:
@@ -121,7 +103,7 @@ def set_choices(path: str) -> dict[str, tuple]:
     if spec.kind != "set":
         raise ValueError(f"prior {path!r} is not a set prior (kind {spec.kind!r})")
     out: dict[str, tuple] = {f"all {len(spec.options)}": tuple(spec.options)}
-    for name, members in OPTION_GROUPS.get(path, {}).items():
+    for name, members in option_groups(path).items():
         out[f"{name} ({len(members)})"] = tuple(o for o in spec.options if o in members)
     for option in spec.options:
         out[f"only {_fmt(option)}"] = (option,)

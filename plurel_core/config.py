@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from .registry import RegistryOptions
+
 __all__ = [
     "Config",
     "ConfigError",
@@ -41,61 +43,18 @@ __all__ = [
     "short_repr",
 ]
 
-# Registries live in their stage modules; their names are repeated here only as the
-# allowed options, and tests check both lists agree.
-LAYOUT_NAMES = (
-    "ErdosRenyi",
-    "BarabasiAlbert",
-    "RandomTree",
-    "ReverseRandomTree",
-    "WattsStrogatz",
-    "Layered",
-    "RandomCauchy",
-)
-EDGE_WEIGHT_DISTS = ("gaussian", "lognormal", "cauchy", "uniform")
-SOURCE_NAMES = ("ts", "uniform", "gaussian", "beta", "mixed")
-INIT_NAMES = (
-    "kaiming_normal",
-    "kaiming_uniform",
-    "xavier_normal",
-    "xavier_uniform",
-    "trunc_normal",
-    "sparse",
-)
-ACTIVATION_NAMES = (
-    "relu",
-    "elu",
-    "selu",
-    "silu",
-    "softsign",
-    "tanh",
-    "sigmoid",
-    "hardswish",
-    "mish",
-    "leaky_relu",
-    "gelu",
-    "softplus",
-    "hardsigmoid",
-    "hardtanh",
-    "celu",
-    "tanhshrink",
-    "rrelu",
-    "logsigmoid",
-    "softshrink",
-    "hardshrink",
-    "identity",
-    "abs",
-    "sin",
-    "cos",
-    "sign",
-    "clamp",
-    "signed_log1p",
-    "smooth_bent",
-    "random_sines",
-)
-AGGREGATION_NAMES = ("sum", "max", "product", "logsumexp")
+# The options of the set priors below are the names of the stage modules' registries (read
+# when first used: those modules import this one); the default priors use the paper's
+# options (a registry's built-in entries).
+LAYOUT_NAMES = RegistryOptions("plurel_core.graphs", "LAYOUTS")
+EDGE_WEIGHT_DISTS = RegistryOptions("plurel_core.graphs", "EDGE_WEIGHTS")
+SOURCE_NAMES = RegistryOptions("plurel_core.sources", "SOURCES")
+INIT_NAMES = RegistryOptions("plurel_core.mechanisms", "INITS")
+ACTIVATION_NAMES = RegistryOptions("plurel_core.mechanisms", "ACTIVATIONS")
+AGGREGATION_NAMES = RegistryOptions("plurel_core.mechanisms", "AGGREGATIONS")
+TRANSFORM_NAMES = RegistryOptions("plurel_core.postprocess", "TRANSFORMS")
+# type_eager / type_lazy are two code paths of Stage 3, not a registry
 PROPAGATION_NAMES = ("type_eager", "type_lazy")
-TRANSFORM_NAMES = ("identity", "rank_uniform", "signed_log1p", "signed_sqrt", "standardize")
 SCALE_OPTIONS = (0.01, 0.1, 1.0, 10.0, 100.0)
 CYCLE_FRAC_OPTIONS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 WS_K_OPTIONS = (2, 4, 6, 8)
@@ -122,7 +81,10 @@ class PriorSpec:
 
 
 def _f(default: Any, kind: str, help: str, **kw: Any) -> Any:
-    return field(default=default, metadata={"prior": PriorSpec(kind, help, **kw)})
+    meta = {"prior": PriorSpec(kind, help, **kw)}
+    if isinstance(default, RegistryOptions):  # every option the paper uses
+        return field(default_factory=lambda: default.registry().builtin(), metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .database import Database, SCMTrace
+from .mechanisms import ACTIVATIONS
 from .stats import (
     MAX_CORR_ROWS,
     column_kind,
@@ -55,11 +56,6 @@ MIN_SIGNAL_ROWS = 100  # ... and tables with fewer rows too small to tell weak s
 
 Severity = Literal["warning", "info"]
 _SEVERITY_ORDER = {"warning": 0, "info": 1}
-
-# activations that map most inputs onto a few values (or onto 0)
-_SATURATING = frozenset(
-    {"sign", "hardtanh", "hardsigmoid", "clamp", "hardshrink", "softshrink", "relu", "hardswish", "rrelu"}
-)
 
 
 @dataclass(frozen=True)
@@ -107,7 +103,7 @@ def _blame_flat_column(db: Database, table: str, column: str) -> str:
         return "features.activations"
     if node.get("is_source") or node.get("kind") == "source":
         return "features.source_scales"
-    if _activation_names(node) & _SATURATING:
+    if any(ACTIVATIONS.has(name, "saturating") for name in _activation_names(node)):
         return "features.activations"
     if node.get("aggregation") == "product":
         return "features.aggregations"

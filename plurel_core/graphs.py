@@ -17,6 +17,7 @@ import networkx as nx
 import numpy as np
 
 from .config import LayoutPriors, sample_range, sample_set
+from .registry import Registry, tagged
 
 __all__ = [
     "LAYOUTS",
@@ -228,22 +229,30 @@ def random_cauchy(n: int, rng: np.random.Generator, priors: LayoutPriors) -> nx.
     return _connect_components(_upper(rng.random((n, n)) < prob), rng)
 
 
-LAYOUTS: dict[str, Callable[[int, np.random.Generator, LayoutPriors], nx.DiGraph]] = {
-    "ErdosRenyi": erdos_renyi,
-    "BarabasiAlbert": barabasi_albert,
-    "RandomTree": random_tree,
-    "ReverseRandomTree": reverse_random_tree,
-    "WattsStrogatz": watts_strogatz,
-    "Layered": layered,
-    "RandomCauchy": random_cauchy,
-}
+LAYOUTS: Registry[Callable[[int, np.random.Generator, LayoutPriors], nx.DiGraph]] = Registry(
+    "layout",
+    {
+        "ErdosRenyi": tagged(erdos_renyi, "random_graph"),
+        "BarabasiAlbert": tagged(barabasi_albert, "random_graph"),
+        "RandomTree": tagged(random_tree, "tree"),
+        "ReverseRandomTree": tagged(reverse_random_tree, "tree"),
+        "WattsStrogatz": tagged(watts_strogatz, "random_graph"),
+        "Layered": layered,
+        "RandomCauchy": tagged(random_cauchy, "random_graph"),
+    },
+    groups={"tree": "trees", "random_graph": "random graphs"},
+)
+"""DAG layouts: ``LAYOUTS[name](n, rng, priors) -> DiGraph`` (schema and SCM graphs)."""
 
-EDGE_WEIGHTS: dict[str, Callable[[np.random.Generator, int], np.ndarray]] = {
-    "gaussian": lambda rng, size: rng.standard_normal(size),
-    "lognormal": lambda rng, size: rng.lognormal(0.0, 1.0, size),
-    "cauchy": lambda rng, size: rng.standard_cauchy(size),
-    "uniform": lambda rng, size: rng.uniform(-2.0, 2.0, size),
-}
+EDGE_WEIGHTS: Registry[Callable[[np.random.Generator, int], np.ndarray]] = Registry(
+    "edge-weight distribution",
+    {
+        "gaussian": lambda rng, size: rng.standard_normal(size),
+        "lognormal": lambda rng, size: rng.lognormal(0.0, 1.0, size),
+        "cauchy": lambda rng, size: rng.standard_cauchy(size),
+        "uniform": lambda rng, size: rng.uniform(-2.0, 2.0, size),
+    },
+)
 """Edge-weight distributions: N(0, 1), LogNormal(0, 1), standard Cauchy, U(-2, 2)."""
 
 

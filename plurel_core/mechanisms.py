@@ -37,6 +37,7 @@ from numba.extending import intrinsic
 
 from .config import FeaturePriors, sample_range, sample_set
 from .draws import bernoulli_mask, standard_normal, uniform, zero_random_inputs
+from .registry import Registry, tagged
 
 __all__ = [
     "ACTIVATIONS",
@@ -269,52 +270,72 @@ def _signed_log1p(x: np.ndarray) -> np.ndarray:
     return np.copysign(np.log1p(np.abs(x)), x)
 
 
-ACTIVATIONS: dict[str, Callable[[np.random.Generator], Callable[[np.ndarray], np.ndarray]]] = {
-    "relu": _static(lambda x: clip(x, F32(0), _INF, out=x)),
-    "elu": _static(_elu),
-    "selu": _static(lambda x: _elu(x, _SELU_ALPHA) * F32(_SELU_SCALE)),
-    "silu": _static(lambda x: x * _sigmoid(x)),
-    "softsign": _static(lambda x: x / (np.abs(x) + F32(1))),
-    "tanh": _static(lambda x: np.tanh(x, out=x)),
-    "sigmoid": _static(_sigmoid),
-    "hardswish": _static(lambda x: x * (clip(x + F32(3), 0, 6) / F32(6))),
-    "mish": _static(lambda x: x * np.tanh(_softplus(x))),
-    "leaky_relu": _static(lambda x: np.maximum(x, x * F32(0.01))),
-    "gelu": _static(_gelu),
-    "softplus": _static(_softplus),
-    "hardsigmoid": _static(lambda x: clip(x / F32(6) + F32(0.5), 0, 1)),
-    "hardtanh": _static(lambda x: clip(x, -1, 1, out=x)),
-    "celu": _static(_elu),  # CELU with α = 1
-    "tanhshrink": _static(lambda x: x - np.tanh(x)),
-    "rrelu": _static(_rrelu),
-    "logsigmoid": _static(_logsigmoid),
-    # x − clip(x, ±0.5) is x ∓ 0.5 beyond ±0.5 and 0 inside
-    "softshrink": _static(lambda x: x - clip(x, F32(-0.5), F32(0.5))),
-    "hardshrink": _static(lambda x: x * (np.abs(x) > F32(0.5))),
-    "identity": _static(lambda x: x),
-    "abs": _static(lambda x: np.abs(x, out=x)),
-    "sin": _static(_sin),
-    "cos": _static(_cos),
-    # (not in place: numpy's in-place float32 sign is about ten times slower)
-    "sign": _static(np.sign),
-    "clamp": _static(lambda x: clip(x, -1, 1, out=x)),
-    "signed_log1p": _static(_signed_log1p),
-    "smooth_bent": _static(_smooth_bent),
-    "random_sines": _random_sines,
-}
+# traits: bounded = outputs within ±7 (clamping them to a bound of at least 7 is a no-op);
+# saturating = maps most inputs onto a few values or 0 (diagnostics blame it for flat
+# columns); overflow_prone = arithmetic that could overflow float32 near its maximum
+ACTIVATIONS: Registry[Callable[[np.random.Generator], Callable[[np.ndarray], np.ndarray]]] = Registry(
+    "activation",
+    {
+        "relu": tagged(_static(lambda x: clip(x, F32(0), _INF, out=x)), "piecewise_linear", "saturating"),
+        "elu": tagged(_static(_elu), "smooth_relu"),
+        "selu": tagged(
+            _static(lambda x: _elu(x, _SELU_ALPHA) * F32(_SELU_SCALE)), "smooth_relu", "overflow_prone"
+        ),
+        "silu": tagged(_static(lambda x: x * _sigmoid(x)), "smooth_relu"),
+        "softsign": tagged(_static(lambda x: x / (np.abs(x) + F32(1))), "bounded"),
+        "tanh": tagged(_static(lambda x: np.tanh(x, out=x)), "bounded"),
+        "sigmoid": tagged(_static(_sigmoid), "bounded"),
+        "hardswish": tagged(_static(lambda x: x * (clip(x + F32(3), 0, 6) / F32(6))), "saturating"),
+        "mish": tagged(_static(lambda x: x * np.tanh(_softplus(x))), "smooth_relu"),
+        "leaky_relu": tagged(_static(lambda x: np.maximum(x, x * F32(0.01))), "piecewise_linear"),
+        "gelu": tagged(_static(_gelu), "smooth_relu"),
+        "softplus": tagged(_static(_softplus), "smooth_relu"),
+        "hardsigmoid": tagged(
+            _static(lambda x: clip(x / F32(6) + F32(0.5), 0, 1)), "bounded", "piecewise_linear", "saturating"
+        ),
+        "hardtanh": tagged(
+            _static(lambda x: clip(x, -1, 1, out=x)), "bounded", "piecewise_linear", "saturating"
+        ),
+        "celu": tagged(_static(_elu), "smooth_relu"),  # CELU with α = 1
+        "tanhshrink": _static(lambda x: x - np.tanh(x)),
+        "rrelu": tagged(_static(_rrelu), "piecewise_linear", "saturating"),
+        "logsigmoid": _static(_logsigmoid),
+        # x − clip(x, ±0.5) is x ∓ 0.5 beyond ±0.5 and 0 inside
+        "softshrink": tagged(
+            _static(lambda x: x - clip(x, F32(-0.5), F32(0.5))), "piecewise_linear", "saturating"
+        ),
+        "hardshrink": tagged(_static(lambda x: x * (np.abs(x) > F32(0.5))), "piecewise_linear", "saturating"),
+        "identity": tagged(_static(lambda x: x), "piecewise_linear"),
+        "abs": tagged(_static(lambda x: np.abs(x, out=x)), "piecewise_linear"),
+        "sin": tagged(_static(_sin), "bounded", "periodic"),
+        "cos": tagged(_static(_cos), "bounded", "periodic"),
+        # (not in place: numpy's in-place float32 sign is about ten times slower)
+        "sign": tagged(_static(np.sign), "bounded", "piecewise_linear", "saturating"),
+        "clamp": tagged(
+            _static(lambda x: clip(x, -1, 1, out=x)), "bounded", "piecewise_linear", "saturating"
+        ),
+        "signed_log1p": _static(_signed_log1p),
+        "smooth_bent": tagged(_static(_smooth_bent), "overflow_prone"),
+        "random_sines": tagged(_random_sines, "periodic", "overflow_prone"),
+    },
+    groups={
+        "bounded": "bounded",
+        "periodic": "periodic",
+        "piecewise_linear": "piecewise-linear",
+        "smooth_relu": "smooth ReLU-like",
+    },
+)
 """Activation builders: ``ACTIVATIONS[name](rng) -> f``; ``f(x)`` may overwrite ``x``."""
 
 
 _INPUT_LIMIT = F32(1e30)
 # activations whose arithmetic could overflow float32 for inputs near its maximum (a product
 # with a factor > 1 or a sum with x); their inputs are clipped to ±1e30 first
-_OVERFLOW_PRONE = frozenset({"selu", "smooth_bent", "random_sines"})
+_OVERFLOW_PRONE = ACTIVATIONS.trait_set("overflow_prone")
 # activations whose outputs lie within ±7: clamping them to a bound of at least 7 (the
 # usual case: 1e6 / e) is a no-op, skipped
 _BOUND_OF_BOUNDED = 7.0
-_BOUNDED = frozenset(
-    {"tanh", "sigmoid", "softsign", "hardsigmoid", "hardtanh", "sin", "cos", "sign", "clamp"}
-)
+_BOUNDED = ACTIVATIONS.trait_set("bounded")
 
 
 @dataclass(slots=True)
@@ -413,14 +434,24 @@ def _sparse(rng: np.random.Generator, count: int, rows: int, cols: int) -> np.nd
 
 
 # kaiming (gain √2, a = 0): fan_in = cols; xavier: fan_in + fan_out = rows + cols
-INITS: dict[str, Callable[[np.random.Generator, int, int, int], np.ndarray]] = {
-    "kaiming_normal": lambda rng, c, i, o: _normal(rng, (c, i, o), math.sqrt(2.0 / o)),
-    "kaiming_uniform": lambda rng, c, i, o: _uniform(rng, (c, i, o), math.sqrt(6.0 / o)),
-    "xavier_normal": lambda rng, c, i, o: _normal(rng, (c, i, o), math.sqrt(2.0 / (i + o))),
-    "xavier_uniform": lambda rng, c, i, o: _uniform(rng, (c, i, o), math.sqrt(6.0 / (i + o))),
-    "trunc_normal": _trunc_normal,
-    "sparse": _sparse,
-}
+INITS: Registry[Callable[[np.random.Generator, int, int, int], np.ndarray]] = Registry(
+    "init scheme",
+    {
+        "kaiming_normal": tagged(lambda rng, c, i, o: _normal(rng, (c, i, o), math.sqrt(2.0 / o)), "normal"),
+        "kaiming_uniform": tagged(
+            lambda rng, c, i, o: _uniform(rng, (c, i, o), math.sqrt(6.0 / o)), "uniform"
+        ),
+        "xavier_normal": tagged(
+            lambda rng, c, i, o: _normal(rng, (c, i, o), math.sqrt(2.0 / (i + o))), "normal"
+        ),
+        "xavier_uniform": tagged(
+            lambda rng, c, i, o: _uniform(rng, (c, i, o), math.sqrt(6.0 / (i + o))), "uniform"
+        ),
+        "trunc_normal": tagged(_trunc_normal, "normal"),
+        "sparse": _sparse,
+    },
+    groups={"normal": "normal", "uniform": "uniform"},
+)
 """Weight-matrix inits: ``INITS[name](rng, count, rows, cols) -> (count, rows, cols)``."""
 
 
@@ -1079,9 +1110,9 @@ def _fold(name: str) -> Callable[[np.ndarray, float], np.ndarray]:
     return agg
 
 
-AGGREGATIONS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
-    name: _fold(name) for name in ("sum", "max", "product", "logsumexp")
-}
+AGGREGATIONS: Registry[Callable[[np.ndarray, float], np.ndarray]] = Registry(
+    "aggregation", {name: _fold(name) for name in ("sum", "max", "product", "logsumexp")}
+)
 """Aggregations: ``AGGREGATIONS[name](stack, clamp) -> (rows, d)``."""
 
 

@@ -28,6 +28,7 @@ import pandas as pd
 
 from .config import PostprocessPriors, sample_range, sample_set
 from .database import TableSpec
+from .registry import Registry
 from .rng import stream
 
 __all__ = ["TRANSFORMS", "postprocess_table", "implant_nans", "nan_count", "to_window"]
@@ -51,13 +52,16 @@ def _standardize(x: np.ndarray) -> np.ndarray:
     return centred / max(float(centred.std()), 1e-8)
 
 
-TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "identity": lambda x: x.copy(),
-    "rank_uniform": _rank_uniform,
-    "signed_log1p": lambda x: np.copysign(np.log1p(np.abs(x)), x),
-    "signed_sqrt": lambda x: np.copysign(np.sqrt(np.abs(x)), x),
-    "standardize": _standardize,
-}
+TRANSFORMS: Registry[Callable[[np.ndarray], np.ndarray]] = Registry(
+    "transform",
+    {
+        "identity": lambda x: x.copy(),
+        "rank_uniform": _rank_uniform,
+        "signed_log1p": lambda x: np.copysign(np.log1p(np.abs(x)), x),
+        "signed_sqrt": lambda x: np.copysign(np.sqrt(np.abs(x)), x),
+        "standardize": _standardize,
+    },
+)
 """Float-column transforms: ``TRANSFORMS[name](x: float64 array) -> float64 array``."""
 
 

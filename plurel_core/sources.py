@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .config import FeaturePriors, sample_range, sample_set
+from .registry import Registry, tagged
 
 __all__ = [
     "SOURCES",
@@ -192,13 +193,17 @@ def mixed_source(
     return SourceDraw("mixed", values, params)
 
 
-SOURCES: dict[str, Callable[..., SourceDraw]] = {
-    "ts": ts_source,
-    "uniform": uniform_source,
-    "gaussian": gaussian_source,
-    "beta": beta_source,
-    "mixed": mixed_source,
-}
+SOURCES: Registry[Callable[..., SourceDraw]] = Registry(
+    "source type",
+    {
+        "ts": ts_source,
+        "uniform": tagged(uniform_source, "iid"),
+        "gaussian": tagged(gaussian_source, "iid"),
+        "beta": tagged(beta_source, "iid"),
+        "mixed": tagged(mixed_source, "iid"),
+    },
+    groups={"iid": "i.i.d. (no time series)"},
+)
 """Numerical source generators: ``SOURCES[name](rng, n, priors, table_kind) -> SourceDraw``."""
 
 

@@ -157,15 +157,3 @@ def test_every_prior_has_help_and_a_spec():
         for path, _value, spec in iter_priors(getattr(Config(), section), section + "."):
             assert spec.help, path
             assert Config.spec(path) == spec
-
-
-def test_the_options_offered_are_exactly_the_registries_of_the_core():
-    from plurel_core import config, graphs, mechanisms, postprocess, sources
-
-    assert tuple(graphs.LAYOUTS) == config.LAYOUT_NAMES
-    assert tuple(graphs.EDGE_WEIGHTS) == config.EDGE_WEIGHT_DISTS
-    assert tuple(mechanisms.ACTIVATIONS) == config.ACTIVATION_NAMES
-    assert tuple(mechanisms.INITS) == config.INIT_NAMES
-    assert tuple(mechanisms.AGGREGATIONS) == config.AGGREGATION_NAMES
-    assert tuple(sources.SOURCES) == config.SOURCE_NAMES
-    assert tuple(postprocess.TRANSFORMS) == config.TRANSFORM_NAMES

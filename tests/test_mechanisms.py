@@ -9,7 +9,6 @@ from plurel_core.config import ACTIVATION_NAMES, AGGREGATION_NAMES, INIT_NAMES, 
 from plurel_core.mechanisms import (
     ACTIVATIONS,
     AGGREGATIONS,
-    INITS,
     Aggregator,
     CategoricalDecoder,
     CategoricalEncoder,
@@ -38,12 +37,6 @@ EXTREME = np.concatenate(
         ),
     ]
 ).astype(np.float32)
-
-
-def test_registries_match_config():
-    assert tuple(ACTIVATIONS) == ACTIVATION_NAMES
-    assert tuple(INITS) == INIT_NAMES
-    assert tuple(AGGREGATIONS) == AGGREGATION_NAMES
 
 
 @pytest.mark.parametrize("name", ACTIVATION_NAMES)

@@ -11,10 +11,6 @@ from plurel_core.sources import SOURCES, ar1, categorical_source
 pytestmark = pytest.mark.filterwarnings("error")
 
 
-def test_registry_matches_config():
-    assert tuple(SOURCES) == SOURCE_NAMES
-
-
 @pytest.mark.parametrize("name", SOURCE_NAMES)
 @pytest.mark.parametrize("kind", ["entity", "activity"])
 def test_numerical_sources_are_finite_and_in_range(name, kind):
