@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import streamlit as st
 
-from plurel_core.config import MAX_DATE, MIN_DATE, Config, PriorSpec
+from plurel_core.config import MAX_DATE, MIN_DATE, Config, PriorSpec, prior_groups
 from plurel_core.registry import RegistryOptions
 
 from . import state
@@ -32,58 +32,8 @@ __all__ = [
     "prior_controls",
     "set_choices",
     "slider_step",
+    "stage_controls",
 ]
-
-_LABELS = {
-    "num_tables": "Tables",
-    "layouts": "Schema layouts",
-    "entity_rows": "Rows per entity table",
-    "activity_rows": "Rows per activity table",
-    "num_cols": "Feature columns per table",
-    "num_cols_exponent": "Column-count power-law exponent",
-    "categorical_prob": "Categorical share",
-    "num_categories": "Categories per categorical column",
-    "time_start": "Time window start",
-    "time_end": "Time window end",
-    "val_frac": "Validation cut-off (fraction)",
-    "test_frac": "Test cut-off (fraction)",
-    "levels": "HSBM levels",
-    "parent_clusters": "Parent clusters per level",
-    "child_clusters": "Child clusters per level",
-    "within_affinity": "Within-cluster affinity",
-    "across_affinity": "Across-cluster affinity",
-    "scm_layouts": "SCM layouts",
-    "column_node_frac": "Column-node fraction",
-    "extra_nodes": "Extra SCM nodes",
-    "latent_categorical_prob": "Categorical latent share",
-    "latent_categories": "Categories per latent node",
-    "source_types": "Source types",
-    "source_scales": "Source scales",
-    "trend_exponent": "Trend exponent α",
-    "cycle_fracs": "Cycle length fractions q",
-    "ar_rho": "AR(1) coefficient ρ",
-    "activity_noise_std": "Noise σ (activity tables)",
-    "entity_noise_std": "Noise σ (entity tables)",
-    "beta_shape": "Beta source shapes",
-    "mixed_components": "Mixed-source components",
-    "embedding_dim": "Embedding dimension d",
-    "mlp_layers": "MLP depth (layers)",
-    "weight_density": "Weight density",
-    "init_schemes": "Init schemes",
-    "activations": "Activations",
-    "activation_log_scale": "Activation log-scale",
-    "aggregations": "Aggregations",
-    "propagation_modes": "Propagation modes",
-    "noise_alpha": "Noise Beta α",
-    "noise_beta": "Noise Beta β",
-    "lazy_permute_prob": "Lazy: label permute prob.",
-    "lazy_reverse_prob": "Lazy: label reverse prob.",
-    "activation_clamp": "Activation clamp",
-    "embedding_clamp": "Embedding clamp",
-    "transforms": "Column transforms",
-    "nan_frac": "Missing-value share",
-    "binarize_categoricals": "Binarize integer categoricals",
-}
 
 
 def option_groups(path: str) -> dict[str, tuple]:
@@ -119,11 +69,12 @@ def _on_pick(path: str, key: str) -> None:
 
 
 def label_for(path: str) -> str:
-    """A readable label for a dotted prior path."""
-    name = path.rsplit(".", 1)[-1]
-    if name in _LABELS:
-        return _LABELS[name]
-    return name.replace("_", " ").capitalize()
+    """The label of a dotted prior path (its metadata's, else its name made readable)."""
+    try:
+        label = Config.spec(path).label
+    except (KeyError, AttributeError):
+        label = ""
+    return label or path.rsplit(".", 1)[-1].replace("_", " ").capitalize()
 
 
 def _fmt(value: Any) -> str:
@@ -295,3 +246,20 @@ def prior_controls(paths: Iterable[str], container: Any = None) -> None:
 
     for path in visible_controls(list(paths)):
         prior_control(path, container)
+
+
+def stage_controls(
+    sections: Sequence[str], *, sql: bool = False, expanded: Iterable[str] | None = None
+) -> None:
+    """The controls of a stage page, built from the priors' metadata: one expander per group
+    (:func:`plurel_core.config.prior_groups`), the groups in ``expanded`` open (by default the
+    first); ``sql`` leaves out the priors an imported schema does not use."""
+    from .lessons import visible_controls
+
+    groups = prior_groups(sections, sql=sql)
+    opened = set(expanded) if expanded is not None else set(list(groups)[:1])
+    for group, paths in groups.items():
+        if not visible_controls(paths):
+            continue  # a lesson in presentation mode uses none of them
+        with st.expander(group, expanded=group in opened):
+            prior_controls(paths)

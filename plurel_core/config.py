@@ -20,7 +20,7 @@ import dataclasses
 import datetime as _dt
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -37,6 +37,7 @@ __all__ = [
     "SchemaPriors",
     "PRESETS",
     "iter_priors",
+    "prior_groups",
     "load_json",
     "sample_range",
     "sample_set",
@@ -69,15 +70,22 @@ class PriorSpec:
 
     kind: ``int_range``, ``float_range``, ``set``, ``int``, ``float``, ``bool`` or ``date``.
     lo/hi: inclusive bounds for numbers (also what the app's sliders span).
-    options: allowed elements of a ``set``.
+    options: allowed elements of a ``set`` (a registry's names: :class:`RegistryOptions`).
+    label, group: the app's control label and the group (expander) of its stage page that
+    holds it; a nested section (``layout``) gives its fields' group in its own metadata.
+    sql: whether the prior applies to a schema imported from SQL (the Stage-1 priors that
+    shape a sampled schema do not).
     """
 
     kind: str
     help: str
     lo: float | None = None
     hi: float | None = None
-    options: tuple = ()
+    options: Sequence = ()
     log: bool = False  # the app draws a log-scaled control
+    label: str = ""
+    group: str = ""
+    sql: bool = True
 
 
 def _f(default: Any, kind: str, help: str, **kw: Any) -> Any:
@@ -92,10 +100,20 @@ class LayoutPriors:
     """Parameters of the seven DAG layouts (used for the schema and for each SCM)."""
 
     er_p: tuple[float, float] = _f(
-        (0.3, 0.8), "float_range", "ErdosRenyi: edge probability p of G(n, p).", lo=0.0, hi=1.0
+        (0.3, 0.8),
+        "float_range",
+        "ErdosRenyi: edge probability p of G(n, p).",
+        lo=0.0,
+        hi=1.0,
+        label="ErdosRenyi edge probability p",
     )
     ba_m: int = _f(
-        2, "int", "BarabasiAlbert: edges each new node attaches with (preferential attachment).", lo=1, hi=6
+        2,
+        "int",
+        "BarabasiAlbert: edges each new node attaches with (preferential attachment).",
+        lo=1,
+        hi=6,
+        label="BarabasiAlbert edges per new node m",
     )
     ba_sink_edge_dropout: float = _f(
         0.4,
@@ -103,6 +121,7 @@ class LayoutPriors:
         "BarabasiAlbert: probability that a sink with >1 incoming edge loses one of them.",
         lo=0.0,
         hi=1.0,
+        label="BarabasiAlbert sink-edge dropout",
     )
     ba_flip_leaf_edge_prob: float = _f(
         0.0,
@@ -110,25 +129,53 @@ class LayoutPriors:
         "BarabasiAlbert: probability that a sink's single edge is flipped (if the in-degree cap allows).",
         lo=0.0,
         hi=1.0,
+        label="BarabasiAlbert leaf-edge flip prob.",
     )
-    ba_max_in_degree: int = _f(4, "int", "BarabasiAlbert: in-degree cap for flipped leaf edges.", lo=1, hi=20)
+    ba_max_in_degree: int = _f(
+        4,
+        "int",
+        "BarabasiAlbert: in-degree cap for flipped leaf edges.",
+        lo=1,
+        hi=20,
+        label="BarabasiAlbert in-degree cap",
+    )
     ws_k: tuple[int, ...] = _f(
-        (2, 4), "set", "WattsStrogatz: ring-lattice neighbours k.", options=WS_K_OPTIONS
+        (2, 4),
+        "set",
+        "WattsStrogatz: ring-lattice neighbours k.",
+        options=WS_K_OPTIONS,
+        label="WattsStrogatz neighbours k",
     )
     ws_p: tuple[float, float] = _f(
-        (0.1, 0.3), "float_range", "WattsStrogatz: rewiring probability.", lo=0.0, hi=1.0
+        (0.1, 0.3),
+        "float_range",
+        "WattsStrogatz: rewiring probability.",
+        lo=0.0,
+        hi=1.0,
+        label="WattsStrogatz rewiring p",
     )
     layered_depth: tuple[int, int] = _f(
-        (2, 8), "int_range", "Layered: number of layers (at least one node each).", lo=1, hi=20
+        (2, 8),
+        "int_range",
+        "Layered: number of layers (at least one node each).",
+        lo=1,
+        hi=20,
+        label="Layered depth",
     )
     layered_edge_dropout: float = _f(
-        0.1, "float", "Layered: probability each edge between consecutive layers is dropped.", lo=0.0, hi=1.0
+        0.1,
+        "float",
+        "Layered: probability each edge between consecutive layers is dropped.",
+        lo=0.0,
+        hi=1.0,
+        label="Layered edge dropout",
     )
     edge_weight_dists: tuple[str, ...] = _f(
         EDGE_WEIGHT_DISTS,
         "set",
         "Distribution of edge weights, one chosen per graph: N(0,1), lognormal, standard Cauchy, U(-2, 2).",
         options=EDGE_WEIGHT_DISTS,
+        label="Edge-weight distributions",
     )
 
 
@@ -137,15 +184,27 @@ class SchemaPriors:
     """Stage 1: the schema as a DAG of tables."""
 
     num_tables: tuple[int, int] = _f(
-        (3, 20), "int_range", "Number of tables in the database (nodes of the schema DAG).", lo=1, hi=60
+        (3, 20),
+        "int_range",
+        "Number of tables in the database (nodes of the schema DAG).",
+        lo=1,
+        hi=60,
+        label="Tables",
+        group="Tables and rows",
+        sql=False,
     )
     layouts: tuple[str, ...] = _f(
         ("BarabasiAlbert", "ReverseRandomTree", "WattsStrogatz"),
         "set",
         "DAG layouts the schema is drawn from (one per database). An edge parent → child is a foreign key.",
         options=LAYOUT_NAMES,
+        label="Schema layouts",
+        group="Tables and rows",
+        sql=False,
     )
-    layout: LayoutPriors = field(default_factory=LayoutPriors)
+    layout: LayoutPriors = field(
+        default_factory=LayoutPriors, metadata={"group": "Layout parameters", "sql": False}
+    )
     entity_rows: tuple[int, int] = _f(
         (500, 1000),
         "int_range",
@@ -153,6 +212,8 @@ class SchemaPriors:
         lo=1,
         hi=1_000_000,
         log=True,
+        label="Rows per entity table",
+        group="Tables and rows",
     )
     activity_rows: tuple[int, int] = _f(
         (2000, 5000),
@@ -161,9 +222,18 @@ class SchemaPriors:
         lo=1,
         hi=10_000_000,
         log=True,
+        label="Rows per activity table",
+        group="Tables and rows",
     )
     num_cols: tuple[int, int] = _f(
-        (3, 40), "int_range", "Feature columns per table, drawn from a power law on this range.", lo=1, hi=200
+        (3, 40),
+        "int_range",
+        "Feature columns per table, drawn from a power law on this range.",
+        lo=1,
+        hi=200,
+        label="Feature columns per table",
+        group="Columns",
+        sql=False,
     )
     num_cols_exponent: float = _f(
         1.0,
@@ -171,20 +241,60 @@ class SchemaPriors:
         "Power-law exponent a of P(k) ∝ k^-a for the column count: larger → more narrow tables.",
         lo=0.0,
         hi=5.0,
+        label="Column-count power-law exponent",
+        group="Columns",
+        sql=False,
     )
     categorical_prob: float = _f(
-        0.5, "float", "Probability that a feature column is categorical (else numerical).", lo=0.0, hi=1.0
+        0.5,
+        "float",
+        "Probability that a feature column is categorical (else numerical).",
+        lo=0.0,
+        hi=1.0,
+        label="Categorical share",
+        group="Columns",
+        sql=False,
     )
     num_categories: tuple[int, int] = _f(
-        (2, 10), "int_range", "Categories of a categorical feature column.", lo=2, hi=100
+        (2, 10),
+        "int_range",
+        "Categories of a categorical feature column.",
+        lo=2,
+        hi=100,
+        label="Categories per categorical column",
+        group="Columns",
     )
-    time_start: str = _f("1990-01-01", "date", "Earliest day of the database's time window.")
-    time_end: str = _f("2025-01-01", "date", "Latest day of the database's time window.")
+    time_start: str = _f(
+        "1990-01-01",
+        "date",
+        "Earliest day of the database's time window.",
+        label="Time window start",
+        group="Time window",
+    )
+    time_end: str = _f(
+        "2025-01-01",
+        "date",
+        "Latest day of the database's time window.",
+        label="Time window end",
+        group="Time window",
+    )
     val_frac: float = _f(
-        0.8, "float", "Validation cut-off: this fraction of the way through the time window.", lo=0.0, hi=1.0
+        0.8,
+        "float",
+        "Validation cut-off: this fraction of the way through the time window.",
+        lo=0.0,
+        hi=1.0,
+        label="Validation cut-off (fraction)",
+        group="Time window",
     )
     test_frac: float = _f(
-        0.9, "float", "Test cut-off: this fraction of the way through the time window.", lo=0.0, hi=1.0
+        0.9,
+        "float",
+        "Test cut-off: this fraction of the way through the time window.",
+        lo=0.0,
+        hi=1.0,
+        label="Test cut-off (fraction)",
+        group="Time window",
     )
 
 
@@ -198,12 +308,26 @@ class ConnectivityPriors:
         "HSBM levels L per foreign key: more levels → each child draws from a tighter pool of parents.",
         lo=1,
         hi=5,
+        label="HSBM levels",
+        group="HSBM priors",
     )
     parent_clusters: tuple[int, int] = _f(
-        (1, 3), "int_range", "Clusters per HSBM level on the parent side.", lo=1, hi=3
+        (1, 3),
+        "int_range",
+        "Clusters per HSBM level on the parent side.",
+        lo=1,
+        hi=3,
+        label="Parent clusters per level",
+        group="HSBM priors",
     )
     child_clusters: tuple[int, int] = _f(
-        (1, 3), "int_range", "Clusters per HSBM level on the child side.", lo=1, hi=3
+        (1, 3),
+        "int_range",
+        "Clusters per HSBM level on the child side.",
+        lo=1,
+        hi=3,
+        label="Child clusters per level",
+        group="HSBM priors",
     )
     within_affinity: float = _f(
         0.9,
@@ -211,6 +335,8 @@ class ConnectivityPriors:
         "Block-matrix value on the 'diagonal' (parent and child cluster aligned).",
         lo=1e-6,
         hi=1.0,
+        label="Within-cluster affinity",
+        group="HSBM priors",
     )
     across_affinity: tuple[float, float] = _f(
         (0.001, 0.002),
@@ -219,6 +345,8 @@ class ConnectivityPriors:
         lo=1e-6,
         hi=1.0,
         log=True,
+        label="Across-cluster affinity",
+        group="HSBM priors",
     )
 
 
@@ -227,59 +355,145 @@ class FeaturePriors:
     """Stage 3: one structural causal model (SCM) per table."""
 
     scm_layouts: tuple[str, ...] = _f(
-        LAYOUT_NAMES, "set", "DAG layouts an SCM graph is drawn from (one per table).", options=LAYOUT_NAMES
+        LAYOUT_NAMES,
+        "set",
+        "DAG layouts an SCM graph is drawn from (one per table).",
+        options=LAYOUT_NAMES,
+        label="SCM layouts",
+        group="SCM graph",
     )
-    layout: LayoutPriors = field(default_factory=LayoutPriors)
+    layout: LayoutPriors = field(default_factory=LayoutPriors, metadata={"group": "SCM layout parameters"})
     column_node_frac: tuple[float, float] = _f(
         (0.3, 0.9),
         "float_range",
         "Share of SCM nodes that are columns: c columns give c + ceil(c / frac) + extra nodes.",
         lo=0.1,
         hi=1.0,
+        label="Column-node fraction",
+        group="SCM graph",
     )
-    extra_nodes: int = _f(3, "int", "Extra SCM nodes added to every graph.", lo=0, hi=20)
+    extra_nodes: int = _f(
+        3,
+        "int",
+        "Extra SCM nodes added to every graph.",
+        lo=0,
+        hi=20,
+        label="Extra SCM nodes",
+        group="SCM graph",
+    )
     latent_categorical_prob: float = _f(
-        0.5, "float", "Probability that a latent SCM node is categorical.", lo=0.0, hi=1.0
+        0.5,
+        "float",
+        "Probability that a latent SCM node is categorical.",
+        lo=0.0,
+        hi=1.0,
+        label="Categorical latent share",
+        group="SCM graph",
     )
     latent_categories: tuple[int, int] = _f(
-        (2, 10), "int_range", "Categories of a categorical latent node.", lo=2, hi=100
+        (2, 10),
+        "int_range",
+        "Categories of a categorical latent node.",
+        lo=2,
+        hi=100,
+        label="Categories per latent node",
+        group="SCM graph",
     )
     source_types: tuple[str, ...] = _f(
         SOURCE_NAMES,
         "set",
         "Generators of exogenous values at source nodes (in-degree 0): time series, uniform, gaussian, beta, mixed.",
         options=SOURCE_NAMES,
+        label="Source types",
+        group="Sources",
     )
     source_scales: tuple[float, ...] = _f(
-        SCALE_OPTIONS, "set", "Scale of a source's value range [lo, hi] ⊂ [0, scale].", options=SCALE_OPTIONS
+        SCALE_OPTIONS,
+        "set",
+        "Scale of a source's value range [lo, hi] ⊂ [0, scale].",
+        options=SCALE_OPTIONS,
+        label="Source scales",
+        group="Sources",
     )
     trend_exponent: tuple[float, float] = _f(
-        (0.0, 2.0), "float_range", "ts sources: exponent α of the trend (t/n)^α.", lo=0.0, hi=5.0
+        (0.0, 2.0),
+        "float_range",
+        "ts sources: exponent α of the trend (t/n)^α.",
+        lo=0.0,
+        hi=5.0,
+        label="Trend exponent α",
+        group="Sources",
     )
     cycle_fracs: tuple[float, ...] = _f(
         CYCLE_FRAC_OPTIONS,
         "set",
         "ts sources: cycle length f = ceil(n · q) as a fraction q of the rows.",
         options=CYCLE_FRAC_OPTIONS,
+        label="Cycle length fractions q",
+        group="Sources",
     )
     ar_rho: tuple[float, float] = _f(
-        (0.0, 0.9), "float_range", "ts sources: AR(1) coefficient ρ of the noise.", lo=0.0, hi=0.99
+        (0.0, 0.9),
+        "float_range",
+        "ts sources: AR(1) coefficient ρ of the noise.",
+        lo=0.0,
+        hi=0.99,
+        label="AR(1) coefficient ρ",
+        group="Sources",
     )
     activity_noise_std: float = _f(
-        0.05, "float", "ts sources in activity tables: AR(1) innovation σ.", lo=0.0, hi=10.0
+        0.05,
+        "float",
+        "ts sources in activity tables: AR(1) innovation σ.",
+        lo=0.0,
+        hi=10.0,
+        label="Noise σ (activity tables)",
+        group="Sources",
     )
     entity_noise_std: float = _f(
-        1.0, "float", "ts sources in entity tables: AR(1) innovation σ (no trend, no cycle).", lo=0.0, hi=10.0
+        1.0,
+        "float",
+        "ts sources in entity tables: AR(1) innovation σ (no trend, no cycle).",
+        lo=0.0,
+        hi=10.0,
+        label="Noise σ (entity tables)",
+        group="Sources",
     )
     beta_shape: tuple[float, float] = _f(
-        (0.5, 5.0), "float_range", "beta sources: shapes a, b of Beta(a, b).", lo=0.05, hi=50.0
+        (0.5, 5.0),
+        "float_range",
+        "beta sources: shapes a, b of Beta(a, b).",
+        lo=0.05,
+        hi=50.0,
+        label="Beta source shapes",
+        group="Sources",
     )
     mixed_components: tuple[int, int] = _f(
-        (2, 3), "int_range", "mixed sources: sub-generators each row picks among.", lo=2, hi=4
+        (2, 3),
+        "int_range",
+        "mixed sources: sub-generators each row picks among.",
+        lo=2,
+        hi=4,
+        label="Mixed-source components",
+        group="Sources",
     )
-    embedding_dim: int = _f(32, "int", "Embedding dimension d of every mechanism.", lo=2, hi=256)
+    embedding_dim: int = _f(
+        32,
+        "int",
+        "Embedding dimension d of every mechanism.",
+        lo=2,
+        hi=256,
+        label="Embedding dimension d",
+        group="Mechanisms",
+    )
     mlp_layers: tuple[int, int] = _f(
-        (2, 4), "int_range", "Layers of each random MLP (encoders, decoders).", lo=1, hi=8
+        (2, 4),
+        "int_range",
+        "Layers of each random MLP (encoders, decoders).",
+        lo=1,
+        hi=8,
+        label="MLP depth (layers)",
+        group="Mechanisms",
     )
     weight_density: tuple[float, float] = _f(
         (0.3, 1.0),
@@ -287,12 +501,24 @@ class FeaturePriors:
         "Bernoulli density masking each MLP weight matrix (rescaled by 1/density).",
         lo=0.01,
         hi=1.0,
+        label="Weight density",
+        group="Mechanisms",
     )
     init_schemes: tuple[str, ...] = _f(
-        INIT_NAMES, "set", "Weight initialisation schemes, one drawn per weight matrix.", options=INIT_NAMES
+        INIT_NAMES,
+        "set",
+        "Weight initialisation schemes, one drawn per weight matrix.",
+        options=INIT_NAMES,
+        label="Init schemes",
+        group="Mechanisms",
     )
     activations: tuple[str, ...] = _f(
-        ACTIVATION_NAMES, "set", "Activations, one drawn per hidden layer.", options=ACTIVATION_NAMES
+        ACTIVATION_NAMES,
+        "set",
+        "Activations, one drawn per hidden layer.",
+        options=ACTIVATION_NAMES,
+        label="Activations",
+        group="Mechanisms",
     )
     activation_log_scale: tuple[float, float] = _f(
         (-1.0, 1.0),
@@ -300,24 +526,42 @@ class FeaturePriors:
         "Each activation is multiplied by e^U(lo, hi).",
         lo=-5.0,
         hi=5.0,
+        label="Activation log-scale",
+        group="Mechanisms",
     )
     aggregations: tuple[str, ...] = _f(
         AGGREGATION_NAMES,
         "set",
         "How a node combines its parents' embeddings, one per node.",
         options=AGGREGATION_NAMES,
+        label="Aggregations",
+        group="Mechanisms",
     )
     propagation_modes: tuple[str, ...] = _f(
         PROPAGATION_NAMES,
         "set",
         "type_eager: typed encoders/decoders; type_lazy: all numerical, categoricals quantised afterwards.",
         options=PROPAGATION_NAMES,
+        label="Propagation modes",
+        group="Mechanisms",
     )
     noise_alpha: tuple[float, float] = _f(
-        (0.5, 5.0), "float_range", "Node noise Beta(α, β)/d: range of α (per node).", lo=0.05, hi=50.0
+        (0.5, 5.0),
+        "float_range",
+        "Node noise Beta(α, β)/d: range of α (per node).",
+        lo=0.05,
+        hi=50.0,
+        label="Noise Beta α",
+        group="Noise and typing",
     )
     noise_beta: tuple[float, float] = _f(
-        (0.5, 5.0), "float_range", "Node noise Beta(α, β)/d: range of β (per node).", lo=0.05, hi=50.0
+        (0.5, 5.0),
+        "float_range",
+        "Node noise Beta(α, β)/d: range of β (per node).",
+        lo=0.05,
+        hi=50.0,
+        label="Noise Beta β",
+        group="Noise and typing",
     )
     lazy_permute_prob: tuple[float, float] = _f(
         (0.3, 1.0),
@@ -325,6 +569,8 @@ class FeaturePriors:
         "type_lazy: probability that a quantised column's labels are permuted.",
         lo=0.0,
         hi=1.0,
+        label="Lazy: label permute prob.",
+        group="Noise and typing",
     )
     lazy_reverse_prob: tuple[float, float] = _f(
         (0.2, 0.8),
@@ -332,12 +578,28 @@ class FeaturePriors:
         "type_lazy: probability that a quantised column's labels are reversed.",
         lo=0.0,
         hi=1.0,
+        label="Lazy: label reverse prob.",
+        group="Noise and typing",
     )
     activation_clamp: float = _f(
-        1e6, "float", "Activations are clamped to ± this value.", lo=1.0, hi=1e30, log=True
+        1e6,
+        "float",
+        "Activations are clamped to ± this value.",
+        lo=1.0,
+        hi=1e30,
+        log=True,
+        label="Activation clamp",
+        group="Noise and typing",
     )
     embedding_clamp: float = _f(
-        1e4, "float", "Stacked parent embeddings are clamped to ± this value.", lo=1.0, hi=1e30, log=True
+        1e4,
+        "float",
+        "Stacked parent embeddings are clamped to ± this value.",
+        lo=1.0,
+        hi=1e30,
+        log=True,
+        label="Embedding clamp",
+        group="Noise and typing",
     )
     encoder_knots: int = _f(
         0,
@@ -347,6 +609,8 @@ class FeaturePriors:
         "0 evaluates every row exactly.",
         lo=0,
         hi=65536,
+        label="Encoder knots (approximation)",
+        group="Mechanisms",
     )
 
 
@@ -359,6 +623,8 @@ class PostprocessPriors:
         "set",
         "Transform applied to each float feature column, one drawn per column.",
         options=TRANSFORM_NAMES,
+        label="Column transforms",
+        group="Post-processing",
     )
     nan_frac: tuple[float, float] = _f(
         (0.01, 0.1),
@@ -366,11 +632,15 @@ class PostprocessPriors:
         "Share of rows set missing, drawn once per table, in every float feature column.",
         lo=0.0,
         hi=1.0,
+        label="Missing-value share",
+        group="Post-processing",
     )
     binarize_categoricals: bool = _f(
         True,
         "bool",
         "Integer categorical columns become booleans (value > 0); a column left constant is dropped.",
+        label="Binarize integer categoricals",
+        group="Post-processing",
     )
 
 
@@ -415,6 +685,43 @@ def iter_priors(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any, PriorSpe
             yield from iter_priors(value, path + ".")
         else:
             yield path, value, f.metadata["prior"]
+
+
+def prior_groups(sections: Sequence[str], *, sql: bool = False) -> dict[str, list[str]]:
+    """The app's controls of a stage page: ``{group: [dotted prior paths]}``.
+
+    Parameters
+    ----------
+    sections : sequence of str
+        Config sections the page shows (``"schema"``, ``("features", "postprocess")`` ...).
+    sql : bool, default False
+        Leave out the priors that do not apply to a schema imported from SQL.
+
+    Returns
+    -------
+    dict
+        Groups in the order their first prior is declared, the groups of nested sections
+        (layout parameters) last; each group's paths in declaration order.
+    """
+    leaves: dict[str, list[str]] = {}
+    nested: dict[str, list[str]] = {}
+    for section in sections:
+        obj = getattr(Config(), section)
+        for f in fields(obj):
+            value = getattr(obj, f.name)
+            path = f"{section}.{f.name}"
+            if dataclasses.is_dataclass(value):
+                if sql and not f.metadata.get("sql", True):
+                    continue
+                group = f.metadata.get("group") or f.name
+                for sub, _, spec in iter_priors(value, path + "."):
+                    if not (sql and not spec.sql):
+                        nested.setdefault(group, []).append(sub)
+            else:
+                spec = f.metadata["prior"]
+                if not (sql and not spec.sql):
+                    leaves.setdefault(spec.group or section, []).append(path)
+    return {**leaves, **nested}
 
 
 # problems a ConfigError message lists (all are in .errors)
@@ -560,10 +867,12 @@ def _section_to_dict(obj: Any) -> dict[str, Any]:
 class Config:
     """All priors of one PluRel generator. ``Config()`` is the paper's setting."""
 
-    schema: SchemaPriors = field(default_factory=SchemaPriors)
-    connectivity: ConnectivityPriors = field(default_factory=ConnectivityPriors)
-    features: FeaturePriors = field(default_factory=FeaturePriors)
-    postprocess: PostprocessPriors = field(default_factory=PostprocessPriors)
+    # each section's class is read from SECTIONS when a Config is made, so a section
+    # extended there (a new prior) is used everywhere
+    schema: SchemaPriors = field(default_factory=lambda: SECTIONS["schema"]())
+    connectivity: ConnectivityPriors = field(default_factory=lambda: SECTIONS["connectivity"]())
+    features: FeaturePriors = field(default_factory=lambda: SECTIONS["features"]())
+    postprocess: PostprocessPriors = field(default_factory=lambda: SECTIONS["postprocess"]())
 
     # -- validation -------------------------------------------------------------------
     def problems(self) -> list[tuple[str, str]]:

@@ -933,3 +933,46 @@ def test_a_huge_bad_config_gives_a_short_notice() -> None:
     at = _upload_config(_app(), "huge.json", content)
     texts = [w.value for w in at.warning]
     assert texts and all(len(t) < 3000 for t in texts)
+
+
+@pytest.mark.parametrize(
+    ("section", "page", "group"),
+    [
+        ("schema", "schema", "Columns"),
+        ("connectivity", "connectivity", "HSBM priors"),
+        ("features", "features", "Mechanisms"),
+        ("postprocess", "features", "Post-processing"),
+    ],
+)
+def test_a_new_prior_in_the_metadata_gets_a_control_on_its_stage_page(
+    monkeypatch: pytest.MonkeyPatch, section: str, page: str, group: str
+) -> None:
+    import dataclasses
+
+    from plurel_core import config
+
+    base = config.SECTIONS[section]
+    extended = dataclasses.make_dataclass(
+        base.__name__,
+        [
+            (
+                "new_prior",
+                float,
+                config._f(
+                    0.5, "float", "A prior added in a test.", lo=0.0, hi=1.0, label="New prior", group=group
+                ),
+            )
+        ],
+        bases=(base,),
+        frozen=True,
+    )
+    monkeypatch.setitem(config.SECTIONS, section, extended)
+    path = f"{section}.new_prior"
+    at = _open(_app(preset="small"), page)
+    control = _control(at, "slider", path)
+    assert control.label == "New prior" and "A prior added in a test." in control.help
+    control.set_value(0.25).run()
+    assert not at.exception
+    assert at.query_params[path] == "0.25"
+    again = _open(_app(preset="small", **{path: "0.75"}), page)
+    assert _control(again, "slider", path).value == 0.75

@@ -6,7 +6,7 @@ import streamlit as st
 
 from explorer import state
 from explorer.compare_views import draw_schema_comparison
-from explorer.controls import prior_controls
+from explorer.controls import stage_controls
 from explorer.diagnostics_panel import diagnostics_slot, draw_diagnostics
 from explorer.stages import current_database, current_schema
 from explorer.ui import (
@@ -38,42 +38,8 @@ st.caption(
 controls, view = st.columns([1, 2.7], gap="medium")
 with controls:
     schema_source_picker()
-    sql = state.get_sql()
-    with st.expander("Tables and rows", expanded=True):
-        if sql is None:
-            prior_controls(["schema.num_tables", "schema.layouts"])
-        prior_controls(["schema.entity_rows", "schema.activity_rows"])
-    if sql is None:
-        with st.expander("Columns", expanded=True):
-            prior_controls(
-                [
-                    "schema.num_cols",
-                    "schema.num_cols_exponent",
-                    "schema.categorical_prob",
-                    "schema.num_categories",
-                ]
-            )
-    else:
-        with st.expander("Columns"):
-            prior_controls(["schema.num_categories"])
-    with st.expander("Time window"):
-        prior_controls(["schema.time_start", "schema.time_end", "schema.val_frac", "schema.test_frac"])
-    if sql is None:
-        with st.expander("Layout parameters"):
-            prior_controls(
-                [
-                    "schema.layout.er_p",
-                    "schema.layout.ba_m",
-                    "schema.layout.ba_sink_edge_dropout",
-                    "schema.layout.ba_flip_leaf_edge_prob",
-                    "schema.layout.ba_max_in_degree",
-                    "schema.layout.ws_k",
-                    "schema.layout.ws_p",
-                    "schema.layout.layered_depth",
-                    "schema.layout.layered_edge_dropout",
-                    "schema.layout.edge_weight_dists",
-                ]
-            )
+    imported = state.get_sql() is not None
+    stage_controls(["schema"], sql=imported, expanded=["Tables and rows"] + ([] if imported else ["Columns"]))
 
 with view:
     diagnostics = diagnostics_slot()  # filled last: the schema draws first

@@ -7,7 +7,7 @@ import streamlit as st
 
 from explorer import state
 from explorer.compare_views import draw_connectivity_comparison
-from explorer.controls import prior_controls
+from explorer.controls import stage_controls
 from explorer.diagnostics_panel import diagnostics_slot, draw_diagnostics
 from explorer.stages import current_foreign_keys, current_schema, preview_schema, row_scale
 from explorer.ui import md_escape, preview_banner, run_or_report, short_count, view_select
@@ -32,16 +32,8 @@ st.caption(
 )
 
 controls, view = st.columns([1, 2.7], gap="medium")
-with controls, st.expander("HSBM priors", expanded=True):
-    prior_controls(
-        [
-            "connectivity.levels",
-            "connectivity.parent_clusters",
-            "connectivity.child_clusters",
-            "connectivity.within_affinity",
-            "connectivity.across_affinity",
-        ]
-    )
+with controls:
+    stage_controls(["connectivity"])
 
 with view:
     diagnostics = diagnostics_slot()  # filled last: the key charts draw first

@@ -6,7 +6,7 @@ import streamlit as st
 
 from explorer import state
 from explorer.compare_views import draw_features_comparison
-from explorer.controls import prior_controls
+from explorer.controls import stage_controls
 from explorer.diagnostics_panel import diagnostics_slot, draw_diagnostics
 from explorer.stages import current_database
 from explorer.ui import (
@@ -18,7 +18,6 @@ from explorer.ui import (
     run_or_report,
     view_select,
 )
-from plurel_core.config import Config, iter_priors
 from plurel_core.viz import (
     SCM_LEGEND,
     correlation_frame,
@@ -37,55 +36,9 @@ st.caption(
     "key points to condition the child's nodes. Changing these priors never changes the schema or the keys."
 )
 
-GROUPS = {
-    "SCM graph": [
-        "features.scm_layouts",
-        "features.column_node_frac",
-        "features.extra_nodes",
-        "features.latent_categorical_prob",
-        "features.latent_categories",
-    ],
-    "Sources": [
-        "features.source_types",
-        "features.source_scales",
-        "features.trend_exponent",
-        "features.cycle_fracs",
-        "features.ar_rho",
-        "features.activity_noise_std",
-        "features.entity_noise_std",
-        "features.beta_shape",
-        "features.mixed_components",
-    ],
-    "Mechanisms": [
-        "features.mlp_layers",
-        "features.weight_density",
-        "features.init_schemes",
-        "features.activations",
-        "features.activation_log_scale",
-        "features.aggregations",
-        "features.propagation_modes",
-        "features.embedding_dim",
-    ],
-    "Noise and typing": [
-        "features.noise_alpha",
-        "features.noise_beta",
-        "features.lazy_permute_prob",
-        "features.lazy_reverse_prob",
-        "features.activation_clamp",
-        "features.embedding_clamp",
-    ],
-    "Post-processing": [p for p, _, _ in iter_priors(Config().postprocess, "postprocess.")],
-}
-_listed = {p for paths in GROUPS.values() for p in paths}
-GROUPS["SCM layout parameters"] = [
-    p for p, _, _ in iter_priors(Config().features, "features.") if p not in _listed
-]
-
 controls, view = st.columns([1, 2.7], gap="medium")
 with controls:
-    for i, (group, paths) in enumerate(GROUPS.items()):
-        with st.expander(group, expanded=i == 0):
-            prior_controls(paths)
+    stage_controls(["features", "postprocess"])
 
 with view:
     diagnostics = diagnostics_slot()  # filled last: the SCM and figures draw first
