@@ -12,19 +12,20 @@ from pathlib import Path
 import streamlit as st
 
 from explorer import lessons, state
+from explorer.pages import PAGES
 from explorer.sidebar import draw_sidebar
 from explorer.stages import prune_view
 
 st.set_page_config(page_title="PluRel Explorer", page_icon="🧬", layout="wide")
 
 HERE = Path(__file__).resolve().parent
-# Not "pages/": Streamlit runs the first session of a server in its older multipage mode
-# when a folder of that name sits beside the entry script, which breaks deep links.
-PAGES = HERE / "views"
+# (the pages live in views/, not pages/: Streamlit runs the first session of a server in its
+# older multipage mode when a folder of that name sits beside the entry script, which breaks
+# deep links)
 
 state.init_state()
 
-home = st.Page(PAGES / "0_Home.py", title="Home", icon=":material/home:", default=True)
+home = st.Page(HERE / PAGES[0].file, title=PAGES[0].title, icon=PAGES[0].icon, default=True)
 
 
 def _home_alias() -> None:
@@ -32,28 +33,7 @@ def _home_alias() -> None:
     st.switch_page(home, query_params=st.query_params.to_dict())
 
 
-pages = [
-    home,
-    st.Page(
-        PAGES / "1_Schema.py", title="Stage 1 · Schema", icon=":material/account_tree:", url_path="schema"
-    ),
-    st.Page(
-        PAGES / "2_Connectivity.py",
-        title="Stage 2 · Connectivity",
-        icon=":material/link:",
-        url_path="connectivity",
-    ),
-    st.Page(
-        PAGES / "3_Features.py", title="Stage 3 · Features", icon=":material/science:", url_path="features"
-    ),
-    st.Page(PAGES / "4_Export.py", title="Export", icon=":material/download:", url_path="export"),
-]
-pages.append(st.Page(PAGES / "5_Sweep.py", title="Sweep", icon=":material/query_stats:", url_path="sweep"))
-pages.append(
-    st.Page(PAGES / "6_Reality.py", title="Reality check", icon=":material/compare:", url_path="reality")
-)
-pages.append(st.Page(PAGES / "7_Vary.py", title="Vary", icon=":material/tune:", url_path="vary"))
-pages.append(st.Page(PAGES / "8_Lessons.py", title="Lessons", icon=":material/school:", url_path="lessons"))
+pages = [home] + [st.Page(HERE / p.file, title=p.title, icon=p.icon, url_path=p.url_path) for p in PAGES[1:]]
 # Home is served at "/"; "/home" (an old or hand-written link) leads there instead of to a
 # blocking "Page not found" dialog
 pages.append(st.Page(_home_alias, title="Home", url_path="home", visibility="hidden"))

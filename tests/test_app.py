@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from explorer.controls import MAX_SLIDER_STEPS, float_widget, log_grid
+from explorer.pages import PAGES, page_file
 from explorer.sidebar import load_bundle
 from explorer.urlstate import all_prior_paths, decode_state, decode_value, encode_state, encode_value
 from plurel_core import export
@@ -19,13 +20,6 @@ from plurel_core.viz import vis_network_js
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
-PAGES = {
-    "home": "views/0_Home.py",
-    "schema": "views/1_Schema.py",
-    "connectivity": "views/2_Connectivity.py",
-    "features": "views/3_Features.py",
-    "export": "views/4_Export.py",
-}
 TIMEOUT = 120
 
 
@@ -194,7 +188,7 @@ def _app(**query: str) -> AppTest:
 
 
 def _open(at: AppTest, page: str) -> AppTest:
-    at.switch_page(PAGES[page])
+    at.switch_page(page_file(page))
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -976,3 +970,13 @@ def test_a_new_prior_in_the_metadata_gets_a_control_on_its_stage_page(
     assert at.query_params[path] == "0.25"
     again = _open(_app(preset="small", **{path: "0.75"}), page)
     assert _control(again, "slider", path).value == 0.75
+
+
+def test_the_page_list_is_every_page_of_the_app_and_home_links_from_it() -> None:
+    assert sorted(p.file for p in PAGES) == sorted(
+        str(f.relative_to(ROOT)) for f in (ROOT / "views").glob("*.py")
+    )
+    assert len({p.url_path for p in PAGES}) == len(PAGES)
+    at = _app(preset="small")
+    links = [(link.proto.page, link.proto.label) for link in at.get("page_link")]  # Home's
+    assert links == [(p.url_path, p.home_link) for p in PAGES if p.home_link]

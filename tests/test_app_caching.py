@@ -20,6 +20,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import explorer.stages as stages
+from explorer.pages import page_file
 from explorer.urlstate import all_prior_paths, encode_value
 from plurel_core.config import Config
 
@@ -64,7 +65,7 @@ def _features_page(query: dict[str, str]) -> AppTest:
     for k, v in query.items():
         at.query_params[k] = v
     at.run()  # Home: the app opens there
-    at.switch_page("views/3_Features.py")
+    at.switch_page(page_file("features"))
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -7,9 +7,11 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from explorer.pages import page_file
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
-PAGE = "views/6_Reality.py"
+PAGE = page_file("reality")
 TIMEOUT = 300
 
 

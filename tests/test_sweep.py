@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from explorer.pages import page_file
 from plurel_core.cli import main as cli_main
 from plurel_core.config import Config
 from plurel_core.generate import generate
@@ -277,7 +278,7 @@ def _sweep_page(**query: str) -> AppTest:
     for k, v in query.items():
         at.query_params[k] = v
     at.run()
-    at.switch_page("views/5_Sweep.py")
+    at.switch_page(page_file("sweep"))
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

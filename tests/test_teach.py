@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from explorer.pages import page_file
 from explorer.pinned import decode_pinned, encode_pinned
 from explorer.urlextra import split_params
 from plurel_core.config import Config
@@ -92,19 +93,19 @@ def test_pin_from_the_sidebar_puts_a_in_the_url_and_unpin_removes_it():
 
 
 def test_sweep_seeds_come_from_the_url_and_go_back_into_it():
-    at = _open(_app(preset="small", seed="1", n="4", offset="9"), "views/5_Sweep.py")
+    at = _open(_app(preset="small", seed="1", n="4", offset="9"), page_file("sweep"))
     inputs = {ni.label: ni.value for ni in at.number_input}
     # before: N reset to 50 and the offset to 0 on every visit, and neither was in the URL
     assert inputs["Databases N"] == 4 and inputs["Seed offset"] == 9
     [ni for ni in at.number_input if ni.label == "Databases N"][0].set_value(6).run()
     assert at.query_params["n"] == "6" and at.query_params["offset"] == "9"
-    bad = _open(_app(preset="small", n="oops"), "views/5_Sweep.py")
+    bad = _open(_app(preset="small", n="oops"), page_file("sweep"))
     assert "n='oops'" in _warnings(bad)
     assert {ni.label: ni.value for ni in bad.number_input}["Databases N"] == 50
 
 
 def test_ab_runs_both_on_the_same_seeds_and_reports_matched_effects():
-    at = _open(_app(**AB_QUERY, n="4", offset="3"), "views/5_Sweep.py")
+    at = _open(_app(**AB_QUERY, n="4", offset="3"), page_file("sweep"))
     _button(at, "Run sweeps A and B").click().run()
     assert not at.exception, [e.value for e in at.exception]
     frames = [df.value for df in at.dataframe]
@@ -119,7 +120,7 @@ def test_ab_runs_both_on_the_same_seeds_and_reports_matched_effects():
     assert loc["Δ mean (B − A)"] < 0 and loc["CI high"] < 0
     assert eff.loc["tables", "Δ mean (B − A)"] == 0
     # a reload (a new session with the same URL) finds both sweeps: no run needed
-    again = _open(_app(**AB_QUERY, n="4", offset="3"), "views/5_Sweep.py")
+    again = _open(_app(**AB_QUERY, n="4", offset="3"), page_file("sweep"))
     assert _button(again, "Run sweeps A and B").disabled
     assert any("effect size d_z" in getattr(df.value, "columns", []) for df in again.dataframe)
 
@@ -139,12 +140,12 @@ def _texts(at: AppTest) -> str:
 
 
 def test_stage_pages_show_nothing_extra_without_a_pinned_a():
-    at = _open(_app(preset="small", seed="1"), "views/2_Connectivity.py")
+    at = _open(_app(preset="small", seed="1"), page_file("connectivity"))
     assert "A beside B" not in _texts(at)
 
 
 def test_connectivity_page_shows_a_beside_b_on_the_same_seed():
-    at = _open(_app(**AB_QUERY), "views/2_Connectivity.py")
+    at = _open(_app(**AB_QUERY), page_file("connectivity"))
     text = _texts(at)
     assert "A beside B · seed 1" in text and "connectivity.within_affinity" in text
     figures = _figures(at)
@@ -161,20 +162,20 @@ def test_connectivity_page_shows_a_beside_b_on_the_same_seed():
 
 def test_features_page_says_schema_and_keys_are_identical_after_a_stage3_change():
     query = {"preset": "small", "seed": "1", "A.preset": "small", "postprocess.binarize_categoricals": "0"}
-    at = _open(_app(**query), "views/3_Features.py")
+    at = _open(_app(**query), page_file("features"))
     text = _texts(at)
     assert "schema and foreign keys are identical" in text
     overlays = [f for f in _figures(at) if [t.get("name") for t in f] == ["A", "B"]]
     assert overlays
-    conn = _open(at, "views/2_Connectivity.py")
+    conn = _open(at, page_file("connectivity"))
     assert "foreign keys are identical" in _texts(conn)
-    schema = _open(conn, "views/1_Schema.py")
+    schema = _open(conn, page_file("schema"))
     assert "have this very schema" in _texts(schema)
 
 
 def test_schema_page_draws_both_schemas_when_stage1_changed():
     query = {"preset": "small", "seed": "1", "A.preset": "small", "schema.num_tables": "6-6"}
-    at = _open(_app(**query), "views/1_Schema.py")
+    at = _open(_app(**query), page_file("schema"))
     assert "A beside B" in _texts(at)
     sizes = [df.value for df in at.dataframe if "A (pinned)" in list(df.value.columns)]
     assert sizes and sizes[0].loc["tables", "B (current)"] == "6"
@@ -233,7 +234,7 @@ def test_vary_draws_one_panel_per_value_on_the_same_seed():
         "vary": "connectivity.within_affinity",
         "values": "0.002; 0.1; 0.9",
     }
-    at = _open(_app(**query), "views/7_Vary.py")
+    at = _open(_app(**query), page_file("vary"))
     titles = _panel_titles(at)[0]
     assert len(titles) == 3 and titles[0].startswith("0.002") and titles[2].startswith("0.9")
     assert at.query_params["vary"] == "connectivity.within_affinity"
@@ -245,7 +246,7 @@ def test_vary_draws_one_panel_per_value_on_the_same_seed():
 
 def test_vary_names_the_values_it_drops():
     query = {"preset": "small", "vary": "connectivity.within_affinity", "values": "0.5; zz; 5"}
-    at = _open(_app(**query), "views/7_Vary.py")
+    at = _open(_app(**query), page_file("vary"))
     text = _warnings(at)
     assert "'zz'" in text and "'5'" in text
     assert "Give at least two values" in " ".join(i.value for i in at.info)
@@ -256,7 +257,7 @@ def test_vary_names_the_values_it_drops():
     [("schema.layouts", "BarabasiAlbert; WattsStrogatz"), ("features.aggregations", "sum; max")],
 )
 def test_vary_stage1_and_stage3_priors(path, values):
-    at = _open(_app(preset="small", seed="2", vary=path, values=values), "views/7_Vary.py")
+    at = _open(_app(preset="small", seed="2", vary=path, values=values), page_file("vary"))
     assert len(_panel_titles(at)[0]) == 2
 
 
@@ -277,7 +278,7 @@ def test_every_lesson_state_is_valid():
 
 
 def test_opening_a_lesson_sets_its_state_and_page():
-    at = _open(_app(), "views/8_Lessons.py")
+    at = _open(_app(), page_file("lessons"))
     _button_by_key(at, "lesson_open:affinity").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.query_params["lesson"] == "affinity" and at.query_params["A.preset"] == "small"
@@ -293,17 +294,17 @@ def test_presentation_mode_shows_only_the_lessons_controls():
     from urllib.parse import parse_qsl
 
     query = dict(parse_qsl(lesson_query(lesson, present=True)))
-    at = _open(_app(**query), "views/2_Connectivity.py")
+    at = _open(_app(**query), page_file("connectivity"))
     labels = [s.label for s in at.slider] + [s.label for s in at.number_input]
     assert any("levels" in label.lower() for label in labels)
     assert not any("affinity" in label.lower() for label in labels)
-    normal = _open(_app(**{k: v for k, v in query.items() if k != "present"}), "views/2_Connectivity.py")
+    normal = _open(_app(**{k: v for k, v in query.items() if k != "present"}), page_file("connectivity"))
     assert any("affinity" in s.label.lower() for s in [*normal.slider, *normal.number_input])
 
 
 def test_lecturer_link_carries_state_a_and_question():
     at = _app(**AB_QUERY)
-    at = _open(at, "views/8_Lessons.py")
+    at = _open(at, page_file("lessons"))
     at.text_input(key="lesson_note").input("Where do the links go?").run()
     link = at.code[-1].value
     assert link.startswith("/connectivity?") and "A.preset=small" in link

@@ -7,6 +7,7 @@ import json
 import streamlit as st
 
 from explorer import state
+from explorer.pages import PAGES
 from explorer.stages import cached_database
 from explorer.ui import graph_frame, graph_script_src, legend, run_or_report, short_count
 from plurel_core.config import Config
@@ -77,12 +78,9 @@ with right:
     st.dataframe(first_activity.df.head(8), width="stretch", hide_index=True)
 
 st.subheader("Where to go next")
-nav = st.columns(5)
-nav[0].page_link("views/1_Schema.py", label="Stage 1 · Schema", icon=":material/account_tree:")
-nav[1].page_link("views/2_Connectivity.py", label="Stage 2 · Connectivity", icon=":material/link:")
-nav[2].page_link("views/3_Features.py", label="Stage 3 · Features", icon=":material/science:")
-nav[3].page_link("views/4_Export.py", label="Export", icon=":material/download:")
-nav[4].page_link("views/5_Sweep.py", label="Sweep over many databases", icon=":material/query_stats:")
+links = [p for p in PAGES if p.home_link]
+for column, p in zip(st.columns(len(links)), links, strict=True):
+    column.page_link(p.file, label=p.home_link, icon=p.icon)
 st.caption(
     "Your preset, seed and every changed prior are kept in the page URL: copy it to share exactly this view. "
     "Use the sidebar for presets, seeds, a reset to the paper's priors and config files."

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer import pinned, state, urlextra
+from explorer.pages import STAGE_PAGES
 from explorer.stages import cached_schema, current_keys, size_problem, stage3_problem
 from explorer.sweep_store import finished_sweeps, store
 from explorer.ui import md_escape, run_or_report
@@ -23,11 +24,6 @@ from plurel_core.viz.sweep_figures import distributions_figure, plottable_stats,
 MAX_N = 500
 DEFAULT_N = 50
 _PARTIAL = "sweep_partial"  # {"key": ..., "records": [...], "total": n} of the last started sweep
-STAGE_PAGES = (
-    ("views/1_Schema.py", "Stage 1 · Schema", "🗂️"),
-    ("views/2_Connectivity.py", "Stage 2 · Connectivity", "🔗"),
-    ("views/3_Features.py", "Stage 3 · Features", "🧪"),
-)
 ROOT = Path(__file__).resolve().parent.parent
 
 state.init_state()
@@ -197,9 +193,9 @@ def _database_picker(frame: pd.DataFrame, selected: int | None, where: str) -> N
         with cols[2]:
             st.caption(f"The app's seed is **{current}**. Open it on a stage page:")
             links = st.columns(len(STAGE_PAGES))
-            for link, (page, label, icon) in zip(links, STAGE_PAGES, strict=True):
-                if (ROOT / page).is_file():
-                    link.page_link(page, label=label, icon=icon)
+            for link, page in zip(links, STAGE_PAGES, strict=True):
+                if (ROOT / page.file).is_file():
+                    link.page_link(page.file, label=page.title, icon=page.icon)
 
 
 def _column_config(frame: pd.DataFrame) -> dict:

@@ -8,17 +8,10 @@ import streamlit as st
 
 from explorer import pinned, state, urlextra
 from explorer.lessons import LESSONS, NOTE_MAX, apply_lesson, lesson_query
+from explorer.pages import PAGES, page_file
 from explorer.ui import md_escape
 from explorer.urlstate import encode_state
 
-PAGE_FILES = {
-    "home": "views/0_Home.py",
-    "schema": "views/1_Schema.py",
-    "connectivity": "views/2_Connectivity.py",
-    "features": "views/3_Features.py",
-    "sweep": "views/5_Sweep.py",
-    "vary": "views/7_Vary.py",
-}
 state.init_state()
 
 st.title("Lessons")
@@ -32,7 +25,7 @@ st.caption(
 def _open(lesson_id: str) -> None:
     lesson = next(x for x in LESSONS if x.id == lesson_id)
     apply_lesson(lesson)
-    st.session_state["lessons_go"] = PAGE_FILES[lesson.page]
+    st.session_state["lessons_go"] = page_file(lesson.page)
 
 
 go = st.session_state.pop("lessons_go", None)
@@ -58,7 +51,8 @@ for lesson in LESSONS:
 st.subheader("Make a lesson from the current state")
 st.caption("The link carries the current priors, seed, the pinned A (if any) and your question.")
 c = st.columns([1, 3])
-page = c[0].selectbox("Page", list(PAGE_FILES), index=2, key="lesson_page")
+choices = [p.url_path for p in PAGES if p.lesson]
+page = c[0].selectbox("Page", choices, index=choices.index("connectivity"), key="lesson_page")
 note = c[1].text_input("Question for the students", key="lesson_note", max_chars=NOTE_MAX)
 present = st.checkbox("Presentation mode", value=True, key="lesson_present")
 params = encode_state(state.get_config(), state.get_seed(), state.get_preset())
