@@ -32,6 +32,7 @@ from plurel_core.diagnostics import (
     Diagnostic,
     diagnose,
 )
+from plurel_core.errors import PluRelError
 
 from .controls import label_for
 from .lessons import presenting
@@ -85,7 +86,7 @@ def cached_diagnostics(
     """
     try:
         db = cached_database(seed, schema_json, sql, connectivity_json, features_json, postprocess_json)
-    except ValueError as exc:
+    except PluRelError as exc:
         return str(exc)
     fk_columns = {(child, fk.name) for child, fk in db.schema.foreign_keys()}
     out = []
@@ -109,7 +110,7 @@ def current_diagnostics() -> tuple[tuple[Finding, ...] | None, str | None]:
     try:
         k = current_keys()
         schema = cached_schema(k.seed, k.schema, k.sql)
-    except ValueError:
+    except PluRelError:
         return None, "the priors or the SQL schema are not valid (see the message on this page)."
     if size_problem(schema) is not None:
         return None, "the database would exceed the explorer's size limit."
@@ -207,7 +208,7 @@ def _panel_label() -> str:
         keys = current_keys()
         if size_problem(cached_schema(keys.seed, keys.schema, keys.sql)) is not None:
             return "Diagnostics (not run: over the size limit)"
-    except ValueError:
+    except PluRelError:
         return "Diagnostics (not run)"
     return PANEL_LABEL
 

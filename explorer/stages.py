@@ -29,6 +29,7 @@ import streamlit as st
 from plurel_core.budget import BudgetError, check_stage3
 from plurel_core.config import Config
 from plurel_core.database import Database, ForeignKeys, Schema
+from plurel_core.errors import PluRelError
 from plurel_core.generate import assemble, sample_features, sample_foreign_keys, sample_schema
 from plurel_core.workers import start_table_workers
 
@@ -233,7 +234,7 @@ def preview_notice() -> str | None:
     try:
         k, scale = _keys_and_scale()
         schema = cached_schema(k.seed, k.schema, k.sql)
-    except ValueError:
+    except PluRelError:
         return None
     if scale == 1:
         return None
@@ -288,7 +289,7 @@ def prune_view() -> None:
     """
     try:
         schema = current_schema()
-    except ValueError:
+    except PluRelError:
         return
     fks = [f"{child}.{fk.name}" for child, fk in schema.foreign_keys()]
     state.prune_view(schema.tables, fks)

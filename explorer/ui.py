@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from plurel_core.config import ConfigError
+from plurel_core.errors import ConfigError, PluRelError, SchemaError, SQLSchemaError
 from plurel_core.viz import vis_network_js
 
 from . import state
@@ -28,6 +28,7 @@ __all__ = [
     "legend",
     "md_escape",
     "report_errors",
+    "show_bug",
     "run_or_report",
     "sql_in_link",
     "sql_upload",
@@ -46,11 +47,14 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 T = TypeVar("T")
 
 
-def _user_errors() -> tuple[type[BaseException], ...]:
-    # ConfigError and the SQL import's SQLSchemaError are ValueErrors too; the stages raise
-    # ValueError naming the argument for combinations they cannot satisfy (e.g. a 1:1 key
-    # with more child than parent rows in an imported schema)
-    return (ValueError, SizeError)
+# what the user can fix: the project's own errors (invalid priors, schemas the generator
+# cannot fill, budgets, SQL imports) and the explorer's size limit; any other exception is a bug
+USER_ERRORS: tuple[type[Exception], ...] = (PluRelError, SizeError)
+
+BUG_NOTE = (
+    "**This is a bug in PluRel Explorer**, not a problem with your priors or files. "
+    "Please report it with this page's link (it holds the priors and the seed) and the details below."
+)
 
 
 def _message(exc: BaseException) -> str:
@@ -64,19 +68,33 @@ def _message(exc: BaseException) -> str:
     if isinstance(exc, SizeError | BudgetError):  # (escaped where made: explorer.stages)
         return str(exc)
     text = md_escape(short_text(exc, 2000))
-    if type(exc).__name__ == "SQLSchemaError":
+    if isinstance(exc, SQLSchemaError):
         return f"The SQL schema could not be imported: {text}"
+    if isinstance(exc, SchemaError):
+        return f"The generator cannot fill this schema: {text}"
     return f"The generator cannot use these priors: {text}"
+
+
+def show_bug(exc: Exception) -> None:
+    """Show an unexpected exception as what it is: a bug, with its traceback."""
+    st.error(BUG_NOTE, icon=":material/bug_report:")
+    st.exception(exc)
 
 
 @contextlib.contextmanager
 def report_errors() -> Iterator[None]:
-    """Show invalid priors, size refusals and schema import errors as ``st.error``, not a traceback."""
+    """Show the project's own errors (invalid priors, size refusals, schema import errors) as
+    ``st.error`` messages; anything else is a bug, shown with its traceback and a note saying so.
+    Either way the page stops there."""
     try:
         yield
-    except _user_errors() as exc:
+    except USER_ERRORS as exc:
         st.error(_message(exc))
         state.sync_url()  # st.stop ends the run before app.py would record the state in the URL
+        st.stop()
+    except Exception as exc:  # (Streamlit's stop and rerun signals are not Exceptions)
+        show_bug(exc)
+        state.sync_url()
         st.stop()
 
 
@@ -214,12 +232,12 @@ def sql_upload(file_name: str, raw: bytes) -> tuple[tuple[str, str] | None, str 
             return (name, path.read_text(encoding="utf-8")), None
     try:
         k = current_keys()
-    except ValueError:
+    except PluRelError:
         k = None  # invalid priors: the page names them; the import is checked once they are fixed
     if k is not None:
         try:
             cached_schema(k.seed, k.schema, text)
-        except ValueError as exc:
+        except PluRelError as exc:
             return None, f"{file_name} was not used (the previous schema stays): {exc}"
     return (file_name.rsplit(".", 1)[0] or "upload", text), None
 
@@ -250,7 +268,7 @@ def _skipped_notice(sql: str) -> str:
     try:
         k = current_keys()
         return skipped_notice(cached_schema(k.seed, k.schema, sql).skipped_statements)
-    except ValueError:
+    except PluRelError:
         return ""  # the page shows the error itself
 
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from .config import FeaturePriors
 from .database import Schema, TableSpec
+from .errors import BudgetError
 from .mechanisms import ROW_BLOCK
 from .scm import CHUNK_ROWS, CHUNK_STACK_FLOATS, TABLED_VALUES
 
@@ -52,10 +53,6 @@ MAX_TABLE_BYTES = 4 << 30
 # the stacked encodings of a row chunk are held a few times over (layer input, output,
 # the fold's copy) by each of up to two threads
 _CHUNK_COPIES = 2 * 3
-
-
-class BudgetError(ValueError):
-    """A configuration whose Stage 3 would exceed the memory or work budget."""
 
 
 @dataclass(frozen=True)

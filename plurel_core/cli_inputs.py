@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .config import PRESETS, Config, ConfigError
+from .errors import UsageError
 
 __all__ = [
     "UsageError",
@@ -26,10 +27,6 @@ __all__ = [
 ]
 
 MAX_CONFIG_BYTES = 10_000_000
-
-
-class UsageError(ValueError):
-    """Bad input given on the command line (exit code 2)."""
 
 
 def read_text_file(path: str, what: str, limit: int | None = None) -> str:

@@ -37,6 +37,7 @@ import pandas as pd
 from .cli_inputs import load_config
 from .config import PRESETS, Config
 from .database import Database
+from .errors import PriorError
 from .real import RealDatabase, RealDatabaseError, read_sqlite
 from .stats import (
     STAT_FIELDS,
@@ -381,7 +382,7 @@ def prior_candidates(config: Config, path: str) -> list[Any]:
             v = _clip(v, spec.lo, spec.hi)
             out.append(int(round(v)) if spec.kind == "int" else float(v))
     else:
-        raise ValueError(f"{path}: the search moves numbers and ranges, not {spec.kind} priors")
+        raise PriorError(f"{path}: the search moves numbers and ranges, not {spec.kind} priors")
     seen: list[Any] = []
     for v in out:
         if v == cur or v in seen:
@@ -436,11 +437,11 @@ def suggest_priors(
     """
     unknown = [p for p in priors if p not in SEARCH_PRIORS]
     if unknown:
-        raise ValueError(f"priors: {unknown} cannot be searched; choose from {list(SEARCH_PRIORS)}")
+        raise PriorError(f"priors: {unknown} cannot be searched; choose from {list(SEARCH_PRIORS)}")
     if not priors:
-        raise ValueError("priors: choose at least one prior to search")
+        raise PriorError("priors: choose at least one prior to search")
     if isinstance(max_evaluations, bool) or not isinstance(max_evaluations, int) or max_evaluations < 2:
-        raise ValueError(f"max_evaluations must be an integer ≥ 2, got {max_evaluations!r}")
+        raise PriorError(f"max_evaluations must be an integer ≥ 2, got {max_evaluations!r}")
     config = config.validate()
     done = 0
     history: list[dict[str, Any]] = []

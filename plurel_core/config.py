@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from .errors import ConfigError
 from .registry import RegistryOptions
 
 __all__ = [
@@ -652,18 +653,6 @@ SECTIONS: dict[str, type] = {
 }
 
 
-class ConfigError(ValueError):
-    """A config with one or more invalid priors; ``.errors`` lists ``(path, message)``."""
-
-    def __init__(self, errors: list[tuple[str, str]]):
-        self.errors = list(errors)
-        shown = self.errors[:MAX_LISTED_ERRORS]
-        lines = "\n".join(f"  - {path}: {msg}" for path, msg in shown)
-        if len(self.errors) > len(shown):
-            lines += f"\n  - … and {len(self.errors) - len(shown):,} more"
-        super().__init__(f"{len(self.errors)} invalid prior(s):\n{lines}")
-
-
 def load_json(text: str, where: str = "<json>") -> Any:
     """``json.loads(text)``, or ``ConfigError`` naming ``where`` for text that is not JSON or
     nests too deeply (the parser stops at Python's recursion limit, about 1000 levels; a
@@ -724,8 +713,6 @@ def prior_groups(sections: Sequence[str], *, sql: bool = False) -> dict[str, lis
     return {**leaves, **nested}
 
 
-# problems a ConfigError message lists (all are in .errors)
-MAX_LISTED_ERRORS = 10
 # how many characters of a bad value a message quotes: a huge value (a multi-megabyte
 # config) must not make a message of the same size
 QUOTE_CHARS = 60

@@ -75,6 +75,7 @@ import numpy as np
 
 from .config import ConnectivityPriors, sample_range
 from .database import ForeignKeys, ForeignKeySample, ForeignKeySpec, HSBMTrace, Schema, TableSpec
+from .errors import SchemaError
 from .rng import stream
 
 __all__ = [
@@ -539,7 +540,7 @@ def _make_unique(
     """Redraw rows (in place) until the combination of ``cols`` is unique per row."""
     n = cols[0].size
     if n > math.prod(counts):
-        raise ValueError(
+        raise SchemaError(
             f"table {table!r}: {n} rows cannot have unique combinations of the foreign keys "
             f"{list(group)}: only {math.prod(counts)} combinations of parent rows exist"
         )
@@ -579,7 +580,7 @@ def _make_unique(
                 cols[j][idx] = _uniform_offsets(v, np.full(idx.size, c, dtype=np.int64))
         dup = _duplicates(cols, counts)
     if dup.any():
-        raise ValueError(
+        raise SchemaError(
             f"table {table!r}: could not make the combinations of foreign keys {list(group)} unique "
             f"({int(dup.sum())} repeats left); use fewer rows"
         )
@@ -642,7 +643,7 @@ def _sample_one(
     """One FK's sample plus a function redrawing given child rows from the same distribution."""
     child = spec.name
     if fk.parent not in schema.tables:
-        raise ValueError(
+        raise SchemaError(
             f"table {child!r}: foreign key {fk.name!r} references unknown table {fk.parent!r}; "
             f"known tables: {sorted(schema.tables)}"
         )
@@ -652,18 +653,18 @@ def _sample_one(
     one_to_one = _is_one_to_one(spec, fk)
     if num_parents == 0:
         if num_children:
-            raise ValueError(
+            raise SchemaError(
                 f"table {child!r}: foreign key {fk.name!r} needs parent rows but table {fk.parent!r} has none"
             )
         return ForeignKeySample(child, fk, np.empty(0, dtype=np.int64), None), None
     if one_to_one and num_children > num_parents:
-        raise ValueError(
+        raise SchemaError(
             f"table {child!r}: one-to-one foreign key {fk.name!r} needs at most one child row per row of "
             f"{fk.parent!r}, but {child!r} has {num_children} rows and {fk.parent!r} has {num_parents}"
         )
     if one_to_one and self_ref:
         if num_children > 1 and not fk.nullable:
-            raise ValueError(
+            raise SchemaError(
                 f"table {child!r}: a one-to-one self-reference {fk.name!r} must be nullable: "
                 f"only the chain row i → row i-1 with row 0 NULL satisfies it"
             )

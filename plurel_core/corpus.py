@@ -58,6 +58,7 @@ import numpy as np
 
 from .cli_inputs import add_source_arguments, check_schema_sql, load_config, load_schema_sql
 from .config import PRESETS, Config, ConfigError
+from .errors import CorpusError
 
 __all__ = [
     "FORMATS",
@@ -93,10 +94,6 @@ MAX_RESUBMITS = 2
 LOG_LENGTH = 50
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
-
-
-class CorpusError(ValueError):
-    """Bad input for a corpus run (the CLI exits with status 2)."""
 
 
 @dataclass

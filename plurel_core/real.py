@@ -42,6 +42,7 @@ import pandas as pd
 
 from .config import Config
 from .database import Database, Schema, Table, Trace
+from .errors import RealDatabaseError
 from .sql import MAX_TABLES, SQLSchemaError, parse_schema, schema_from_sql
 from .stats import fk_parent_positions
 
@@ -66,10 +67,6 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 # the only pragmas the reader runs once the authorizer is on
 _PRAGMAS = {"quick_check", "table_xinfo", "foreign_key_list", "table_list"}
 _FUNCTIONS = {"count", "typeof"}
-
-
-class RealDatabaseError(ValueError):
-    """A file that cannot be read as a real database; the message says why."""
 
 
 @dataclass

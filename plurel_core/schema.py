@@ -17,6 +17,7 @@ import pandas as pd
 
 from .config import SchemaPriors, sample_range, sample_set
 from .database import PKEY_COL, TIME_COL, ColumnSpec, ForeignKeySpec, Schema, TableSpec
+from .errors import PriorError
 from .graphs import random_dag
 from .rng import stream
 
@@ -65,7 +66,7 @@ def sample_time_window(
     last = pd.Timestamp(end).normalize()
     num_days = (last - first).days + 1
     if num_days < 2:
-        raise ValueError(
+        raise PriorError(
             f"time window: got {start!r}..{end!r} ({max(num_days, 0)} day(s)); "
             "it must span at least 2 distinct days"
         )

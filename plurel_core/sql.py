@@ -122,6 +122,7 @@ from sqlglot.tokens import TokenType
 from .config import SchemaPriors, sample_range
 from .database import ColumnSpec, ForeignKeySpec, Schema, TableSpec
 from .declared import INTEGER_RANGES, DeclaredType
+from .errors import SQLSchemaError
 from .rng import stream
 
 __all__ = [
@@ -150,10 +151,6 @@ MAX_TABLES = 200
 MAX_COLUMNS = 500
 MAX_NAME_BYTES = 200  # a table name plus '.parquet' and a clash suffix stays a valid file name
 DIALECTS = ("sqlite", "postgres", "mysql")
-
-
-class SQLSchemaError(ValueError):
-    """DDL that cannot be imported; the message names the statement, its line and why."""
 
 
 @dataclass(frozen=True)

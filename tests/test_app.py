@@ -980,3 +980,36 @@ def test_the_page_list_is_every_page_of_the_app_and_home_links_from_it() -> None
     at = _app(preset="small")
     links = [(link.proto.page, link.proto.label) for link in at.get("page_link")]  # Home's
     assert links == [(p.url_path, p.home_link) for p in PAGES if p.home_link]
+
+
+def _failing_connectivity(monkeypatch: pytest.MonkeyPatch, exc: Exception, seed: str) -> AppTest:
+    from explorer import stages
+
+    def fail(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(stages, "sample_foreign_keys", fail)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update(preset="small", seed=seed)  # (a seed no other test uses: not cached)
+    at.switch_page(page_file("connectivity"))
+    at.run()
+    return at
+
+
+def test_the_projects_own_errors_are_shown_as_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    from plurel_core.errors import SchemaError
+
+    problem = SchemaError("table 'orders': one-to-one foreign key 'customer_id' needs at most one child row")
+    at = _failing_connectivity(monkeypatch, problem, "424242")
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert error.startswith("The generator cannot fill this schema: ") and "customer" in error
+    assert "bug" not in error
+
+
+def test_any_other_exception_is_shown_as_a_bug_with_its_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _failing_connectivity(monkeypatch, ValueError("index 7 out of range"), "424243")
+    [exc] = at.exception
+    assert "index 7 out of range" in exc.value and exc.stack_trace  # st.exception: message, traceback
+    assert any("This is a bug in PluRel Explorer" in e.value for e in at.error)
+    assert not any("cannot use these priors" in e.value for e in at.error)
