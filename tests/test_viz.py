@@ -472,3 +472,24 @@ def test_fit_height_follows_the_drawing_aspect() -> None:
     tall = [{"x": 0.0, "y": float(i) * 200} for i in range(20)]
     assert fit_height(wide) == 240 and fit_height(tall) == 520
     assert 240 <= fit_height(schema_graph_data(_schema())[0]) <= 520
+
+
+@pytest.mark.parametrize("missing", ["plotly", "pyvis"])
+def test_without_the_viz_extra_the_figure_builders_name_it(missing: str) -> None:
+    import subprocess
+    import sys
+
+    # a module set to None in sys.modules cannot be imported: as if it were not installed
+    code = (
+        f"import sys; sys.modules[{missing!r}] = None\n"
+        "try:\n"
+        "    import plurel_core.viz as viz\n"
+        "    viz.vis_network_js()\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+        "import plurel_core, plurel_core.cli\n"  # the core itself does not need it
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert "pip install 'plurel-explorer[viz]'" in out.stdout

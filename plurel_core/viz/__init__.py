@@ -1,10 +1,21 @@
 """Figure builders for the explorer: plotly figures and self-contained vis-network pages.
 
 Pure functions of stage results (no Streamlit), so every view can be tested without a
-browser.
+browser. They need plotly and pyvis, which the core's dependencies leave out: install the
+``viz`` extra (``pip install 'plurel-explorer[viz]'``; the ``app`` extra includes it). The
+rest of ``plurel_core`` never imports this package at module level.
 """
 
-from .figures import (
+VIZ_EXTRA = "pip install 'plurel-explorer[viz]'"
+
+try:
+    import plotly  # noqa: F401
+except ImportError as exc:  # a core-only install
+    raise ImportError(
+        f"plurel_core.viz draws its figures with plotly, which plurel_core does not install: {VIZ_EXTRA}"
+    ) from exc
+
+from .figures import (  # noqa: E402 (after the check above)
     bipartite_sample,
     block_heatmap,
     block_link_counts,
@@ -26,7 +37,7 @@ from .figures import (
     ts_components_figure,
     unreferenced_share,
 )
-from .network import (
+from .network import (  # noqa: E402
     SCHEMA_LEGEND,
     SCM_LEGEND,
     fit_height,

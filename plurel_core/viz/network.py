@@ -77,7 +77,14 @@ _SAME_ORIGIN_PATH = re.compile(r"/(?!/)[A-Za-z0-9._/-]*")
 @functools.lru_cache(maxsize=1)
 def vis_network_js() -> str:
     """The vis-network standalone script bundled with pyvis (newest version found)."""
-    import pyvis
+    try:
+        import pyvis
+    except ImportError as exc:
+        from . import VIZ_EXTRA
+
+        raise ImportError(
+            f"the graph pages inline the vis-network script shipped with pyvis: {VIZ_EXTRA}"
+        ) from exc
 
     lib = Path(pyvis.__file__).parent / "lib"
     candidates = sorted(lib.glob("vis-*/vis-network.min.js"), key=lambda p: _version_key(p.parent.name))
