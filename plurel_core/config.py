@@ -863,7 +863,13 @@ class Config:
 
     # -- validation -------------------------------------------------------------------
     def problems(self) -> list[tuple[str, str]]:
-        """Every problem of this config as ``(field path, message)``; empty when valid."""
+        """Every problem of this config.
+
+        Returns
+        -------
+        list of (str, str)
+            ``(dotted prior path, message)`` per problem; empty when the config is valid.
+        """
         errs: list[tuple[str, str]] = []
         for section in SECTIONS:
             obj = getattr(self, section)
@@ -885,7 +891,18 @@ class Config:
         return errs
 
     def validate(self) -> Config:
-        """Return self, or raise ``ConfigError`` listing every problem at once."""
+        """Check every prior at once.
+
+        Returns
+        -------
+        Config
+            ``self``, when valid.
+
+        Raises
+        ------
+        ConfigError
+            Listing every problem (``.errors``: ``(path, message)`` pairs).
+        """
         errs = self.problems()
         if errs:
             raise ConfigError(errs)
@@ -893,13 +910,29 @@ class Config:
 
     # -- dict / JSON ------------------------------------------------------------------
     def to_dict(self) -> dict[str, dict[str, Any]]:
+        """The dict form: ``{section: {prior: value}}``, ranges and sets as lists."""
         return {name: _section_to_dict(getattr(self, name)) for name in SECTIONS}
 
     @classmethod
     def from_dict(cls, data: Any, *, validate: bool = True) -> Config:
         """Build from the dict form; missing keys keep the paper's defaults.
 
-        Raises ``ConfigError`` naming every unknown key and invalid value.
+        Parameters
+        ----------
+        data : dict
+            ``{section: {prior: value}}`` with the sections ``schema``, ``connectivity``,
+            ``features``, ``postprocess`` (each optional); ranges and sets as lists.
+        validate : bool, default True
+            Also check the values (else only the keys and shapes are read).
+
+        Returns
+        -------
+        Config
+
+        Raises
+        ------
+        ConfigError
+            Naming every unknown key and invalid value.
         """
         errors: list[tuple[str, str]] = []
         if not isinstance(data, dict):
@@ -919,21 +952,42 @@ class Config:
         return cfg
 
     def to_json(self, indent: int | None = 2) -> str:
+        """The JSON text of :meth:`to_dict` (``Config.from_json(cfg.to_json()) == cfg``)."""
         return json.dumps(self.to_dict(), indent=indent)
 
     @classmethod
     def from_json(cls, text: str) -> Config:
+        """:meth:`from_dict` of JSON text; ``ConfigError`` also for text that is not JSON."""
         return cls.from_dict(load_json(text, "<json>"))
 
     # -- paths (used by the app and the URL state) --------------------------------------
     def get(self, path: str) -> Any:
+        """The value of one prior by dotted path (``"features.layout.er_p"``)."""
         obj: Any = self
         for part in path.split("."):
             obj = getattr(obj, part)
         return obj
 
     def with_value(self, path: str, value: Any) -> Config:
-        """A copy with one prior (dotted path, e.g. ``features.layout.er_p``) replaced."""
+        """A copy with one prior replaced.
+
+        Parameters
+        ----------
+        path : str
+            Dotted prior path, e.g. ``"features.layout.er_p"``.
+        value
+            The new value; lists are read as ranges or sets (not validated here: call
+            :meth:`validate`).
+
+        Returns
+        -------
+        Config
+
+        Raises
+        ------
+        ConfigError
+            ``path`` names no prior.
+        """
         parts = path.split(".")
 
         def rec(obj: Any, i: int) -> Any:
@@ -970,7 +1024,23 @@ class Config:
 
     @classmethod
     def preset(cls, name: str) -> Config:
-        """A named preset: ``paper`` (= ``Config()``), ``small``, ... (see ``PRESETS``)."""
+        """A named preset.
+
+        Parameters
+        ----------
+        name : str
+            ``paper`` (= ``Config()``), ``small``, ``uniform_fks``, ``star``, ``linear_scm``
+            or ``large`` (see ``PRESETS``).
+
+        Returns
+        -------
+        Config
+
+        Raises
+        ------
+        ConfigError
+            For an unknown name, listing the presets.
+        """
         if name not in PRESETS:
             raise ConfigError([("preset", f"unknown preset {name!r}; available: {sorted(PRESETS)}")])
         return cls.from_dict(PRESETS[name]["config"])

@@ -602,7 +602,28 @@ def sample_foreign_keys(
     Each ``(child, fk)`` draws its hierarchy (:func:`sample_hierarchy`) and rows from
     ``stream(seed, "connectivity", child, fk.name)``; constraints (self-references,
     one-to-one FKs, unique FK combinations) are handled as the module docstring describes.
-    Result keyed by ``(child table, fk.name)``; ``parent_rows`` is -1 where an FK is NULL.
+
+    Parameters
+    ----------
+    schema : Schema
+        Stage 1's result.
+    priors : ConnectivityPriors
+        The HSBM priors (``config.connectivity``).
+    seed : int
+        The database's seed.
+    chunk_size : int, optional
+        Child rows drawn per step (bounds memory; the rows drawn do not depend on it).
+
+    Returns
+    -------
+    ForeignKeys
+        ``.samples`` keyed by ``(child table, fk.name)``: each sample's ``parent_rows`` (-1
+        where the key is NULL) and its HSBM trace.
+
+    Raises
+    ------
+    SchemaError
+        Keys the schema's row counts cannot satisfy (one-to-one, unique combinations).
     """
     chunk_size = _check_chunk_size(chunk_size)
     samples: dict[tuple[str, str], ForeignKeySample] = {}

@@ -129,6 +129,22 @@ def assemble(schema: Schema, fks: ForeignKeys, features: Features, seed: int) ->
 
     Each table holds its key columns (:func:`key_columns`), then its features, in the
     schema's column order where it has one.
+
+    Parameters
+    ----------
+    schema : Schema
+        Stage 1's result (:func:`sample_schema` or a SQL import).
+    fks : ForeignKeys
+        Stage 2's result for ``schema`` (:func:`sample_foreign_keys`).
+    features : Features
+        Stage 3's result for ``schema`` (:func:`sample_features`).
+    seed : int
+        The seed the stages ran with (recorded in the database).
+
+    Returns
+    -------
+    Database
+        The tables with keys and features, the validation and test cut-offs and the trace.
     """
     keys = key_columns(schema, fks)
     tables: dict[str, Table] = {}
@@ -171,11 +187,37 @@ def generate(
     Stage 1 samples the schema from ``config.schema`` (unless ``schema`` is given, e.g.
     from a SQL import), Stage 2 the foreign keys from ``config.connectivity``, Stage 3 the
     features from ``config.features`` and ``config.postprocess``. Same config + seed ⇒
-    identical database, in any process. ``processes``: Stage-3 table workers, as in
-    :func:`~plurel_core.stage3.sample_features` (by default the shared ones, if started with
-    :func:`~plurel_core.workers.start_table_workers`). Raises
-    :class:`~plurel_core.budget.BudgetError` before Stage 3 when a table's SCM could need
-    more than ``max_table_bytes`` (:func:`~plurel_core.budget.check_stage3`).
+    identical database, in any process.
+
+    Parameters
+    ----------
+    config : Config, optional
+        The priors; ``None`` is ``Config()``, the paper's.
+    seed : int, default 0
+        Every random draw of the three stages derives from it.
+    schema : Schema, optional
+        Use this schema instead of Stage 1 (e.g. :func:`plurel_core.sql.schema_from_sql`).
+    processes : int, optional
+        Stage-3 table workers, as in :func:`~plurel_core.stage3.sample_features` (by default
+        the shared ones, if started with :func:`~plurel_core.workers.start_table_workers`).
+    max_table_bytes : int, default 4 GiB
+        Refuse a table whose SCM could need more memory than this.
+
+    Returns
+    -------
+    Database
+        Tables (``db.tables[name].df``), cut-offs and the trace of every stage.
+
+    Raises
+    ------
+    ConfigError
+        The config is not valid (every problem listed).
+    BudgetError
+        Before Stage 3, when a table's SCM could need more than ``max_table_bytes``
+        (:func:`~plurel_core.budget.check_stage3`).
+    SchemaError
+        A given schema the stages cannot fill (e.g. a one-to-one key with more child rows
+        than parent rows).
     """
     config = (config or Config()).validate()
     if schema is None:

@@ -103,6 +103,18 @@ def sample_schema(priors: SchemaPriors, seed: int) -> Schema:
     ``date`` column; the rest are entity tables with ``U(entity_rows)`` rows. Each table
     has the primary key ``row_idx``, one foreign key ``foreign_row_j`` per parent (parents
     sorted by position) and feature columns ``feature_0..`` (see :func:`sample_power_law`).
+
+    Parameters
+    ----------
+    priors : SchemaPriors
+        The Stage-1 priors (``config.schema``).
+    seed : int
+        The database's seed.
+
+    Returns
+    -------
+    Schema
+        Tables (kinds, rows, columns, keys), the schema DAG and the time window.
     """
     g_rng = stream(seed, "schema", "graph")
     num_tables = sample_range(g_rng, priors.num_tables)
