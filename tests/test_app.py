@@ -1013,3 +1013,25 @@ def test_any_other_exception_is_shown_as_a_bug_with_its_traceback(monkeypatch: p
     assert "index 7 out of range" in exc.value and exc.stack_trace  # st.exception: message, traceback
     assert any("This is a bug in PluRel Explorer" in e.value for e in at.error)
     assert not any("cannot use these priors" in e.value for e in at.error)
+
+
+def test_a_registered_option_is_offered_by_the_app_and_used() -> None:
+    from plurel_core.graphs import LAYOUTS
+    from plurel_core.mechanisms import ACTIVATIONS
+
+    ACTIVATIONS.register("cube", lambda rng: lambda x: x * x * x, "periodic")  # (a test trait)
+    LAYOUTS.register("Chain", lambda n, rng, priors: LAYOUTS["Layered"](n, rng, priors), "tree")
+    try:
+        at = _open(_app(preset="small"), "features")
+        assert "cube" in _control(at, "multiselect", "features.activations").options
+        assert "Chain" in _control(at, "multiselect", "features.scm_layouts").options
+        box = next(s for s in at.selectbox if s.key and s.key.endswith(":features.activations"))
+        assert "periodic (4)" in box.options and "only cube" in box.options
+        box.set_value("only cube").run()
+        assert not at.exception and not at.error
+        assert at.query_params["features.activations"] == "cube"
+        _open(at, "schema")
+        assert "Chain" in _control(at, "multiselect", "schema.layouts").options
+    finally:
+        ACTIVATIONS.unregister("cube")
+        LAYOUTS.unregister("Chain")
