@@ -929,38 +929,39 @@ def test_a_huge_bad_config_gives_a_short_notice() -> None:
     assert texts and all(len(t) < 3000 for t in texts)
 
 
-@pytest.mark.parametrize(
-    ("section", "page", "group"),
-    [
-        ("schema", "schema", "Columns"),
-        ("connectivity", "connectivity", "HSBM priors"),
-        ("features", "features", "Mechanisms"),
-        ("postprocess", "features", "Post-processing"),
-    ],
-)
-def test_a_new_prior_in_the_metadata_gets_a_control_on_its_stage_page(
-    monkeypatch: pytest.MonkeyPatch, section: str, page: str, group: str
-) -> None:
+def _with_new_prior(section: str, group: str) -> type:
+    """The section's priors plus one float prior ``new_prior`` in ``group``: a module-level
+    class, so table worker processes can unpickle it."""
     import dataclasses
 
     from plurel_core import config
 
     base = config.SECTIONS[section]
-    extended = dataclasses.make_dataclass(
-        base.__name__,
-        [
-            (
-                "new_prior",
-                float,
-                config._f(
-                    0.5, "float", "A prior added in a test.", lo=0.0, hi=1.0, label="New prior", group=group
-                ),
-            )
-        ],
-        bases=(base,),
-        frozen=True,
+    meta = config._f(0.5, "float", "A prior added in a test.", lo=0.0, hi=1.0, label="New prior", group=group)
+    cls = dataclasses.make_dataclass(
+        f"{base.__name__}WithNewPrior", [("new_prior", float, meta)], bases=(base,), frozen=True
     )
-    monkeypatch.setitem(config.SECTIONS, section, extended)
+    cls.__module__ = __name__
+    globals()[cls.__name__] = cls
+    return cls
+
+
+NEW_PRIOR_PAGES = [
+    ("schema", "schema", "Columns"),
+    ("connectivity", "connectivity", "HSBM priors"),
+    ("features", "features", "Mechanisms"),
+    ("postprocess", "features", "Post-processing"),
+]
+EXTENDED_SECTIONS = {section: _with_new_prior(section, group) for section, _, group in NEW_PRIOR_PAGES}
+
+
+@pytest.mark.parametrize(("section", "page", "group"), NEW_PRIOR_PAGES)
+def test_a_new_prior_in_the_metadata_gets_a_control_on_its_stage_page(
+    monkeypatch: pytest.MonkeyPatch, section: str, page: str, group: str
+) -> None:
+    from plurel_core import config
+
+    monkeypatch.setitem(config.SECTIONS, section, EXTENDED_SECTIONS[section])
     path = f"{section}.new_prior"
     at = _open(_app(preset="small"), page)
     control = _control(at, "slider", path)
