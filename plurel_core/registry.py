@@ -52,9 +52,11 @@ class Registry(Mapping[str, T]):
         ``trait → label`` of the traits the app offers as quick choices, in order.
     """
 
-    def __init__(self, kind: str, entries: Mapping[str, T | Entry[T]], groups: Mapping[str, str] = ()):
+    def __init__(
+        self, kind: str, entries: Mapping[str, T | Entry[T]], groups: Mapping[str, str] | None = None
+    ):
         self.kind = kind
-        self.groups: dict[str, str] = dict(groups)
+        self.groups: dict[str, str] = dict(groups or {})
         self._fns: dict[str, T] = {}
         self._traits: dict[str, frozenset[str]] = {}
         for name, value in entries.items():
