@@ -19,7 +19,7 @@ import pandas as pd
 
 from .config import FeaturePriors, PostprocessPriors
 from .database import Features, ForeignKeys, Schema
-from .scm import CHUNK_ROWS, TableSCM, cyclic_gc_paused, table_with_frame, whole_blocks
+from .scm import CHUNK_ROWS, TableSCM, cyclic_gc_paused, table_with_frame
 from .workers import TableWorkers, WorkerLost, start_table_workers, table_workers
 
 __all__ = ["sample_features"]
@@ -137,7 +137,6 @@ def _tables_on_workers(
     (or Stage 2's: ``foreign_keys`` is called once the tables without foreign keys are
     started) once every busy worker has answered."""
     order = list(schema.tables)
-    whole_chunk = whole_blocks(chunk_rows)  # the chunk size sample_table_scm uses
     pos = {name: i for i, name in enumerate(order)}
     # exactly the parents the in-order run conditions on: non-deferred, earlier in order
     deps = {
@@ -182,11 +181,10 @@ def _tables_on_workers(
             ready.sort(key=lambda n: -chain[n])
             while ready and idle:
                 name = ready.pop(0)
-                # a table that runs alone may run its row chunks on threads when it has more
-                # than one: a single chunk's two halves gain nothing in a worker, where the
-                # other worker is usually drawing structures ahead meanwhile
+                # a table that runs alone runs its row chunks (or a single chunk's two
+                # halves, each with its per-row encoders) on threads: the other worker is at
+                # most drawing a structure ahead meanwhile
                 alone = not ready and not held and all(kind != "table" for kind, _ in busy.values())
-                split = alone and schema.tables[name].num_rows > whole_chunk
                 parents = {p: TableSCM(raw[p].columns, trace=None) for p in deps[name]}
                 samples = fks.for_table(name) if fks is not None else []
                 args = (schema.tables[name], samples, parents, features, post, seed, window)
@@ -194,7 +192,7 @@ def _tables_on_workers(
                 # the worker holding its structure, else the most recently used (warm caches)
                 i = i if i in idle else idle[-1]
                 idle.remove(i)
-                workers.submit(i, (*args, chunk_rows, threads if split else 1))
+                workers.submit(i, (*args, chunk_rows, threads if alone else 1))
                 busy[i] = ("table", name)
                 started.add(name)
                 ran_on[name] = i
