@@ -46,18 +46,40 @@ def sample_features(
     Each table is conditioned on the raw SCM values of its parents, so a table starts once
     they are done: in ``schema.tables`` order (topological), or, with table worker
     processes (:mod:`plurel_core.workers`), as soon as its parents are done, up to one
-    table per worker at a time. ``processes``: ``None`` uses the shared workers when
-    :func:`~plurel_core.workers.start_table_workers` has started them and they are ready
-    and free, ``0`` never uses them, ``n >= 1`` starts (or reuses) ``n`` shared workers
-    and waits for them. ``workers``: threads for the row chunks of large tables, here or in
-    a table worker running a table of several chunks alone (default: up to 2, one per
-    CPU). ``frames[table]`` holds only feature columns, in the order of
-    ``TableSpec.columns`` (minus columns post-processing dropped), indexed ``0..n-1``.
-    Results do not depend on ``chunk_rows``, ``workers`` or ``processes``.
+    table per worker at a time. Results do not depend on ``chunk_rows``, ``workers`` or
+    ``processes``.
 
-    ``fks`` may also be a function that returns them (called once, when the first table
-    with foreign keys needs them): on the table workers, the tables without foreign keys
-    then start first, and Stage 2 runs here while they do.
+    Parameters
+    ----------
+    schema : Schema
+        The tables (Stage 1 or a SQL import), in topological order.
+    fks : ForeignKeys or callable
+        Stage 2's foreign keys, or a function that returns them (called once, when the
+        first table with foreign keys needs them: on the table workers the tables without
+        foreign keys then start first, and Stage 2 runs here while they do).
+    features : FeaturePriors
+        Stage 3's priors (the SCMs).
+    post : PostprocessPriors
+        The post-processing priors (transforms, NaNs, booleans).
+    seed : int
+        The database's seed; every table's draws come from streams keyed by it.
+    chunk_rows : int, default CHUNK_ROWS
+        Rows per chunk of a node's evaluation (rounded to whole row blocks).
+    workers : int or None, default None
+        Threads for the row chunks of a table, here or in a table worker running a table
+        alone (default: up to 2, one per CPU).
+    processes : int or None, default None
+        ``None`` uses the shared table workers when
+        :func:`~plurel_core.workers.start_table_workers` has started them and they are
+        ready and free; ``0`` never uses them; ``n >= 1`` starts (or reuses) ``n`` shared
+        workers and waits for them.
+
+    Returns
+    -------
+    Features
+        ``frames[table]``: the feature columns only, in the order of
+        ``TableSpec.columns`` (minus columns post-processing dropped), indexed
+        ``0..n-1``; ``scm[table]``: each table's SCM trace.
     """
     if workers is None:
         workers = min(2, os.cpu_count() or 1)

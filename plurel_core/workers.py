@@ -331,10 +331,20 @@ _shared_lock = threading.Lock()
 def start_table_workers(processes: int | None = None) -> TableWorkers:
     """Start (once per process) the shared table workers that later generations use.
 
-    ``processes`` defaults to the number of CPUs (at most 2: Stage 3 of one database
-    rarely has more independent tables at once). Returns at once; the workers warm up in
-    the background and are used as soon as they are ready. Calling it again returns the
-    running workers (restarting them if ``processes`` differs or they broke).
+    Returns at once; the workers warm up in the background and are used as soon as they
+    are ready. Calling it again returns the running workers (restarting them if
+    ``processes`` differs or they broke).
+
+    Parameters
+    ----------
+    processes : int or None, default None
+        Worker processes; by default the number of CPUs, at most 2 (Stage 3 of one
+        database rarely has more independent tables at once).
+
+    Returns
+    -------
+    TableWorkers
+        The shared workers (:meth:`TableWorkers.wait_ready` waits for their warm-up).
     """
     global _shared
     if processes is None:
@@ -351,7 +361,12 @@ def start_table_workers(processes: int | None = None) -> TableWorkers:
 
 
 def stop_table_workers() -> None:
-    """Stop the shared table workers, if running."""
+    """Stop the shared table workers, if running (each finishes the table in hand first).
+
+    Returns
+    -------
+    None
+    """
     global _shared
     with _shared_lock:
         if _shared is not None:

@@ -10,9 +10,15 @@ import pytest
 import plurel_core
 from plurel_core import Config
 
-# the Stage-3 runner and its workers (sample_features, start/stop_table_workers) keep their
-# prose docstrings for now
-DOCUMENTED = ["generate", "assemble", "sample_schema", "sample_foreign_keys"]
+DOCUMENTED = [
+    "generate",
+    "assemble",
+    "sample_schema",
+    "sample_foreign_keys",
+    "sample_features",
+    "start_table_workers",
+    "stop_table_workers",
+]
 CONFIG_METHODS = ["from_dict", "with_value", "preset", "validate", "problems"]
 
 
@@ -25,7 +31,8 @@ def _sections(doc: str) -> set[str]:
 def test_public_functions_have_parameters_and_returns(name: str) -> None:
     fn = getattr(plurel_core, name)
     sections = _sections(fn.__doc__)
-    assert {"Parameters", "Returns"} <= sections, name
+    params = inspect.signature(fn).parameters
+    assert {"Parameters", "Returns"} <= sections or (not params and "Returns" in sections), name
     documented = inspect.cleandoc(fn.__doc__)
     for param in inspect.signature(fn).parameters:
         assert f"\n{param} : " in documented, f"{name}: {param}"
