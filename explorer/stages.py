@@ -14,7 +14,7 @@ included) the sampled schema implies; above :data:`MAX_CELLS` Stages 2–3 run o
 row-sampled preview (every table's rows scaled by the same factor) and the pages say so,
 naming the prior to reduce; the full database is left to the command line. Before Stage 3
 runs, :func:`plurel_core.budget.check_stage3` bounds its memory and work
-(:data:`MAX_TABLE_BYTES`, :data:`MAX_WORK`).
+(:data:`APP_BUDGET`: :data:`MAX_TABLE_BYTES`, :data:`MAX_WORK`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from plurel_core.budget import BudgetError, check_stage3
+from plurel_core.budget import BudgetError, Stage3Budget
 from plurel_core.config import Config
 from plurel_core.database import Database, ForeignKeys, Schema
 from plurel_core.errors import PluRelError
@@ -63,10 +63,12 @@ __all__ = [
 # it (median ~0.25 M cells, the largest of 400 seeds 1.1 M); larger databases belong to the
 # command line and corpus tools.
 MAX_CELLS = 1_500_000
-# Stage-3 budget of a page update (plurel_core.budget estimates): the paper's priors
-# estimate at most 0.6 GiB for a table and 110 G multiply-adds for a database (200 seeds)
+# Stage-3 budget of a page update, a sweep or a twin (plurel_core.budget estimates): the
+# paper's priors estimate at most 0.70 GiB for a table and 900 G multiply-adds for a
+# database (2,000 seeds; these are upper bounds, several times the work done)
 MAX_TABLE_BYTES = 1 << 30
 MAX_WORK = 1_000_000_000_000
+APP_BUDGET = Stage3Budget(MAX_TABLE_BYTES, MAX_WORK)
 
 
 class SizeError(RuntimeError):
@@ -262,9 +264,7 @@ def stage3_problem(schema: Schema, features_json: str) -> str | None:
     """Why Stage 3 of ``schema`` with these feature priors is over the explorer's budget
     (memory of a table's SCM, work of the database), naming the priors to reduce; or None."""
     try:
-        check_stage3(
-            schema, _config(features=features_json).features, max_bytes=MAX_TABLE_BYTES, max_work=MAX_WORK
-        )
+        APP_BUDGET.check(schema, _config(features=features_json).features)
     except BudgetError as exc:
         return md_escape(exc)  # (it names a table, which an imported schema names)
     return None

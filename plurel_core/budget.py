@@ -40,7 +40,9 @@ from .scm import CHUNK_ROWS, CHUNK_STACK_FLOATS, TABLED_VALUES
 
 __all__ = [
     "MAX_TABLE_BYTES",
+    "COMMAND_LINE_BUDGET",
     "BudgetError",
+    "Stage3Budget",
     "Stage3Estimate",
     "TableEstimate",
     "check_stage3",
@@ -196,3 +198,20 @@ def check_stage3(
             + _reduce_hint(features, "fewer rows (schema.entity_rows, schema.activity_rows) or columns")
         )
     return est
+
+
+@dataclass(frozen=True)
+class Stage3Budget:
+    """The limits :func:`check_stage3` enforces before Stage 3: the memory of one table's
+    SCM and (``None``: unlimited) the multiply-adds of the whole database."""
+
+    max_table_bytes: int = MAX_TABLE_BYTES
+    max_work: int | None = None
+
+    def check(self, schema: Schema, features: FeaturePriors) -> Stage3Estimate:
+        """:func:`check_stage3` with these limits."""
+        return check_stage3(schema, features, max_bytes=self.max_table_bytes, max_work=self.max_work)
+
+
+# what the command line, corpora and library calls accept by default
+COMMAND_LINE_BUDGET = Stage3Budget()

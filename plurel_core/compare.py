@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .budget import COMMAND_LINE_BUDGET, Stage3Budget
 from .cli_inputs import load_config
 from .config import PRESETS, Config
 from .database import Database
@@ -172,12 +173,14 @@ def compare_real(
     same_schema: bool = False,
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    budget: Stage3Budget = COMMAND_LINE_BUDGET,
 ) -> Comparison:
     """Statistics of ``real`` placed in a sweep of ``num_dbs`` databases under ``config``.
 
     ``same_schema``: the sweep generates from the real database's schema (row counts and
     features still from the priors) instead of sampling a schema per seed; the schema
-    statistics then match by construction and only the rest is compared.
+    statistics then match by construction and only the rest is compared. ``budget``:
+    Stage 3's limits for every database of the sweep.
     """
     real_stats = database_stats(real.db)
     table = sweep(
@@ -189,6 +192,7 @@ def compare_real(
         should_stop=should_stop,
         schema=real.ddl if same_schema else None,
         dialect="sqlite" if same_schema else None,
+        budget=budget,
     )
     return Comparison(
         real=real,
@@ -208,13 +212,20 @@ def compare_real(
 TWIN_ROWS = ("priors", "real")
 
 
-def synthetic_twin(real: RealDatabase, config: Config, seed: int = 0, rows: str = "priors") -> Database:
+def synthetic_twin(
+    real: RealDatabase,
+    config: Config,
+    seed: int = 0,
+    rows: str = "priors",
+    budget: Stage3Budget = COMMAND_LINE_BUDGET,
+) -> Database:
     """A database generated under ``config`` from the real database's own schema: same
     tables, keys, foreign keys and columns; FK degrees and values from the priors.
 
     ``rows``: ``"priors"`` draws each table's row count from the schema priors (as a SQL
     schema import does); ``"real"`` keeps the real counts (an empty table gets one row, as
-    its children need a parent), so degrees and values compare at equal size.
+    its children need a parent), so degrees and values compare at equal size. ``budget``:
+    Stage 3's limits, as in :func:`~plurel_core.generate.generate`.
     """
     from .generate import generate
     from .sql import schema_from_sql
@@ -228,7 +239,7 @@ def synthetic_twin(real: RealDatabase, config: Config, seed: int = 0, rows: str 
             n = max(len(real.db.tables[name].df), 1)
             schema.tables[name] = replace(spec, num_rows=n)
             schema.graph.nodes[name]["num_rows"] = n
-    return generate(config, seed, schema=schema)
+    return generate(config, seed, schema=schema, budget=budget)
 
 
 def fk_degree_counts(db: Database) -> dict[str, np.ndarray]:
@@ -422,6 +433,7 @@ def suggest_priors(
     should_stop: Callable[[], bool] | None = None,
     best_so_far: Callable[[PriorSuggestion], None] | None = None,
     allowed: Callable[[Config], bool] | None = None,
+    budget: Stage3Budget = COMMAND_LINE_BUDGET,
 ) -> PriorSuggestion:
     """Move ``priors`` so the real statistics sit nearer the middle of the sweep.
 
@@ -433,7 +445,8 @@ def suggest_priors(
     true the best priors found so far are returned (``stopped``). ``best_so_far(result)``
     receives the result as it stands after every sweep (for a caller that may be
     interrupted, e.g. a page rerun). ``allowed(config)`` false skips a candidate without a
-    sweep (e.g. one whose databases would be too large to generate here).
+    sweep (e.g. one whose databases would be too large to generate here); ``budget``:
+    Stage 3's limits for every database of every sweep.
     """
     unknown = [p for p in priors if p not in SEARCH_PRIORS]
     if unknown:
@@ -452,7 +465,7 @@ def suggest_priors(
     def evaluate(cfg: Config) -> tuple[float, pd.DataFrame] | None:
         nonlocal done
         table = sweep(cfg, num_dbs, seed_offset, workers, should_stop=should_stop, schema=schema,
-                      dialect="sqlite" if schema else None)  # fmt: skip
+                      dialect="sqlite" if schema else None, budget=budget)  # fmt: skip
         if len(table) < num_dbs:
             return None  # stopped part-way: not a fair score
         done += 1

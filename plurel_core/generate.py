@@ -8,7 +8,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from .budget import MAX_TABLE_BYTES, check_stage3
+from .budget import COMMAND_LINE_BUDGET, Stage3Budget
 from .config import Config
 from .connectivity import sample_foreign_keys
 from .database import Database, Features, ForeignKeys, Schema, Table, TableSpec, Trace
@@ -180,7 +180,7 @@ def generate(
     *,
     schema: Schema | None = None,
     processes: int | None = None,
-    max_table_bytes: int = MAX_TABLE_BYTES,
+    budget: Stage3Budget = COMMAND_LINE_BUDGET,
 ) -> Database:
     """Generate one database.
 
@@ -200,8 +200,10 @@ def generate(
     processes : int, optional
         Stage-3 table workers, as in :func:`~plurel_core.stage3.sample_features` (by default
         the shared ones, if started with :func:`~plurel_core.workers.start_table_workers`).
-    max_table_bytes : int, default 4 GiB
-        Refuse a table whose SCM could need more memory than this.
+    budget : Stage3Budget, default COMMAND_LINE_BUDGET
+        Refuse, before Stage 3, a table whose SCM could need more memory than
+        ``budget.max_table_bytes`` (4 GiB by default) or a database whose Stage 3 could
+        take more than ``budget.max_work`` multiply-adds (unlimited by default).
 
     Returns
     -------
@@ -213,7 +215,7 @@ def generate(
     ConfigError
         The config is not valid (every problem listed).
     BudgetError
-        Before Stage 3, when a table's SCM could need more than ``max_table_bytes``
+        Before Stage 3, when it could exceed ``budget``
         (:func:`~plurel_core.budget.check_stage3`).
     SchemaError
         A given schema the stages cannot fill (e.g. a one-to-one key with more child rows
@@ -222,7 +224,7 @@ def generate(
     config = (config or Config()).validate()
     if schema is None:
         schema = sample_schema(config.schema, seed)
-    check_stage3(schema, config.features, max_bytes=max_table_bytes)
+    budget.check(schema, config.features)
     # Stage 2 on demand: with table workers, the tables without foreign keys start first
     foreign_keys = functools.cache(lambda: sample_foreign_keys(schema, config.connectivity, seed))
     features = sample_features(

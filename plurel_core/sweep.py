@@ -26,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from .budget import COMMAND_LINE_BUDGET, Stage3Budget
 from .cli_inputs import add_source_arguments, check_schema_sql, load_config, load_schema_sql
 from .config import Config
 from .database import Schema
@@ -58,21 +59,25 @@ def _check_int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
 
 
 def sweep_one(
-    config: Config, seed: int, schema: Schema | str | None = None, dialect: str | None = None
+    config: Config,
+    seed: int,
+    schema: Schema | str | None = None,
+    dialect: str | None = None,
+    budget: Stage3Budget = COMMAND_LINE_BUDGET,
 ) -> dict[str, Any]:
     """Generate the database of ``seed`` and return ``{"seed": seed, **database_stats}``.
 
     ``schema``: None (Stage 1 samples it), a :class:`Schema` used as is, or ``CREATE TABLE``
     DDL (in ``dialect``, detected if None) imported for this seed, so row counts and the
     time window are drawn from ``config.schema`` per seed as Stage 1 would. The generation
-    time includes the SQL import.
+    time includes the SQL import. ``budget``: Stage 3's limits, as in :func:`generate`.
     """
     start = time.perf_counter()
     if isinstance(schema, str):
         from .sql import schema_from_sql
 
         schema = schema_from_sql(schema, config.schema, seed, dialect=dialect)
-    db = generate(config, seed, schema=schema)
+    db = generate(config, seed, schema=schema, budget=budget)
     seconds = time.perf_counter() - start
     return {"seed": seed, **database_stats(db, seconds)}
 
@@ -88,6 +93,7 @@ def iter_sweep(
     workers: int = 1,
     schema: Schema | str | None = None,
     dialect: str | None = None,
+    budget: Stage3Budget = COMMAND_LINE_BUDGET,
 ) -> Iterator[dict[str, Any]]:
     """Yield one :func:`sweep_one` record per seed as databases complete (any order).
 
@@ -103,19 +109,24 @@ def iter_sweep(
         raise ValueError(f"schema must be None, a Schema or CREATE TABLE text, got {type(schema).__name__}")
     seeds = range(seed_offset, seed_offset + num_dbs)
     if min(workers, num_dbs) == 1:
-        return (sweep_one(config, seed, schema, dialect) for seed in seeds)
-    return _pooled(config, seeds, min(workers, num_dbs), schema, dialect)
+        return (sweep_one(config, seed, schema, dialect, budget) for seed in seeds)
+    return _pooled(config, seeds, min(workers, num_dbs), schema, dialect, budget)
 
 
 def _pooled(
-    config: Config, seeds: range, workers: int, schema: Schema | str | None, dialect: str | None
+    config: Config,
+    seeds: range,
+    workers: int,
+    schema: Schema | str | None,
+    dialect: str | None,
+    budget: Stage3Budget,
 ) -> Iterator[dict[str, Any]]:
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context())
     todo = iter(seeds)
     pending: set[Future] = set()
     try:
         for seed in todo:
-            pending.add(pool.submit(sweep_one, config, seed, schema, dialect))
+            pending.add(pool.submit(sweep_one, config, seed, schema, dialect, budget))
             if len(pending) >= 2 * workers:
                 break
         while pending:
@@ -124,7 +135,7 @@ def _pooled(
             for _ in done:
                 seed = next(todo, None)
                 if seed is not None:
-                    pending.add(pool.submit(sweep_one, config, seed, schema, dialect))
+                    pending.add(pool.submit(sweep_one, config, seed, schema, dialect, budget))
             for fut in done:
                 yield fut.result()
     finally:
@@ -150,6 +161,7 @@ def sweep(
     should_stop: Callable[[], bool] | None = None,
     schema: Schema | str | None = None,
     dialect: str | None = None,
+    budget: Stage3Budget = COMMAND_LINE_BUDGET,
 ) -> pd.DataFrame:
     """Statistics of the databases for seeds ``seed_offset … seed_offset + num_dbs - 1``.
 
@@ -158,11 +170,11 @@ def sweep(
     except ``generation_seconds``. ``workers > 1`` generates in that many processes
     (forkserver or spawn, never fork). ``progress(done, total)`` is called at the start and
     after each database; when ``should_stop()`` turns true the sweep returns the rows
-    finished so far. ``schema``, ``dialect``: see :func:`sweep_one`.
+    finished so far. ``schema``, ``dialect``, ``budget``: see :func:`sweep_one`.
     """
     records: list[dict[str, Any]] = []
     total = num_dbs
-    items = iter_sweep(config, num_dbs, seed_offset, workers, schema, dialect)
+    items = iter_sweep(config, num_dbs, seed_offset, workers, schema, dialect, budget)
     try:
         if progress is not None:
             progress(0, total)

@@ -114,15 +114,30 @@ def test_the_cli_refuses_a_config_over_the_budget_with_exit_2(tmp_path, capsys) 
 
 @pytest.mark.parametrize("preset", ["paper", "large", "small", "star", "linear_scm", "uniform_fks"])
 def test_no_preset_seed_is_refused_by_the_budgets(preset: str) -> None:
-    from explorer.stages import MAX_TABLE_BYTES as APP_BYTES
-    from plurel_core.budget import MAX_TABLE_BYTES, check_stage3
+    from explorer.stages import APP_BUDGET
+    from plurel_core.budget import COMMAND_LINE_BUDGET
     from plurel_core.schema import sample_schema
 
     cfg = Config.preset(preset)
     for seed in range(40):
-        check_stage3(sample_schema(cfg.schema, seed), cfg.features, max_bytes=MAX_TABLE_BYTES)
+        COMMAND_LINE_BUDGET.check(sample_schema(cfg.schema, seed), cfg.features)
         if preset != "large":  # the explorer refuses it by its cell count already
-            check_stage3(sample_schema(cfg.schema, seed), cfg.features, max_bytes=APP_BYTES)
+            APP_BUDGET.check(sample_schema(cfg.schema, seed), cfg.features)
+
+
+def test_sweeps_and_twins_keep_the_budget_they_are_given() -> None:
+    # the explorer's sweeps, prior searches and twins run under its budget, not the
+    # command line's: a database over it stops them with the budget's message
+    from plurel_core.budget import BudgetError, Stage3Budget
+    from plurel_core.sweep import sweep
+
+    tight = Stage3Budget(max_table_bytes=1 << 20)
+    cfg = Config.preset("small")
+    assert len(sweep(cfg, 2)) == 2
+    with pytest.raises(BudgetError, match="memory for one table"):
+        sweep(cfg, 2, budget=tight)
+    with pytest.raises(BudgetError, match="multiply-adds"):
+        sweep(cfg, 2, workers=2, budget=Stage3Budget(max_work=1))
 
 
 # -- output paths -------------------------------------------------------------------------
