@@ -18,8 +18,9 @@ from plurel_core import export
 from plurel_core.config import PRESETS, Config, ConfigError
 from plurel_core.viz import vis_network_js
 
+from .apptest import APP, open_app, open_page
+
 ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
 TIMEOUT = 120
 
 
@@ -179,19 +180,11 @@ def test_config_files_load_bundles_and_bare_configs() -> None:
 
 
 def _app(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_app(TIMEOUT, **query)
 
 
 def _open(at: AppTest, page: str) -> AppTest:
-    at.switch_page(page_file(page))
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(at, page_file(page))
 
 
 def _iframes(at: AppTest) -> list[str]:

@@ -25,6 +25,8 @@ from plurel_core.viz.sweep_figures import (
     scatter_figure,
 )
 
+from .apptest import open_app, open_page
+
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = Config.preset("small")
 
@@ -266,22 +268,13 @@ def test_common_bins():
 
 # -- the page ---------------------------------------------------------------------------
 
-APP = str(ROOT / "app.py")
-
 
 def _widget(widgets, label: str):
     return next(w for w in widgets if w.label == label)
 
 
 def _sweep_page(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page(page_file("sweep"))
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(open_app(300, **query), page_file("sweep"))
 
 
 def _run_sweep(at: AppTest, n: int) -> None:

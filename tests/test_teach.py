@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -14,27 +13,11 @@ from explorer.pinned import decode_pinned, encode_pinned
 from explorer.urlextra import split_params
 from plurel_core.config import Config
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
-TIMEOUT = 180
+from .apptest import open_app as _app
+from .apptest import open_page as _open
+
 # A: the small preset; B: the same with (almost) no within-cluster preference
 AB_QUERY = {"preset": "small", "seed": "1", "A.preset": "small", "connectivity.within_affinity": "0.002"}
-
-
-def _app(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def _open(at: AppTest, page: str) -> AppTest:
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def _button(at: AppTest, label: str):
