@@ -292,3 +292,37 @@ def test_lecturer_link_carries_state_a_and_question():
     link = at.code[-1].value
     assert link.startswith("/connectivity?") and "A.preset=small" in link
     assert "connectivity.within_affinity=0.002" in link and "present=1" in link and "note=Where" in link
+
+
+def test_ccdf_axes_label_only_round_values_inside_the_data():
+    import numpy as np
+    import plotly.graph_objects as go
+
+    from plurel_core.viz.compare import degree_overlay, small_multiples
+    from plurel_core.viz.reality import fk_overlay_figure
+
+    fig = degree_overlay({"A": np.array([0, 1, 1, 2, 3, 9]), "B": np.array([1, 1, 2, 2, 2, 3])})
+    x, y = fig.layout.xaxis2, fig.layout.yaxis2
+    assert x.type == y.type == "log"
+    # labels only where listed: plotly's own log ticks label minor ticks 2-9 by their digit,
+    # and a lone "9" (for 0.9) when the axis pads below k = 1
+    assert x.tickmode == y.tickmode == "array"
+    assert list(x.ticktext) == ["1", "2", "5"] and list(y.ticktext) == ["1", "0.5", "0.2"]
+    assert 0.8 < 10 ** x.range[0] < 1 and 9 < 10 ** x.range[1] < 12
+    assert 10 ** y.range[0] < 1 / 6 < 1 < 10 ** y.range[1]  # the lowest P(D ≥ k) is 1/6
+    # a wide range: only powers of ten once more than nine labels would be shown
+    heavy = np.repeat([1, 3, 40, 700, 20_000], [500, 200, 50, 5, 1])
+    wide = degree_overlay({"A": heavy, "B": np.ones(5, dtype=int)})
+    assert list(wide.layout.xaxis2.ticktext) == ["1", "10", "100", "1,000", "10,000"]
+    assert len(wide.layout.yaxis2.tickvals) <= 9
+    assert all(t.startswith(("1", "0.", "10")) for t in wide.layout.yaxis2.ticktext)
+    # the same axes on the Vary page's small multiples and the Reality page's FK overlay
+    panels = [
+        ("a", [go.Scatter(x=[1, 2, 3], y=[1.0, 0.5, 0.25])]),
+        ("b", [go.Scatter(x=[1, 7], y=[1.0, 0.1])]),
+    ]
+    multiples = small_multiples(panels, log_x=True, log_y=True)
+    assert list(multiples.layout.xaxis.ticktext) == ["1", "2", "5"]
+    assert list(multiples.layout.yaxis.ticktext) == ["1", "0.5", "0.2", "0.1"]
+    real = fk_overlay_figure(np.array([0, 1, 1, 3]), np.array([1, 2, 2, 2]), "x")
+    assert real.layout.xaxis2.tickmode == real.layout.yaxis2.tickmode == "array"

@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .figures import degree_ccdf_points
+from .figures import degree_ccdf_points, log_integer_ticks, log_share_ticks
 
 __all__ = [
     "AB_COLORS",
@@ -41,6 +41,7 @@ def degree_overlay(degrees: Mapping[str, np.ndarray], title: str = "") -> go.Fig
         rows=1, cols=2, subplot_titles=("Share of parent rows per degree", "CCDF P(D ≥ k), log-log")
     )
     top = max((int(np.max(d)) for d in degrees.values() if len(d)), default=0)
+    lowest = 1.0  # the smallest P(D ≥ k) drawn: the CCDF's y axis reaches down to it
     for i, (label, d) in enumerate(degrees.items()):
         d = np.asarray(d)
         share = np.bincount(d, minlength=top + 1) / max(len(d), 1)
@@ -53,6 +54,7 @@ def degree_overlay(degrees: Mapping[str, np.ndarray], title: str = "") -> go.Fig
             col=1,
         )
         ks, tail = degree_ccdf_points(d)
+        lowest = min(lowest, float(tail.min())) if len(tail) else lowest
         fig.add_trace(
             go.Scatter(
                 x=ks, y=tail, name=label, mode="lines+markers", line_shape="hv", marker_size=5,
@@ -63,8 +65,9 @@ def degree_overlay(degrees: Mapping[str, np.ndarray], title: str = "") -> go.Fig
         )  # fmt: skip
     fig.update_xaxes(title_text="children referencing the parent row", row=1, col=1)
     fig.update_yaxes(title_text="share of parent rows", row=1, col=1)
-    fig.update_xaxes(title_text="k", type="log", row=1, col=2)
-    fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
+    # ticks at 1, 2, 5, 10, ... only: plotly's own log ticks label every minor tick
+    fig.update_xaxes(title_text="k", type="log", row=1, col=2, **log_integer_ticks(1, max(top, 1)))
+    fig.update_yaxes(type="log", row=1, col=2, **log_share_ticks(lowest))
     fig.update_layout(
         barmode="overlay",
         bargap=0.05,
@@ -173,6 +176,17 @@ def correlation_pair(corrs: Mapping[str, pd.DataFrame]) -> go.Figure:
     return fig
 
 
+def _log_ticks(values: Sequence) -> dict:
+    """Labelled ticks for a log axis of these values: counts (≥ 1) or shares (≤ 1)."""
+    v = np.asarray([x for x in values if x is not None], dtype=np.float64)
+    v = v[np.isfinite(v) & (v > 0)]
+    if not len(v):
+        return {}
+    if v.max() <= 1:
+        return log_share_ticks(float(v.min()))
+    return log_integer_ticks(max(1.0, float(v.min())), float(v.max()))
+
+
 def small_multiples(
     panels: Sequence[tuple[str, Sequence[go.BaseTraceType]]],
     cols: int = 3,
@@ -200,8 +214,10 @@ def small_multiples(
     for k, (_, traces) in enumerate(panels):
         for trace in traces:
             fig.add_trace(trace, row=k // cols + 1, col=k % cols + 1)
-    fig.update_xaxes(type="log" if log_x else None)
-    fig.update_yaxes(type="log" if log_y else None)
+    xs = [v for _, traces in panels for t in traces for v in (t.x if t.x is not None else ())]
+    ys = [v for _, traces in panels for t in traces for v in (t.y if t.y is not None else ())]
+    fig.update_xaxes(type="log" if log_x else None, **(_log_ticks(xs) if log_x else {}))
+    fig.update_yaxes(type="log" if log_y else None, **(_log_ticks(ys) if log_y else {}))
     if x_title:
         for c in range(1, cols + 1):
             fig.update_xaxes(title_text=x_title, row=rows, col=c)

@@ -22,6 +22,7 @@ __all__ = [
     "fk_degrees",
     "integer_ticks",
     "log_integer_ticks",
+    "log_share_ticks",
     "unreferenced_share",
     "degree_ccdf_points",
     "degree_histogram",
@@ -73,7 +74,12 @@ def _next_step(step: int) -> int:
 
 
 def log_integer_ticks(lo: float, hi: float) -> dict[str, Any]:
-    """Tick values 1, 2, 5, 10, 20, ... within [lo, hi] for a log axis of whole numbers."""
+    """Tick values 1, 2, 5, 10, 20, ... within [lo, hi] for a log axis of whole numbers.
+
+    Labelled ticks only where the list says (plotly's own log ticks label the minor ones
+    2–9 by their first digit, crowded, and a lone "9" for 0.9 when the axis pads below 1),
+    and the axis range fitted to [lo, hi] with a small margin.
+    """
     vals = []
     v = 1
     while v <= max(hi, 1):
@@ -82,7 +88,44 @@ def log_integer_ticks(lo: float, hi: float) -> dict[str, Any]:
         v = _next_step(v)
     if len(vals) > 9:
         vals = [x for x in vals if str(x)[0] == "1"]
-    return {"tickvals": vals, "ticktext": [f"{x:,}" for x in vals]}
+    elif len(vals) < 3 and hi < 10:  # a narrow axis: every whole number
+        vals = list(range(max(1, math.ceil(lo)), int(hi) + 1))
+    return _log_axis(vals, [f"{x:,}" for x in vals], max(lo, 1), max(hi, 1))
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def log_share_ticks(lo: float) -> dict[str, Any]:
+    """Tick values 1, 0.5, 0.2, 0.1, 0.05, ... down to ``lo`` (> 0) for a log axis of shares
+    (a CCDF P(D ≥ k)); only powers of ten when more than nine would be labelled. Labels
+    are decimals down to 0.001, then 10⁻⁴, 10⁻⁵, ...; see :func:`log_integer_ticks`."""
+    lo = min(max(float(lo), 1e-12), 1.0)
+    vals: list[float] = []
+    e = 0
+    while True:
+        step = [m * 10.0**e for m in (1, 0.5, 0.2)]
+        vals += [round(v, 12 - e) for v in step if v >= lo * (1 - 1e-9)]
+        if step[-1] < lo:
+            break
+        e -= 1
+    if len(vals) > 9:
+        vals = [v for v in vals if f"{v:e}".startswith("1")]
+    elif len(vals) < 3 and lo > 0.1:  # a narrow axis: finer steps
+        vals = [m for m in (1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.15) if m >= lo * (1 - 1e-9)]
+    text = [f"{v:g}" if v >= 1e-3 else f"10{str(round(math.log10(v))).translate(_SUPERSCRIPT)}" for v in vals]
+    return _log_axis(vals, text, lo, 1.0)
+
+
+def _log_axis(vals: list, text: list[str], lo: float, hi: float) -> dict[str, Any]:
+    pad = 0.04 * max(math.log10(hi) - math.log10(lo), 0.5)
+    return {
+        "tickmode": "array",
+        "tickvals": vals,
+        "ticktext": text,
+        "range": [math.log10(lo) - pad, math.log10(hi) + pad],
+        "minor": {"showgrid": False, "ticks": ""},
+    }
 
 
 # -- Stage 2: foreign keys -------------------------------------------------------------
@@ -143,7 +186,7 @@ def degree_ccdf(degrees: np.ndarray, title: str = "") -> go.Figure:
         xaxis_title="k (children per parent)",
         yaxis_title="P(D ≥ k)",
         xaxis=dict(type="log", **log_integer_ticks(1, ks.max() if len(ks) else 1)),
-        yaxis=dict(type="log", dtick=1, exponentformat="power"),
+        yaxis=dict(type="log", **log_share_ticks(tail.min() if len(tail) else 1)),
         height=320,
         margin=dict(l=50, r=10, t=45, b=45),
     )

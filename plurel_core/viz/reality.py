@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .figures import _plain, degree_ccdf_points
+from .figures import _plain, degree_ccdf_points, log_integer_ticks, log_share_ticks
 from .sweep_figures import distributions_figure
 
 __all__ = [
@@ -130,6 +130,7 @@ def fk_overlay_figure(real_counts: np.ndarray, twin_counts: np.ndarray | None, t
     """Children per parent row of one FK: share of parent rows per count (left) and the
     log-log CCDF (right), real and twin overlaid."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("share of parent rows", "CCDF P(D ≥ k), log-log"))
+    top, lowest = 1, 1.0  # the CCDF axes' extent
     for label, counts, color in (("real", real_counts, REAL_COLOR), ("twin", twin_counts, TWIN_COLOR)):
         if counts is None or not len(counts):
             continue
@@ -140,14 +141,16 @@ def fk_overlay_figure(real_counts: np.ndarray, twin_counts: np.ndarray | None, t
             col=1,
         )
         cks, tail = degree_ccdf_points(counts)
+        if len(cks):
+            top, lowest = max(top, int(cks.max())), min(lowest, float(tail.min()))
         fig.add_trace(
             go.Scatter(x=cks, y=tail, mode="lines+markers", line_shape="hv", marker_size=4, name=label,
                        line_color=color, legendgroup=label, showlegend=False),
             row=1, col=2,
         )  # fmt: skip
     fig.update_xaxes(title_text="children per parent row", row=1, col=1)
-    fig.update_xaxes(title_text="k", type="log", row=1, col=2)
-    fig.update_yaxes(type="log", row=1, col=2)
+    fig.update_xaxes(title_text="k", type="log", row=1, col=2, **log_integer_ticks(1, top))
+    fig.update_yaxes(type="log", row=1, col=2, **log_share_ticks(lowest))
     fig.update_layout(
         barmode="overlay",
         height=320,
