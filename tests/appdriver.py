@@ -28,9 +28,16 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
-# window.__st.start / .end: performance.now() of the last transition into / out of a run
+# window.__st.start / .end: performance.now() of the last transition into / out of a run,
+# seen on the root element's data-test-script-state. A browser short of CPU can apply a
+# whole run's messages (new session … script finished) in one render, so the attribute
+# never leaves "notRunning" and that run shows no transition at all. So the server's
+# messages are read too (raw ForwardMsg protobuf, one per WebSocket message; only the
+# top-level field numbers are needed): .session / .finished: performance.now() of the last
+# new_session (field 4) and of the last script_finished (field 6) of a run that was not
+# cut short for a rerun (status 2).
 WATCH_RUNS = """
-window.__st = {start: 0, end: 0, state: null};
+window.__st = {start: 0, end: 0, state: null, session: 0, finished: 0};
 const __stObserver = new MutationObserver(records => {
   const now = performance.now();
   records.forEach((r, i) => {
@@ -45,7 +52,42 @@ __stObserver.observe(document, {
   attributes: true, subtree: true, attributeOldValue: true,
   attributeFilter: ['data-test-script-state'],
 });
+const __stRead = data => {
+  const b = new Uint8Array(data);
+  let i = 0;
+  const varint = () => {
+    let x = 0, s = 0, c;
+    do { c = b[i++]; x += (c & 0x7f) * 2 ** s; s += 7; } while (c & 0x80 && i < b.length);
+    return x;
+  };
+  while (i < b.length) {
+    const tag = varint(), field = Math.floor(tag / 8), wire = tag & 7;
+    if (wire === 0) {
+      const value = varint();
+      if (field === 6 && value !== 2) window.__st.finished = performance.now();
+    } else if (wire === 2) {
+      const n = varint();
+      i += n;
+      if (field === 4) window.__st.session = performance.now();
+    } else if (wire === 1) { i += 8; } else if (wire === 5) { i += 4; } else { break; }
+  }
+};
+const __StSocket = window.WebSocket;
+window.WebSocket = class extends __StSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener('message', ev => {
+      if (ev.data instanceof ArrayBuffer) __stRead(ev.data);
+    });
+  }
+};
 """
+# a run that started after t0 is over: its end was seen on the attribute, or its
+# script_finished message came after the last new_session (and the page has rendered it)
+RUN_OVER = (
+    "t0 => window.__st.state !== 'running' && ((window.__st.end > t0 && window.__st.state === 'notRunning')"
+    " || (window.__st.finished > t0 && window.__st.finished > window.__st.session))"
+)
 
 
 def free_port() -> int:
@@ -97,9 +139,7 @@ def act(page, action: Callable[[], object], timeout: float = 120_000, artifacts:
     t0 = page.evaluate("performance.now()")
     action()
     try:
-        page.wait_for_function(
-            "t0 => window.__st.end > t0 && window.__st.state === 'notRunning'", arg=t0, timeout=timeout
-        )
+        page.wait_for_function(RUN_OVER, arg=t0, timeout=timeout)
     except Exception:
         if artifacts is not None:  # what the page showed when no run came: for the failure report
             page.screenshot(path=str(artifacts / "act_timeout.png"), full_page=True)
@@ -114,7 +154,5 @@ def open_page(page, url: str, timeout: float = 120_000) -> float:
     """Load ``url`` and wait for its first script run to finish; returns seconds from navigation."""
     t0 = time.perf_counter()
     page.goto(url)
-    page.wait_for_function(
-        "() => window.__st && window.__st.end > 0 && window.__st.state === 'notRunning'", timeout=timeout
-    )
+    page.wait_for_function(f"() => window.__st && ({RUN_OVER})(0)", timeout=timeout)
     return time.perf_counter() - t0

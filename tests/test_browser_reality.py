@@ -159,6 +159,24 @@ def test_html_report_draws_its_charts_offline(browser, tmp_path) -> None:  # noq
     assert [u for u in asked if not u.startswith("file:")] == []
 
 
+def test_runs_are_seen_when_the_browser_is_short_of_cpu(server, small_page) -> None:  # noqa: F811
+    """A browser short of CPU (as in the whole suite on a busy machine) can apply a quick
+    run's messages in one render: the root's script-run state never leaves "notRunning",
+    and a wait on that attribute alone never ended. The driver also reads the server's
+    messages (new session, script finished), so each of these runs is seen."""
+    page = small_page
+    _open(page, f"{server}/reality?preset=small&seed=0")
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": 20})
+    try:
+        for tab in ("Suggest priors", "Where it sits", "Suggest priors"):
+            _act(page, lambda tab=tab: page.get_by_role("tab", name=tab).click(), timeout=60_000)
+    finally:
+        cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
+    page.get_by_text("Priors to search").wait_for(timeout=10_000)
+    _no_exception(page)
+
+
 def test_prior_search_stops_and_keeps_the_best_so_far(server, small_page) -> None:  # noqa: F811
     page = small_page
     _open(page, f"{server}/reality?preset=small&seed=0")
