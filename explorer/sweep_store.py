@@ -7,15 +7,14 @@ link or another page asking for the same priors and seeds finds the sweep alread
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
 
 from plurel_core.config import Config
-from plurel_core.sweep import COLUMNS, iter_sweep
+from plurel_core.sweep import COLUMNS
 
-__all__ = ["KEEP", "SweepKey", "finished_sweeps", "records_frame", "run_sweep", "store", "sweep_key"]
+__all__ = ["KEEP", "SweepKey", "finished_sweeps", "records_frame", "store", "sweep_key"]
 
 KEEP = 48  # finished sweeps kept (all sessions): a few MB at most
 SweepKey = tuple[str, str, int, int]
@@ -45,23 +44,3 @@ def store(key: SweepKey, frame: pd.DataFrame) -> None:
     results.move_to_end(key)
     while len(results) > KEEP:
         results.popitem(last=False)
-
-
-def run_sweep(key: SweepKey, workers: int, progress: Callable[[int], None] | None = None) -> pd.DataFrame:
-    """Run (or find) the sweep of ``key`` and keep it."""
-    results = finished_sweeps()
-    if key in results:
-        return results[key]
-    config_json, sql, offset, n = key
-    records: list[dict] = []
-    items = iter_sweep(Config.from_json(config_json), n, offset, workers, schema=sql or None)
-    try:
-        for rec in items:
-            records.append(rec)
-            if progress is not None:
-                progress(len(records))
-    finally:
-        items.close()
-    frame = records_frame(records)
-    store(key, frame)
-    return frame

@@ -7,6 +7,8 @@ screenshots go to ``test-artifacts/teach_*.png`` at 1400×1000 and 1280×720.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.appdriver import WATCH_RUNS
@@ -117,6 +119,32 @@ def test_vary_draws_one_panel_per_value(server, page) -> None:  # noqa: F811
     assert len(titles) == 3 and titles[0].startswith("0.002"), titles
     assert chart.locator(".scatterlayer .trace").count() == 3
     _shot(page, "vary_1400", full=False)
+
+
+def test_vary_sweeps_stop_and_keep_the_seeds_done(server, page) -> None:  # noqa: F811
+    values = "0.002%3B0.05%3B0.3"  # three sweeps of N = 20 seeds: 60 databases
+    _open(page, f"{server}/vary?preset=small&seed=1&vary=connectivity.within_affinity&values={values}")
+    _no_exception(page)
+    page.get_by_role("button", name="Run 3 sweep(s)").click()
+    # progress over all sweeps; stop once a few databases are done
+    page.get_by_text(re.compile(r"\(([3-9]|[1-5][0-9]) / 60 in all\)")).wait_for(timeout=180_000)
+    stop = page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop")
+    _act(page, lambda: stop.click())
+    _no_exception(page)
+    warning = page.locator('[data-testid="stAlert"]').filter(has_text="Stopped after").first
+    warning.wait_for(timeout=30_000)
+    text = warning.inner_text()
+    done = int(re.search(r"Stopped after (\d+) of 60 databases", text).group(1))
+    assert 3 <= done < 60, text
+    # the seeds done are kept and shown: one box per value swept (the one in progress
+    # labelled with its seeds)
+    seeds = re.search(r"\((0\.\d+): (\d+) of 20 seeds\)", text)
+    assert seeds is not None, text
+    _wait_plots(page, 2)
+    boxes = page.locator('[data-testid="stPlotlyChart"]').nth(1).locator(".boxlayer .trace")
+    assert boxes.count() == done // 20 + (1 if int(seeds.group(2)) else 0)
+    assert page.get_by_role("button", name=re.compile(r"Run [1-3] sweep\(s\)")).is_enabled()
+    _shot(page, "vary_stopped_1400")
 
 
 def test_lesson_link_opens_the_same_view_in_a_fresh_context(server, browser) -> None:  # noqa: F811

@@ -13,17 +13,18 @@ import streamlit as st
 from explorer import pinned, state, urlextra
 from explorer.pages import STAGE_PAGES
 from explorer.stages import cached_schema, current_keys, size_problem, stage3_problem
+from explorer.stoppable import SweepJob, held, run_sweeps, stopped_note
 from explorer.sweep_store import finished_sweeps, store
 from explorer.ui import md_escape, run_or_report
 from plurel_core.ab import paired_effects
 from plurel_core.config import Config
 from plurel_core.stats import STAT_FIELDS
-from plurel_core.sweep import COLUMNS, iter_sweep
+from plurel_core.sweep import iter_sweep
 from plurel_core.viz.sweep_figures import distributions_figure, plottable_stats, scatter_figure
 
 MAX_N = 500
 DEFAULT_N = 50
-_PARTIAL = "sweep_partial"  # {"key": ..., "records": [...], "total": n} of the last started sweep
+_RUN = "sweep"  # the page's stoppable run (explorer.stoppable)
 ROOT = Path(__file__).resolve().parent.parent
 
 state.init_state()
@@ -108,15 +109,7 @@ with c[3]:
     )
 
 
-def _frame(records: list[dict]) -> pd.DataFrame:
-    if not records:
-        return pd.DataFrame(columns=list(COLUMNS))
-    return (
-        pd.DataFrame.from_records(records, columns=list(COLUMNS)).sort_values("seed").reset_index(drop=True)
-    )
-
-
-def _run_sweep() -> None:
+def _run_sweeps() -> None:
     k = current_keys()
     first = cached_schema(offset, k.schema, k.sql)
     problem = size_problem(first) or stage3_problem(first, k.features)
@@ -125,40 +118,29 @@ def _run_sweep() -> None:
             f"Seed {offset}: {problem} Sweeps of large databases belong to `python -m plurel_core sweep`."
         )
         st.stop()
-    for run_key in todo:
-        label = "A" if run_key == a_key and run_key != key else "B" if a_key is not None else "sweep"
-        run_config = Config.from_json(run_key[0])
-        records: list[dict] = []
-        # stored before the first database: a Stop click reruns the page, which then shows these
-        ss[_PARTIAL] = {"key": run_key, "records": records, "total": n}
-        bar = st.progress(0.0, text=f"{label}: 0 / {n} databases")
-        st.button(
-            "Stop",
-            key=f"sweep_stop:{label}",
-            help="Stop after the databases in progress; the finished ones are kept.",
+    jobs = [
+        SweepJob(
+            "A" if run_key == a_key and run_key != key else "B" if a_key is not None else "",
+            run_key,
+            n,
+            lambda run_key=run_key: iter_sweep(Config.from_json(run_key[0]), n, offset, workers, schema=sql),
         )
-        items = iter_sweep(run_config, n, offset, workers, schema=sql)
-        try:
-            for rec in items:
-                records.append(rec)
-                bar.progress(len(records) / n, text=f"{label}: {len(records)} / {n} databases")
-        finally:
-            items.close()
-        store(run_key, _frame(records))
-        ss[_PARTIAL] = None
-    st.rerun()  # redraw from the cache: the controls above still show the state before the run
+        for run_key in todo
+    ]
+    if run_sweeps(_RUN, jobs, store, key=(key, a_key)):
+        st.rerun()  # redraw from the store: the controls above still show the state before the run
 
 
 if run_clicked:
-    run_or_report(_run_sweep)
+    run_or_report(_run_sweeps)
 
 df = results.get(key)
 if df is not None:
     results.move_to_end(key)  # recently used sweeps are kept longest
-partial = ss.get(_PARTIAL)
-if df is None and partial and partial["key"] == key and partial["records"]:
-    df = _frame(partial["records"])
-    st.warning(f"Stopped: {len(df)} of {partial['total']} databases. Run the sweep again for all of them.")
+stopped = held(_RUN)
+if df is None and stopped is not None and stopped.part_key == key and stopped.records:
+    df = stopped.frame()
+    st.warning(f"{stopped_note(stopped)} Run the sweep again for all of them.")
 if df is None or df.empty:
     st.info("Run a sweep to see the distribution of the database statistics under the current priors.")
 

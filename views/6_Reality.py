@@ -12,6 +12,7 @@ import streamlit as st
 
 from explorer import state
 from explorer.stages import cached_schema, current_keys, size_problem
+from explorer.stoppable import StoppableRun, SweepJob, held, run_sweeps, stopped_note
 from explorer.ui import md_escape, run_or_report
 from plurel_core.compare import (
     CENTRAL,
@@ -30,7 +31,7 @@ from plurel_core.config import Config
 from plurel_core.real import RealDatabase, RealDatabaseError, read_sqlite, read_sqlite_bytes
 from plurel_core.schema import sample_schema
 from plurel_core.stats import STAT_FIELDS, database_stats
-from plurel_core.sweep import COLUMNS, iter_sweep
+from plurel_core.sweep import iter_sweep
 from plurel_core.viz.reality import (
     column_overlay_figure,
     default_placement_stats,
@@ -45,9 +46,9 @@ EXAMPLE = ROOT / "assets" / "real" / "chinook.sqlite"
 MAX_N = 300
 _REAL = "reality_real"  # {"digest", "real", "stats"} of the loaded file
 _SWEEPS = "reality_sweeps"  # {key: sweep frame} of finished sweeps
-_PARTIAL = "reality_partial"  # {"key", "records", "total"} of the sweep in progress
+_RUN_SWEEP, _RUN_SEARCH = "reality_sweep", "reality_search"  # stoppable runs (explorer.stoppable)
 _TWINS = "reality_twins"  # {key: twin Database}
-_SEARCH = "reality_search"  # {"key", "result"} of the last prior search (partial while it runs)
+_SEARCH = "reality_search_done"  # {"key", "result"} of the last finished prior search
 _REPORT = "reality_report"  # {"key", "html"}
 _STATS = "reality_stats"  # {"digest", "stats"} of the loaded file
 _KEEP = 6
@@ -135,14 +136,6 @@ tabs = st.tabs(["Where it sits", "Synthetic twin", "Suggest priors"], key="reali
 # -- where it sits ---------------------------------------------------------------------------
 
 
-def _frame(records: list[dict]) -> pd.DataFrame:
-    if not records:
-        return pd.DataFrame(columns=list(COLUMNS))
-    return (
-        pd.DataFrame.from_records(records, columns=list(COLUMNS)).sort_values("seed").reset_index(drop=True)
-    )
-
-
 def _run_sweep(key: tuple, n: int, offset: int, workers: int, same_schema: bool) -> None:
     if same_schema:
         problem = _twin_problem(offset)
@@ -152,26 +145,18 @@ def _run_sweep(key: tuple, n: int, offset: int, workers: int, same_schema: bool)
     if problem:
         st.error(f"Seed {offset}: {problem} Large sweeps belong to `python -m plurel_core compare`.")
         st.stop()
-    records: list[dict] = []
-    ss[_PARTIAL] = {"key": key, "records": records, "total": n}  # a Stop rerun shows these
-    bar = st.progress(0.0, text=f"0 / {n} databases")
-    st.button(
-        "Stop", key="reality_stop", help="Stop after the databases in progress; finished ones are kept."
-    )
-    items = iter_sweep(config, n, offset, workers, schema=real.ddl if same_schema else None,
-                       dialect="sqlite" if same_schema else None)  # fmt: skip
-    try:
-        for rec in items:
-            records.append(rec)
-            bar.progress(len(records) / n, text=f"{len(records)} / {n} databases")
-    finally:
-        items.close()
     sweeps = ss[_SWEEPS]
-    sweeps[key] = _frame(records)
-    while len(sweeps) > _KEEP:
-        sweeps.pop(next(iter(sweeps)))
-    ss[_PARTIAL] = None
-    st.rerun()
+
+    def keep(k: tuple, frame: pd.DataFrame) -> None:
+        sweeps[k] = frame
+        while len(sweeps) > _KEEP:
+            sweeps.pop(next(iter(sweeps)))
+
+    job = SweepJob("", key, n, lambda: iter_sweep(config, n, offset, workers,
+                                                  schema=real.ddl if same_schema else None,
+                                                  dialect="sqlite" if same_schema else None))  # fmt: skip
+    if run_sweeps(_RUN_SWEEP, [job], keep, key=key):
+        st.rerun()
 
 
 def _twin_problem(seed: int) -> str | None:
@@ -215,10 +200,10 @@ if tabs[0].open:
         if run:
             run_or_report(lambda: _run_sweep(key, n, offset, workers, same_schema))
         sweep_df = ss[_SWEEPS].get(key)
-        partial = ss.get(_PARTIAL)
-        if sweep_df is None and partial and partial["key"] == key and partial["records"]:
-            sweep_df = _frame(partial["records"])
-            st.warning(f"Stopped: {len(sweep_df)} of {partial['total']} databases.")
+        stopped = held(_RUN_SWEEP, key)
+        if sweep_df is None and stopped is not None and stopped.records:
+            sweep_df = stopped.frame()
+            st.warning(stopped_note(stopped))
         if sweep_df is None or sweep_df.empty:
             st.info("Run a sweep to place the real database among databases drawn from the current priors.")
         else:
@@ -365,15 +350,6 @@ if tabs[2].open:
             st.write("")
             search_clicked = st.button("Search", type="primary", key="reality_search_go", disabled=not picked)
         if search_clicked:
-            ss[_SEARCH] = {"key": s_key, "result": None}
-            bar = st.progress(0.0, text="baseline sweep…")
-            st.button("Stop", key="reality_search_stop", help="Keep the best priors found so far.")
-
-            def _progress(done: int, total: int) -> None:
-                bar.progress(min(done / total, 1.0), text=f"{done} / {total} sweeps")
-
-            def _keep(result) -> None:
-                ss[_SEARCH] = {"key": s_key, "result": result}
 
             def _small_enough(cfg: Config) -> bool:
                 return size_problem(sample_schema(cfg.schema, s_offset)) is None
@@ -384,17 +360,26 @@ if tabs[2].open:
                     "The search sweeps databases of these priors in this session."
                 )
                 st.stop()
+            ss[_SEARCH] = None
+            run = StoppableRun(_RUN_SEARCH, s_key, budget, unit="sweeps")
+            # should_stop: an interrupted search ends after the database in progress, not
+            # after the whole sweep it belongs to
             result = run_or_report(
                 lambda: suggest_priors(real_stats, config, picked, num_dbs=n_eval, seed_offset=s_offset,
-                                       max_evaluations=budget, progress=_progress, best_so_far=_keep,
+                                       max_evaluations=budget, progress=lambda done, _: run.advance(done),
+                                       best_so_far=run.keep, should_stop=run.should_stop,
                                        allowed=_small_enough)
             )  # fmt: skip
-            ss[_SEARCH] = {"key": s_key, "result": result, "done": True}
+            run.finish()
+            ss[_SEARCH] = {"key": s_key, "result": result}
             st.rerun()
-        held = ss.get(_SEARCH)
-        if held and held["key"] == s_key and held["result"] is not None:
-            res = held["result"]
-            if not held.get("done"):
+        found = ss.get(_SEARCH)
+        stopped = held(_RUN_SEARCH, s_key)
+        res = found["result"] if found and found["key"] == s_key else None
+        if res is None and stopped is not None:
+            res = stopped.result  # the best so far (None before the first sweep was done)
+        if res is not None:
+            if res.stopped:
                 st.warning(f"Stopped after {res.evaluations} sweep(s): the best priors found so far.")
             st.markdown(
                 f"Distance from the middle (0 = every statistic at the median, 1 = all at an extreme): "

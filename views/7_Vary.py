@@ -12,7 +12,9 @@ import streamlit as st
 from explorer import state, urlextra
 from explorer.compare_views import database_of, foreign_keys_of, keys_for, schema_of
 from explorer.controls import label_for
-from explorer.sweep_store import finished_sweeps, run_sweep, sweep_key
+from explorer.stoppable import SweepJob, held, run_sweeps, stopped_note
+from explorer.sweep_store import finished_sweeps, store, sweep_key
+from explorer.text import md_code
 from explorer.ui import md_escape, run_or_report
 from explorer.urlstate import all_prior_paths
 from explorer.vary import (
@@ -26,12 +28,14 @@ from explorer.vary import (
 )
 from plurel_core.config import Config
 from plurel_core.stats import STAT_FIELDS
+from plurel_core.sweep import iter_sweep
 from plurel_core.viz import degree_ccdf_points, fk_degrees
 from plurel_core.viz.compare import small_multiples
 from plurel_core.viz.sweep_figures import distribution_figure
 
 DEFAULT_PRIOR = "connectivity.within_affinity"
 MAX_SEEDS = 100
+_RUN = "vary"  # the page's stoppable run (explorer.stoppable)
 ss = st.session_state
 state.init_state()
 
@@ -110,9 +114,7 @@ with controls:
     values, problems = parse_values(base, path, ss["vary_values"])
     for p in problems:
         st.warning(f"Value {p} — left out.")
-    st.caption(
-        f"Current value: `{md_escape(format_values(path, [base.get(path)]))}`; seed {state.get_seed()}."
-    )
+    st.caption(f"Current value: {md_code(format_values(path, [base.get(path)]))}; seed {state.get_seed()}.")
 
 stage = stage_of(path)
 configs = {value_label(path, v): base.with_value(path, v) for v in values}
@@ -121,9 +123,7 @@ with view:
     if len(configs) < 2:
         st.info("Give at least two values to compare.")
         st.stop()
-    st.markdown(
-        f"**Stage {stage}** · {len(configs)} values of `{md_escape(path)}` on seed {state.get_seed()}"
-    )
+    st.markdown(f"**Stage {stage}** · {len(configs)} values of {md_code(path)} on seed {state.get_seed()}")
     panels: list[tuple[str, list]] = []
     if stage == 1:
         for label, cfg in configs.items():
@@ -221,23 +221,35 @@ with view:
         type="primary",
         disabled=not missing,
         key="vary_run",
-        help="One sweep of N databases per value; finished sweeps are kept by the server (and the Sweep page).",
+        help="One sweep of N databases per value; finished sweeps are kept by the server (and the Sweep "
+        "page). Stop keeps the finished ones.",
     ):
-        bar = st.progress(0.0)
         workers = min(2, os.cpu_count() or 1)
-        for i, label in enumerate(missing):
-            run_or_report(
-                lambda label=label, i=i: run_sweep(
-                    keys[label],
-                    workers,
-                    lambda d, i=i, label=label: bar.progress(
-                        (i + d / n) / len(missing), text=f"{label}: {d} / {n} databases"
-                    ),
-                )
-            )
-        st.rerun()
+        jobs = [
+            SweepJob(label, keys[label], n, lambda cfg=configs[label]: iter_sweep(
+                cfg, n, offset, workers, schema=sql[1] if sql else None))
+            for label in missing
+        ]  # fmt: skip
+        if run_or_report(lambda: run_sweeps(_RUN, jobs, store, key=tuple(keys.values()))):
+            st.rerun()
     frames = {label: done[k] for label, k in keys.items() if k in done}
-    if len(frames) == len(keys):
+    stopped = held(_RUN, tuple(keys.values()))
+    if stopped is not None and len(frames) < len(keys):
+        # a stopped run: the finished values, and the one in progress with the seeds it has
+        not_run = [label for label, k in keys.items() if k not in done and k != stopped.part_key]
+        part = {label: f"{label} ({len(stopped.records)} of {n} seeds)" for label, k in keys.items()
+                if k == stopped.part_key and stopped.records}  # fmt: skip
+        frames = {
+            part.get(label, label): frames[label] if label in frames else stopped.frame()
+            for label in keys
+            if label in frames or label in part
+        }
+        st.warning(
+            stopped_note(stopped)
+            + (f" Not run: {', '.join(not_run)}." if not_run else "")
+            + " Run the sweeps again for the rest."
+        )
+    if frames and (len(frames) == len(keys) or stopped is not None):
         st.plotly_chart(
             distribution_figure(frames, stat, kind="box", height=360), width="stretch", key="vary_dist"
         )
