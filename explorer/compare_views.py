@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from plurel_core.budget import BudgetError
 from plurel_core.database import Database, ForeignKeys, Schema
-from plurel_core.stats import fk_cluster_nmi, fk_locality, parent_dependence
+from plurel_core.stats import STAT_FIELDS, database_stats, fk_cluster_nmi, fk_locality, parent_dependence
 from plurel_core.viz import (
     block_link_counts,
     correlation_frame,
@@ -63,9 +64,9 @@ __all__ = [
 
 
 def pinned_keys() -> StageKeys | None:
-    """The stage cache keys of A on the session's seed (and SQL schema), or None."""
+    """The stage cache keys of A on the session's seed (with A's own SQL schema), or None."""
     a = pinned.get_pinned()
-    return None if a is None else keys_for(a)
+    return None if a is None else keys_for(a, pinned.get_pinned_sql())
 
 
 def schema_of(k: StageKeys) -> Schema:
@@ -115,17 +116,27 @@ def _header(stage: int) -> tuple[StageKeys, StageKeys] | None:
         return None
     b_keys = current_keys()
     diff = pinned.changed_priors(pinned.get_pinned(), state.get_config())
+    sources = pinned.schema_sources(pinned.get_pinned_sql(), state.get_sql())
     st.markdown(f"#### A beside B · seed {b_keys.seed}")
-    if not diff:
+    if not diff and sources is None:
         st.caption("A (pinned) and B (current) have the same priors: change one to compare.")
         return None
-    st.caption(
-        "Changed priors (A → B): "
-        + "; ".join(
-            f"`{p}` {md_escape(_short(va))} → **{md_escape(_short(vb))}**" for p, (va, vb) in diff.items()
+    if diff:
+        st.caption(
+            "Changed priors (A → B): "
+            + "; ".join(
+                f"`{p}` {md_escape(_short(va))} → **{md_escape(_short(vb))}**" for p, (va, vb) in diff.items()
+            )
         )
-    )
-    same_schema = a_keys.schema == b_keys.schema
+    if sources is not None:
+        st.info(
+            f"{sources}: their tables and foreign keys differ. Tables and keys are compared where both have "
+            "one of the same name; the database-level statistics compare the whole databases.",
+            icon=":material/schema:",
+        )
+        _database_statistics(a_keys, b_keys)
+        return a_keys, b_keys
+    same_schema = a_keys.schema == b_keys.schema and a_keys.sql == b_keys.sql
     same_keys = same_schema and a_keys.connectivity == b_keys.connectivity
     if stage == 1 and same_schema:
         st.success("Stage isolation: only Stage-2/3 priors changed, so A and B have this very schema.")
@@ -145,6 +156,37 @@ def _header(stage: int) -> tuple[StageKeys, StageKeys] | None:
     return a_keys, b_keys
 
 
+def _database_statistics(a_keys: StageKeys, b_keys: StageKeys) -> None:
+    """A's and B's database-level statistics side by side (what two different schemas share)."""
+    dbs = {}
+    for label, k in (("A", a_keys), ("B", b_keys)):
+        try:
+            dbs[label] = _a_database(k) if label == "A" else database_of(k)
+        except (SizeError, BudgetError, ValueError) as exc:
+            st.caption(f"{label}: no database-level statistics here: {md_escape(str(exc)[:300])}")
+            return
+    stats = {label: database_stats(db) for label, db in dbs.items()}
+    rows = []
+    for name in STAT_FIELDS:
+        a, b = stats["A"].get(name), stats["B"].get(name)
+        if name == "generation_seconds" or a is None or b is None:
+            continue
+        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b))
+        rows.append(
+            {
+                "statistic": name,
+                "A (pinned)": f"{a:.4g}" if numeric else str(a),
+                "B (current)": f"{b:.4g}" if numeric else str(b),
+                "B − A": f"{b - a:+.4g}" if numeric else "",
+            }
+        )
+    with st.expander("Database-level statistics, A beside B", expanded=True):
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        st.caption(
+            "The statistics are those of the Sweep page (its 'What the statistics mean' explains them)."
+        )
+
+
 def draw_schema_comparison() -> None:
     """Stage 1: A's and B's schema graphs side by side with their sizes."""
     with st.container(border=True):
@@ -152,7 +194,7 @@ def draw_schema_comparison() -> None:
         if keys is None:
             return
         a_keys, b_keys = keys
-        if a_keys.schema == b_keys.schema:
+        if a_keys.schema == b_keys.schema and a_keys.sql == b_keys.sql:
             return
         schemas = {
             "A (pinned)": run_or_report(lambda: _a_schema(a_keys)),

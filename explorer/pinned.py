@@ -4,6 +4,10 @@ Every stage page then draws A beside B on the same seed, and the Sweep page comp
 two on the same seeds. A lives in the session state and in the URL (``A.preset`` and
 ``A.<prior path>`` for the priors that differ from that preset, see
 :mod:`explorer.urlextra`), so a reload or a shared link keeps it.
+
+A keeps the SQL schema it was pinned with (or none: its Stage 1 then samples a schema from
+its priors), so B may use another SQL schema or none. An example schema is named in the URL
+(``A.sql``); an uploaded one is kept by the session only, like B's.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import streamlit as st
 from plurel_core.config import Config
 
 from . import state, urlextra
+from .text import md_code
 from .urlstate import decode_state, encode_state
 
 __all__ = [
@@ -24,21 +29,38 @@ __all__ = [
     "draw_pin_control",
     "encode_pinned",
     "get_pinned",
+    "get_pinned_sql",
     "pin_current",
+    "schema_sources",
     "set_pinned",
     "unpin",
 ]
 
 _PINNED = "px_pinned"  # (Config, preset) or None
+_PINNED_SQL = "px_pinned_sql"  # (name, DDL text) of A's SQL schema, or None
 _DECODED = "px_pinned_decoded"
 STAGE_OF_SECTION = {"schema": 1, "connectivity": 2, "features": 3, "postprocess": 3}
 
 
-def encode_pinned(config: Config, preset: str = "paper") -> dict[str, str]:
-    """URL parameters of A: ``A.preset`` and the priors that differ from it."""
+def encode_pinned(config: Config, preset: str = "paper", sql_name: str | None = None) -> dict[str, str]:
+    """URL parameters of A: ``A.preset``, the priors that differ from it and ``A.sql``, the
+    example SQL schema A was pinned with (if any)."""
     params = encode_state(config, 0, preset)
     params.pop("seed", None)
+    if sql_name:
+        params["sql"] = sql_name
     return {urlextra.PIN_PREFIX + k: v for k, v in params.items()}
+
+
+def _decode_sql(params: Mapping[str, str]) -> tuple[tuple[str, str] | None, list[str]]:
+    name = params.get(urlextra.PIN_PREFIX + "sql")
+    if not name:
+        return None, []
+    examples = state.example_schemas()
+    if name not in examples:
+        shown = name if len(name) <= 40 else name[:39] + "…"
+        return None, [f"A: sql={shown!r} ignored: not an example schema ({', '.join(examples) or 'none'})"]
+    return (name, examples[name].read_text(encoding="utf-8")), []
 
 
 def decode_pinned(params: Mapping[str, str]) -> tuple[tuple[Config, str] | None, list[str]]:
@@ -56,30 +78,55 @@ def get_pinned() -> Config | None:
     ss = st.session_state
     if not ss.get(_DECODED):
         ss[_DECODED] = True
-        pinned, notices = decode_pinned(urlextra.get_params())
-        ss[_PINNED] = pinned
+        params = urlextra.get_params()
+        pinned, notices = decode_pinned(params)
+        sql, sql_notices = _decode_sql(params) if pinned else (None, [])
+        ss[_PINNED], ss[_PINNED_SQL] = pinned, sql
+        notices += sql_notices
         if notices:
             state.push_notice("Some parameters of the pinned A were ignored:\n- " + "\n- ".join(notices))
     pinned = ss.get(_PINNED)
     return pinned[0] if pinned else None
 
 
+def get_pinned_sql() -> tuple[str, str] | None:
+    """``(name, DDL text)`` of the SQL schema A was pinned with, or None (A's Stage 1
+    samples its schema from A's priors)."""
+    get_pinned()
+    return st.session_state.get(_PINNED_SQL)
+
+
 def pin_current() -> None:
-    """Pin the current priors as A (replacing any earlier A)."""
-    set_pinned(state.get_config(), state.get_preset())
+    """Pin the current priors (and SQL schema) as A (replacing any earlier A)."""
+    set_pinned(state.get_config(), state.get_preset(), state.get_sql())
 
 
-def set_pinned(cfg: Config, preset: str = "paper") -> None:
-    """Pin ``cfg`` as A."""
+def set_pinned(cfg: Config, preset: str = "paper", sql: tuple[str, str] | None = None) -> None:
+    """Pin ``cfg`` (with the SQL schema ``sql``, if given) as A."""
     st.session_state[_PINNED] = (cfg, preset)
+    st.session_state[_PINNED_SQL] = sql
     st.session_state[_DECODED] = True
-    urlextra.set_params(encode_pinned(cfg, preset), prefix=urlextra.PIN_PREFIX)
+    name = sql[0] if sql is not None and sql[0] in state.example_schemas() else None
+    urlextra.set_params(encode_pinned(cfg, preset, name), prefix=urlextra.PIN_PREFIX)
 
 
 def unpin() -> None:
     st.session_state[_PINNED] = None
+    st.session_state[_PINNED_SQL] = None
     st.session_state[_DECODED] = True
     urlextra.set_params({}, prefix=urlextra.PIN_PREFIX)
+
+
+def _source(sql: tuple[str, str] | None) -> str:
+    return "the Stage-1 priors" if sql is None else f"the SQL schema {md_code(sql[0], 60)}"
+
+
+def schema_sources(a_sql: tuple[str, str] | None, b_sql: tuple[str, str] | None) -> str | None:
+    """What A's and B's schemas come from, when that differs (another SQL schema, or SQL
+    against the Stage-1 priors); None when both have the same source."""
+    if (a_sql and a_sql[1]) == (b_sql and b_sql[1]):
+        return None
+    return f"A's schema comes from {_source(a_sql)}, B's from {_source(b_sql)}"
 
 
 def changed_priors(a: Config, b: Config) -> dict[str, tuple]:
@@ -116,6 +163,9 @@ def draw_pin_control() -> None:
         st.markdown(f"**A is pinned** · {len(diff)} prior(s) changed since")
         for path, (va, vb) in list(diff.items())[:6]:
             st.caption(f"`{path}`: {_short(va)} → **{_short(vb)}**")
+        sources = schema_sources(get_pinned_sql(), state.get_sql())
+        if sources is not None:
+            st.caption(sources + ".")
         cols = st.columns(2)
         cols[0].button("Re-pin", on_click=pin_current, help="Pin the current priors as A.", width="stretch")
         cols[1].button("Unpin A", on_click=unpin, width="stretch")

@@ -23,6 +23,7 @@ import dataclasses
 import json
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
@@ -91,9 +92,14 @@ def _section_json(cfg: Config, section: str) -> str:
     return json.dumps(cfg.to_dict()[section], sort_keys=True)
 
 
-def keys_for(cfg: Config) -> StageKeys:
-    """The stage cache keys of priors ``cfg`` on the session's seed (and SQL schema)."""
-    sql = state.get_sql()
+_SESSION_SQL: Any = object()
+
+
+def keys_for(cfg: Config, sql: tuple[str, str] | None = _SESSION_SQL) -> StageKeys:
+    """The stage cache keys of priors ``cfg`` on the session's seed, with the session's SQL
+    schema or ``sql`` (``(name, DDL)``; None: Stage 1 samples the schema from ``cfg``)."""
+    if sql is _SESSION_SQL:
+        sql = state.get_sql()
     return StageKeys(
         seed=state.get_seed(),
         schema=_section_json(cfg, "schema"),

@@ -326,3 +326,64 @@ def test_ccdf_axes_label_only_round_values_inside_the_data():
     assert list(multiples.layout.yaxis.ticktext) == ["1", "0.5", "0.2", "0.1"]
     real = fk_overlay_figure(np.array([0, 1, 1, 3]), np.array([1, 2, 2, 2]), "x")
     assert real.layout.xaxis2.tickmode == real.layout.yaxis2.tickmode == "array"
+
+
+# -- A pinned with its own SQL schema ------------------------------------------------------
+
+UPLOAD = (
+    "mine.sql",
+    "CREATE TABLE team (id INTEGER PRIMARY KEY, name TEXT, budget REAL);\n"
+    "CREATE TABLE player (id INTEGER PRIMARY KEY, team_id INTEGER REFERENCES team (id), score REAL);\n",
+)
+
+
+def _statistics(at: AppTest) -> pd.DataFrame:
+    frames = [df.value for df in at.dataframe if "A (pinned)" in getattr(df.value, "columns", [])]
+    assert frames, "no database-level statistics"
+    return frames[0].set_index("statistic")
+
+
+def test_a_pinned_with_an_uploaded_schema_keeps_it_when_b_uses_another():
+    from explorer.state import example_schemas
+
+    at = _app(preset="small", seed="1")
+    at.session_state["px_sql"] = UPLOAD  # as the sidebar's upload leaves it
+    at.run()
+    _button(at, "Pin as A").click().run()
+    assert "A.sql" not in at.query_params  # an upload is not part of a link
+    shop = ("shop", example_schemas()["shop"].read_text(encoding="utf-8"))
+    for b_sql, b_source in (
+        (None, "B's from the Stage-1 priors"),
+        (shop, "B's from the SQL schema ` shop `"),
+    ):
+        at.session_state["px_sql"] = b_sql
+        for page in ("views/1_Schema.py", "views/2_Connectivity.py", "views/3_Features.py"):
+            _open(at, page)
+            text = _texts(at)
+            # before: A was drawn from B's schema, so A and B looked identical
+            assert "A's schema comes from the SQL schema ` mine.sql `" in text and b_source in text, page
+            stats = _statistics(at)
+            assert stats.loc["tables", "A (pinned)"] == "2" and stats.loc["foreign_keys", "A (pinned)"] == "1"
+            assert stats.loc["tables", "B (current)"] != "2" or b_sql is None
+    # the Sweep page runs A on its own schema, B on the current one, on the same seeds
+    sweep = _open(at, "views/5_Sweep.py")
+    [ni for ni in sweep.number_input if ni.label == "Databases N"][0].set_value(2).run()
+    _button(sweep, "Run sweeps A and B").click().run()
+    assert not sweep.exception, [e.value for e in sweep.exception]
+    assert "A's schema comes from the SQL schema ` mine.sql `" in " ".join(i.value for i in sweep.info)
+    eff = next(df.value for df in sweep.dataframe if "effect size d_z" in getattr(df.value, "columns", []))
+    eff = eff.data if hasattr(eff, "data") else eff
+    assert eff.loc["tables", "Δ mean (B − A)"] == _tables_in(shop[1]) - 2
+
+
+def _tables_in(ddl: str) -> int:
+    """CREATE TABLE statements of ``ddl``."""
+    return ddl.upper().count("CREATE TABLE")
+
+
+def test_a_with_an_example_schema_is_in_the_url():
+    at = _open(_app(preset="small", seed="1", **{"A.preset": "small", "A.sql": "shop"}), "views/1_Schema.py")
+    assert "A's schema comes from the SQL schema ` shop `, B's from the Stage-1 priors" in _texts(at)
+    assert at.query_params["A.sql"] == "shop"  # kept in the link
+    bad = _app(preset="small", **{"A.preset": "small", "A.sql": "nope"})
+    assert "A: sql='nope' ignored: not an example schema" in _warnings(bad)

@@ -94,7 +94,12 @@ workers = int(
 key = (config.to_json(indent=None), sql or "", offset, n)
 results: OrderedDict = finished_sweeps()
 a_config = pinned.get_pinned()
-a_key = (a_config.validate().to_json(indent=None), sql or "", offset, n) if a_config is not None else None
+a_sql = pinned.get_pinned_sql()  # A keeps the SQL schema it was pinned with (or none)
+a_key = (
+    (a_config.validate().to_json(indent=None), a_sql[1] if a_sql else "", offset, n)
+    if a_config is not None
+    else None
+)
 todo = [k for k in dict.fromkeys([key, a_key]) if k is not None and k not in results]
 
 with c[3]:
@@ -123,7 +128,9 @@ def _run_sweeps() -> None:
             "A" if run_key == a_key and run_key != key else "B" if a_key is not None else "",
             run_key,
             n,
-            lambda run_key=run_key: iter_sweep(Config.from_json(run_key[0]), n, offset, workers, schema=sql),
+            lambda run_key=run_key: iter_sweep(
+                Config.from_json(run_key[0]), n, offset, workers, schema=run_key[1] or None
+            ),
         )
         for run_key in todo
     ]
@@ -229,14 +236,21 @@ def _ab_section(df: pd.DataFrame | None) -> None:
         return
     cols[1].button("Unpin A", on_click=pinned.unpin)
     diff = pinned.changed_priors(a_config, config)
-    if not diff:
+    sources = pinned.schema_sources(a_sql, sql_pair)
+    if not diff and sources is None:
         st.info("The current priors are A's. Change priors on the stage pages to get a B.")
         return
+    if sources is not None:
+        st.info(
+            f"{sources}. The seeds still pair A's and B's databases, and every statistic below is one of "
+            "the whole database, so they compare."
+        )
     rows = [
         {"prior": p, "A": _value_text(va), "B (current)": _value_text(vb)} for p, (va, vb) in diff.items()
     ]
-    st.markdown("**Changed priors** (A → B):")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    if rows:
+        st.markdown("**Changed priors** (A → B):")
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     a_df = results.get(a_key)
     if df is None or df.empty or a_df is None or a_df.empty:
         st.info(f"Run the sweeps above: A and B on the same seeds {offset}…{offset + n - 1}.")

@@ -59,7 +59,9 @@ params = encode_state(state.get_config(), state.get_seed(), state.get_preset())
 extra = {k: v for k, v in urlextra.get_params().items() if k.startswith(urlextra.PIN_PREFIX)}
 a = pinned.get_pinned()
 if a is not None and not extra:
-    extra = pinned.encode_pinned(a, state.get_preset())
+    a_sql = pinned.get_pinned_sql()
+    example = a_sql[0] if a_sql is not None and a_sql[0] in state.example_schemas() else None
+    extra = pinned.encode_pinned(a, state.get_preset(), example)
 params.update(extra)
 if note.strip():
     params["note"] = note.strip()
