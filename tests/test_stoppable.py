@@ -5,6 +5,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from explorer.stoppable import Held, stopped_note
+from explorer.sweep_store import finished_sweeps
 from plurel_core.config import Config
 from plurel_core.sweep import sweep_one
 
@@ -62,6 +63,9 @@ def test_stopped_note_of_one_sweep_and_of_a_search() -> None:
 
 
 def test_sweep_page_shows_the_databases_a_stopped_sweep_finished() -> None:
+    # the server keeps finished sweeps across sessions: one another test finished under
+    # these priors would be shown instead of the stopped one
+    finished_sweeps.clear()
     small = Config.preset("small")
     records = [sweep_one(small, seed) for seed in (0, 1)]
     at = open_app(300, preset="small", seed="0", n="3")

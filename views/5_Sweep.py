@@ -12,7 +12,7 @@ import streamlit as st
 
 from explorer import pinned, state, urlextra
 from explorer.pages import STAGE_PAGES
-from explorer.stages import cached_schema, current_keys, size_problem, stage3_problem
+from explorer.stages import APP_BUDGET, cached_schema, current_keys, size_problem, stage3_problem
 from explorer.stoppable import SweepJob, held, run_sweeps, stopped_note
 from explorer.sweep_store import finished_sweeps, store
 from explorer.ui import md_escape, run_or_report
@@ -129,7 +129,12 @@ def _run_sweeps() -> None:
             run_key,
             n,
             lambda run_key=run_key: iter_sweep(
-                Config.from_json(run_key[0]), n, offset, workers, schema=run_key[1] or None
+                Config.from_json(run_key[0]),
+                n,
+                offset,
+                workers,
+                schema=run_key[1] or None,
+                budget=APP_BUDGET,
             ),
         )
         for run_key in todo

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer import state
-from explorer.stages import cached_schema, current_keys, size_problem
+from explorer.stages import APP_BUDGET, cached_schema, current_keys, size_problem
 from explorer.stoppable import StoppableRun, SweepJob, held, run_sweeps, stopped_note
 from explorer.ui import md_escape, run_or_report
 from plurel_core.compare import (
@@ -154,7 +154,8 @@ def _run_sweep(key: tuple, n: int, offset: int, workers: int, same_schema: bool)
 
     job = SweepJob("", key, n, lambda: iter_sweep(config, n, offset, workers,
                                                   schema=real.ddl if same_schema else None,
-                                                  dialect="sqlite" if same_schema else None))  # fmt: skip
+                                                  dialect="sqlite" if same_schema else None,
+                                                  budget=APP_BUDGET))  # fmt: skip
     if run_sweeps(_RUN_SWEEP, [job], keep, key=key):
         st.rerun()
 
@@ -174,7 +175,7 @@ def _twin(seed: int, rows: str = "priors"):
             st.error(f"The twin of seed {seed}: {problem}")
             return None
         with st.spinner("Generating the synthetic twin…"):
-            twins[key] = synthetic_twin(real, config, seed, rows)
+            twins[key] = synthetic_twin(real, config, seed, rows, budget=APP_BUDGET)
         while len(twins) > 3:
             twins.pop(next(iter(twins)))
     return twins[key]
@@ -368,7 +369,7 @@ if tabs[2].open:
                 lambda: suggest_priors(real_stats, config, picked, num_dbs=n_eval, seed_offset=s_offset,
                                        max_evaluations=budget, progress=lambda done, _: run.advance(done),
                                        best_so_far=run.keep, should_stop=run.should_stop,
-                                       allowed=_small_enough)
+                                       allowed=_small_enough, budget=APP_BUDGET)
             )  # fmt: skip
             run.finish()
             ss[_SEARCH] = {"key": s_key, "result": result}

@@ -12,6 +12,7 @@ import streamlit as st
 from explorer import state, urlextra
 from explorer.compare_views import database_of, foreign_keys_of, keys_for, schema_of
 from explorer.controls import label_for
+from explorer.stages import APP_BUDGET
 from explorer.stoppable import SweepJob, held, run_sweeps, stopped_note
 from explorer.sweep_store import finished_sweeps, store, sweep_key
 from explorer.text import md_code
@@ -227,7 +228,7 @@ with view:
         workers = min(2, os.cpu_count() or 1)
         jobs = [
             SweepJob(label, keys[label], n, lambda cfg=configs[label]: iter_sweep(
-                cfg, n, offset, workers, schema=sql[1] if sql else None))
+                cfg, n, offset, workers, schema=sql[1] if sql else None, budget=APP_BUDGET))
             for label in missing
         ]  # fmt: skip
         if run_or_report(lambda: run_sweeps(_RUN, jobs, store, key=tuple(keys.values()))):
