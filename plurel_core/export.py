@@ -57,6 +57,7 @@ import pyarrow.parquet as pq
 
 from .config import Config, load_json, short_repr
 from .database import Database
+from .errors import UsageError
 
 __all__ = [
     "FORMATS",
@@ -125,7 +126,7 @@ def _is_previous_export(folder: Path) -> bool:
 
 
 def check_destination(path: str | os.PathLike, directory: bool, force: bool = False) -> Path:
-    """``path`` if an export may write there, else ``ValueError`` saying why.
+    """``path`` if an export may write there, else ``UsageError`` (a ``ValueError``) saying why.
 
     Refused unless ``force``: a folder holding anything but a previous parquet / relbench
     export, and anything that is neither a regular file nor a folder (a device, FIFO,
@@ -135,7 +136,7 @@ def check_destination(path: str | os.PathLike, directory: bool, force: bool = Fa
     """
     dest = Path(path)
     if dest.name in ("", ".", ".."):
-        raise ValueError(
+        raise UsageError(
             f"out: {_quote(path)} names no file or folder to create; add a name, e.g. {_quote(dest / 'db')}"
         )
     parent = dest.parent if str(dest.parent) else Path(".")
@@ -144,29 +145,29 @@ def check_destination(path: str | os.PathLike, directory: bool, force: bool = Fa
     except (OSError, ValueError):
         name_max = 255
     if len(os.fsencode(dest.name)) > name_max:
-        raise ValueError(f"out: the name {_quote(dest.name)} is longer than {name_max} bytes")
+        raise UsageError(f"out: the name {_quote(dest.name)} is longer than {name_max} bytes")
     try:
         info = os.lstat(dest)
     except FileNotFoundError:
         info = None
     except OSError as exc:
-        raise ValueError(f"out: cannot use {_quote(path)}: {exc.strerror}") from None
+        raise UsageError(f"out: cannot use {_quote(path)}: {exc.strerror}") from None
     if info is None and not parent.is_dir():
-        raise ValueError(f"out: the folder {_quote(parent)} does not exist")
+        raise UsageError(f"out: the folder {_quote(parent)} does not exist")
     if info is not None:
         if stat.S_ISDIR(info.st_mode):
             if not directory:
-                raise ValueError(f"out: {_quote(path)} is a folder; expected a file name")
+                raise UsageError(f"out: {_quote(path)} is a folder; expected a file name")
             if not force and not _is_previous_export(dest):
-                raise ValueError(
+                raise UsageError(
                     f"out: {_quote(path)} is a folder holding other files than a previous export "
                     "(*.parquet, plurel.json); choose a new or empty folder, or pass --force to replace it"
                 )
         elif stat.S_ISREG(info.st_mode):
             if directory:
-                raise ValueError(f"out: {_quote(path)} exists and is not a folder")
+                raise UsageError(f"out: {_quote(path)} exists and is not a folder")
         elif not force:
-            raise ValueError(
+            raise UsageError(
                 f"out: {_quote(path)} is not a regular file or folder (a device, FIFO, socket or "
                 "symbolic link); choose another path, or pass --force to replace it"
             )
@@ -175,7 +176,7 @@ def check_destination(path: str | os.PathLike, directory: bool, force: bool = Fa
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise ValueError(f"out: cannot write in the folder {_quote(parent)}: {exc.strerror}") from None
+        raise UsageError(f"out: cannot write in the folder {_quote(parent)}: {exc.strerror}") from None
     return dest
 
 
@@ -619,7 +620,7 @@ def export(
 
     ``force``: replace whatever ``path`` is (see :func:`check_destination`)."""
     if fmt not in FORMATS:
-        raise ValueError(f"format: got {short_repr(fmt)}; allowed: {sorted(FORMATS)}")
+        raise UsageError(f"format: got {short_repr(fmt)}; allowed: {sorted(FORMATS)}")
     if fmt == "relbench":
         return write_relbench(db, path, config=config, schema_sql=schema_sql, force=force)
     return FORMATS[fmt](db, path, force=force)

@@ -13,6 +13,7 @@ from .config import Config
 from .connectivity import sample_foreign_keys
 from .database import Database, Features, ForeignKeys, Schema, Table, TableSpec, Trace
 from .declared import conform_table
+from .errors import SchemaError
 from .schema import sample_schema
 from .stage3 import sample_features
 
@@ -92,7 +93,7 @@ def _fk_fill_order(schema: Schema, fks: ForeignKeys) -> list[tuple[str, str]]:
     try:
         return list(nx.topological_sort(graph))
     except nx.NetworkXUnfeasible:
-        raise ValueError("foreign keys copy each other's values in a cycle; cannot assign them") from None
+        raise SchemaError("foreign keys copy each other's values in a cycle; cannot assign them") from None
 
 
 def key_columns(schema: Schema, fks: ForeignKeys) -> dict[str, dict[str, object]]:

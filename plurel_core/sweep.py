@@ -30,6 +30,7 @@ from .budget import COMMAND_LINE_BUDGET, Stage3Budget
 from .cli_inputs import add_source_arguments, check_schema_sql, load_config, load_schema_sql
 from .config import Config
 from .database import Schema
+from .errors import UsageError
 from .generate import generate
 from .stats import STAT_FIELDS, database_stats
 from .workers import process_context
@@ -54,7 +55,7 @@ OUTPUT_SUFFIXES = (".csv", ".parquet")
 def _check_int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
         allowed = f"an integer ≥ {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+        raise UsageError(f"{name} must be {allowed}, got {value!r}")
     return value
 
 
@@ -231,10 +232,10 @@ def write_table(df: pd.DataFrame, out: str | os.PathLike) -> Path:
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
-        raise ValueError(f"out must end in {' or '.join(OUTPUT_SUFFIXES)}, got {str(out)!r}")
+        raise UsageError(f"out must end in {' or '.join(OUTPUT_SUFFIXES)}, got {str(out)!r}")
     directory = out.parent if str(out.parent) else Path(".")
     if not directory.is_dir():
-        raise ValueError(f"out: directory {str(directory)!r} does not exist")
+        raise UsageError(f"out: directory {str(directory)!r} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -283,9 +284,9 @@ def run(args: argparse.Namespace) -> int:
         _check_int("--workers", args.workers, 1, 256)
         out = Path(args.out)
         if out.suffix.lower() not in OUTPUT_SUFFIXES:
-            raise ValueError(f"--out must end in .csv or .parquet, got {args.out!r}")
+            raise UsageError(f"--out must end in .csv or .parquet, got {args.out!r}")
         if not (out.parent if str(out.parent) else Path(".")).is_dir():
-            raise ValueError(f"--out: the folder {str(out.parent)!r} does not exist")
+            raise UsageError(f"--out: the folder {str(out.parent)!r} does not exist")
     except ValueError as exc:  # ConfigError and SQLSchemaError are ValueErrors too
         return _fail(str(exc))
 

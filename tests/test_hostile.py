@@ -472,3 +472,20 @@ def test_table_workers_give_memory_back_after_a_large_table() -> None:
     # a worker trims what it holds above _TRIM_ABOVE between requests (a page-rounding
     # margin above it); without handing freed memory back they kept 0.6-0.9 GB each
     assert max(sizes) < kept, sizes
+
+
+def test_bad_arguments_of_sweeps_and_exports_are_the_projects_errors(tmp_path) -> None:
+    # the explorer shows the project's own error types as messages and anything else as a
+    # bug: what a caller gets wrong in a sweep or an export is one of them
+    from plurel_core.errors import PluRelError
+    from plurel_core.export import check_destination, export
+    from plurel_core.generate import generate
+    from plurel_core.sweep import sweep
+
+    cfg = Config.preset("small")
+    with pytest.raises(PluRelError, match="num_dbs"):
+        sweep(cfg, 0)
+    with pytest.raises(PluRelError, match="names no file or folder"):
+        check_destination(".", directory=False)
+    with pytest.raises(PluRelError, match="format"):
+        export(generate(cfg, 0), "xlsx", tmp_path / "x")
