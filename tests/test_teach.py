@@ -387,3 +387,17 @@ def test_a_with_an_example_schema_is_in_the_url():
     assert at.query_params["A.sql"] == "shop"  # kept in the link
     bad = _app(preset="small", **{"A.preset": "small", "A.sql": "nope"})
     assert "A: sql='nope' ignored: not an example schema" in _warnings(bad)
+
+
+def _bordered_boxes(node) -> int:
+    proto = getattr(node, "proto", None)
+    own = int(getattr(node, "type", "") == "flex_container" and "border: true" in str(proto))
+    return own + sum(_bordered_boxes(c) for c in getattr(node, "children", {}).values())
+
+
+@pytest.mark.parametrize("page", ["schema", "connectivity", "features"])
+def test_without_a_pinned_a_stage_page_draws_no_empty_comparison_box(page: str) -> None:
+    # the A/B block appears once A is pinned; before, an empty bordered box stood under
+    # the page's first selector
+    at = _open(_app(preset="small"), page_file(page))
+    assert _bordered_boxes(at.main) == 0
