@@ -189,7 +189,7 @@ def _database_statistics(a_keys: StageKeys, b_keys: StageKeys) -> None:
 
 def draw_schema_comparison() -> None:
     """Stage 1: A's and B's schema graphs side by side with their sizes."""
-    if pinned_keys() is None:
+    if pinned.get_pinned() is None:
         return  # nothing pinned: no (empty) A/B box
     with st.container(border=True):
         keys = _header(1)
@@ -234,7 +234,7 @@ def _locality(sample) -> tuple[float, float]:
 def draw_connectivity_comparison(fk: str) -> None:
     """Stage 2: the degree distribution of ``fk`` ("child.column") under A and B overlaid,
     and their link counts per HSBM base cluster on one log colour scale."""
-    if pinned_keys() is None:
+    if pinned.get_pinned() is None:
         return  # nothing pinned: no (empty) A/B box
     with st.container(border=True):
         keys = _header(2)
@@ -287,7 +287,7 @@ def draw_connectivity_comparison(fk: str) -> None:
 def draw_features_comparison(table: str) -> None:
     """Stage 3: ``table``'s feature columns under A and B (shared bins), the dependence of
     each column on its parents, and both correlation matrices on one scale."""
-    if pinned_keys() is None:
+    if pinned.get_pinned() is None:
         return  # nothing pinned: no (empty) A/B box
     with st.container(border=True):
         keys = _header(3)
