@@ -66,6 +66,7 @@ import contextlib
 import gc
 import math
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -75,7 +76,7 @@ import pandas as pd
 from numba import njit
 
 from .config import FeaturePriors, PostprocessPriors, sample_range, sample_set
-from .database import ForeignKeySample, SCMTrace, TableSpec
+from .database import ForeignKeys, ForeignKeySample, Schema, SCMTrace, TableSpec
 from .draws import beta_values
 from .graphs import random_dag
 from .mechanisms import (
@@ -99,6 +100,7 @@ __all__ = [
     "sample_table_scm",
     "sample_table_structure",
     "table_with_frame",
+    "remaining_tables",
     "cyclic_gc_paused",
     "whole_blocks",
     "RawColumn",
@@ -932,3 +934,25 @@ def table_with_frame(
     frame, details = postprocess_table(spec, result.columns, window[0], window[1], post, seed)
     result.trace.details["columns"] = details
     return result, frame
+
+
+def remaining_tables(
+    schema: Schema,
+    foreign_keys: Callable[[], ForeignKeys],
+    features: FeaturePriors,
+    post: PostprocessPriors,
+    seed: int,
+    raw: dict[str, TableSCM],
+    frames: dict[str, pd.DataFrame],
+    chunk_rows: int = CHUNK_ROWS,
+    pool: ThreadPoolExecutor | None = None,
+) -> None:
+    """Every table of ``schema`` not yet in ``raw``, in schema order (parents first), in this
+    process: its SCM into ``raw`` and its frame into ``frames``. ``foreign_keys`` is called
+    for each such table (Stage 2 on demand)."""
+    window = (schema.t0, schema.t1)
+    for name, spec in schema.tables.items():
+        if name not in raw:
+            raw[name], frames[name] = table_with_frame(
+                spec, foreign_keys().for_table(name), raw, features, post, seed, window, chunk_rows, pool
+            )

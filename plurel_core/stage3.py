@@ -19,7 +19,7 @@ import pandas as pd
 
 from .config import FeaturePriors, PostprocessPriors
 from .database import Features, ForeignKeys, Schema
-from .scm import CHUNK_ROWS, TableSCM, cyclic_gc_paused, table_with_frame
+from .scm import CHUNK_ROWS, TableSCM, cyclic_gc_paused, remaining_tables
 from .workers import TableWorkers, WorkerLost, start_table_workers, table_workers
 
 __all__ = ["sample_features"]
@@ -100,10 +100,9 @@ def sample_features(
         shared.wait_ready(_WARM_UP_SECONDS)  # not ready by then: runs in this process
     elif processes is None:
         shared = table_workers()
-    window = (schema.t0, schema.t1)
     foreign_keys = functools.cache(fks) if callable(fks) else (lambda: fks)
-    # row chunks of large tables run in threads (numpy releases the GIL in its loops and
-    # products); for paper-sized tables threads cost more CPU than they save
+    # row chunks run in threads (numpy's loops and products and the compiled kernels
+    # release the GIL)
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
     with contextlib.ExitStack() as stack:
         stack.enter_context(cyclic_gc_paused())
@@ -125,19 +124,7 @@ def sample_features(
                         frames,
                     )
         # in this process: everything, or what the workers left (one of them was lost)
-        for name in order:
-            if name not in raw:
-                raw[name], frames[name] = table_with_frame(
-                    schema.tables[name],
-                    foreign_keys().for_table(name),
-                    raw,
-                    features,
-                    post,
-                    seed,
-                    window,
-                    chunk_rows,
-                    pool,
-                )
+        remaining_tables(schema, foreign_keys, features, post, seed, raw, frames, chunk_rows, pool)
     return Features({name: frames[name] for name in order}, {name: raw[name].trace for name in order})
 
 

@@ -39,10 +39,10 @@ from .connectivity import sample_foreign_keys
 from .database import ForeignKeySample, TableSpec
 from .schema import sample_schema
 from .scm import (
-    CHUNK_ROWS,
     TableSCM,
     TableStructure,
     cyclic_gc_paused,
+    remaining_tables,
     sample_table_structure,
     table_with_frame,
 )
@@ -444,9 +444,4 @@ def warm_up() -> None:
     config = Config.preset("small")
     schema = sample_schema(config.schema, 0)
     fks = sample_foreign_keys(schema, config.connectivity, 0)
-    raw: dict[str, TableSCM] = {}
-    for name, spec in schema.tables.items():
-        raw[name], _ = table_with_frame(
-            spec, fks.for_table(name), raw, config.features, config.postprocess, 0,
-            (schema.t0, schema.t1), CHUNK_ROWS, None,
-        )  # fmt: skip
+    remaining_tables(schema, lambda: fks, config.features, config.postprocess, 0, {}, {})
