@@ -10,15 +10,8 @@ import pytest
 import plurel_core
 from plurel_core import Config
 
-DOCUMENTED = [
-    "generate",
-    "assemble",
-    "sample_schema",
-    "sample_foreign_keys",
-    "sample_features",
-    "start_table_workers",
-    "stop_table_workers",
-]
+# every public function of the package
+DOCUMENTED = [name for name in plurel_core.__all__ if inspect.isfunction(getattr(plurel_core, name))]
 CONFIG_METHODS = ["from_dict", "with_value", "preset", "validate", "problems"]
 
 

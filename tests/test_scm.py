@@ -101,14 +101,19 @@ def test_nan_share_matches_its_prior():
                 assert feats.frames[name][col.name].notna().all()
 
 
+def _assert_same_frames(schema, expected, *others) -> None:
+    """Every table's frame of each of ``others`` equals ``expected``'s."""
+    for name in schema.tables:
+        for other in others:
+            pd.testing.assert_frame_equal(expected.frames[name], other.frames[name])
+
+
 def test_deterministic_and_chunk_independent():
     schema, fks = _schema(child_rows=1500)
     a = sample_features(schema, fks, FeaturePriors(), PostprocessPriors(), 7)
     b = sample_features(schema, fks, FeaturePriors(), PostprocessPriors(), 7)
     c = sample_features(schema, fks, FeaturePriors(), PostprocessPriors(), 7, chunk_rows=97)
-    for name in schema.tables:
-        pd.testing.assert_frame_equal(a.frames[name], b.frames[name])
-        pd.testing.assert_frame_equal(a.frames[name], c.frames[name])
+    _assert_same_frames(schema, a, b, c)
     d = sample_features(schema, fks, FeaturePriors(), PostprocessPriors(), 8)
     assert not a.frames["child"].equals(d.frames["child"])
 
@@ -125,10 +130,7 @@ def test_threads_do_not_change_results(monkeypatch):
     monkeypatch.setattr(scm, "_SPLIT_ROWS", 10**9)
     monkeypatch.setattr(scm, "_SPLIT_GATHERS", 0)
     split = sample_features(*args, workers=2)
-    for name in schema.tables:
-        pd.testing.assert_frame_equal(one.frames[name], many.frames[name])
-        pd.testing.assert_frame_equal(one.frames[name], halves.frames[name])
-        pd.testing.assert_frame_equal(one.frames[name], split.frames[name])
+    _assert_same_frames(schema, one, many, halves, split)
     with pytest.raises(ValueError, match="workers"):
         sample_features(*args, workers=0)
 
@@ -422,8 +424,7 @@ def test_bounded_encoder_stacks_give_the_same_tables(monkeypatch):
     whole = sample_features(*args)
     monkeypatch.setattr(scm, "_STACK_FLOATS", 1)
     batched = sample_features(*args)
-    for name in schema.tables:
-        pd.testing.assert_frame_equal(whole.frames[name], batched.frames[name])
+    _assert_same_frames(schema, whole, batched)
 
 
 def test_per_row_and_tabled_encoders_give_the_same_values(monkeypatch):
@@ -439,10 +440,7 @@ def test_per_row_and_tabled_encoders_give_the_same_values(monkeypatch):
     per_row = sample_features(*args)
     monkeypatch.setattr(scm, "CHUNK_STACK_FLOATS", 1)
     narrow = sample_features(*args, workers=2)
-    for name in schema.tables:
-        pd.testing.assert_frame_equal(default.frames[name], tabled.frames[name])
-        pd.testing.assert_frame_equal(default.frames[name], per_row.frames[name])
-        pd.testing.assert_frame_equal(default.frames[name], narrow.frames[name])
+    _assert_same_frames(schema, default, tabled, per_row, narrow)
 
 
 def test_wide_scm_memory_stays_at_chunks_of_encodings():
@@ -487,8 +485,7 @@ def test_encoders_are_exact_by_default_and_knots_only_on_request():
     wide = sample_features(schema, fks, FeaturePriors(encoder_knots=65536), post, 3)
     approx = sample_features(schema, fks, FeaturePriors(encoder_knots=8), post, 3)
     assert FeaturePriors().encoder_knots == 0
-    for name in schema.tables:
-        pd.testing.assert_frame_equal(exact.frames[name], wide.frames[name])
+    _assert_same_frames(schema, exact, wide)
     assert exact.scm["child"].details["encoder_knots"] == 0
     assert approx.scm["child"].details["encoder_knots"] == 8
     assert not all(exact.frames[n].equals(approx.frames[n]) for n in schema.tables)
