@@ -156,3 +156,14 @@ def open_page(page, url: str, timeout: float = 120_000) -> float:
     page.goto(url)
     page.wait_for_function(f"() => window.__st && ({RUN_OVER})(0)", timeout=timeout)
     return time.perf_counter() - t0
+
+
+# charts whose plotly SVG is drawn (a chart has two .main-svg layers, so counting those
+# would take one chart for two)
+_DRAWN_CHARTS = """n => Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'))
+    .filter(c => c.querySelector('.js-plotly-plot .main-svg')).length >= n"""
+
+
+def wait_for_charts(page, n: int, timeout: float = 30_000) -> None:
+    """Wait until at least ``n`` of the page's plotly charts have drawn."""
+    page.wait_for_function(_DRAWN_CHARTS, arg=n, timeout=timeout)

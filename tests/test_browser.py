@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from .appdriver import CHROMIUM, CHROMIUM_ARGS, WATCH_RUNS, app_server, open_page
+from .appdriver import CHROMIUM, CHROMIUM_ARGS, WATCH_RUNS, app_server, open_page, wait_for_charts
 from .appdriver import act as _drive
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -94,13 +94,7 @@ def _check_page(page, name: str, *, graphs: int, plots: int) -> None:
     assert len(pixels) >= graphs, f"{name}: expected {graphs} graph(s), found {len(pixels)}"
     assert all(p > 500 for p in pixels), f"{name}: blank graph canvas {pixels}"
     if plots:
-        # plotly draws after the script run; wait until enough charts have their SVG
-        page.wait_for_function(
-            """n => document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot .main-svg').length
-                   >= n""",
-            arg=plots,
-            timeout=20_000,
-        )
+        wait_for_charts(page, plots, timeout=20_000)  # plotly draws after the script run
     charts = page.locator('[data-testid="stPlotlyChart"]')
     assert charts.count() >= plots, f"{name}: expected ≥{plots} plotly charts, found {charts.count()}"
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

@@ -11,6 +11,7 @@ import sqlite3
 
 import pytest
 
+from .appdriver import wait_for_charts
 from .test_browser import (  # noqa: F401 - fixtures
     ARTIFACTS,
     WATCH_RUNS,
@@ -98,10 +99,7 @@ def test_reality_page_uploads_and_places_the_example(server, small_page, tmp_pat
     assert n_input.input_value() == "4"
     _act(page, lambda: page.get_by_role("button", name="Run sweep").click(), timeout=180_000)
     _no_exception(page)
-    page.wait_for_function(
-        """() => document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot .main-svg').length >= 2""",
-        timeout=30_000,
-    )
+    wait_for_charts(page, 2)
     page.get_by_text("fall outside the central 95%").first.wait_for(timeout=10_000)
     page.screenshot(path=str(ARTIFACTS / "reality_sweep.png"))
     charts = page.locator('[data-testid="stPlotlyChart"]')
@@ -109,10 +107,7 @@ def test_reality_page_uploads_and_places_the_example(server, small_page, tmp_pat
     page.screenshot(path=str(ARTIFACTS / "reality_distributions.png"))
 
     _act(page, lambda: page.get_by_role("tab", name="Synthetic twin").click(), timeout=120_000)
-    page.wait_for_function(
-        """() => document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot .main-svg').length >= 3""",
-        timeout=30_000,
-    )
+    wait_for_charts(page, 3)
     _no_exception(page)
     page.screenshot(path=str(ARTIFACTS / "reality_twin.png"))
     for i, name in ((1, "reality_twin_fk"), (2, "reality_twin_column")):

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from tests.appdriver import WATCH_RUNS
+from tests.appdriver import WATCH_RUNS, wait_for_charts
 from tests.test_browser import (  # noqa: F401 - server and browser are fixtures
     ARTIFACTS,
     _act,
@@ -51,11 +51,7 @@ def _selected(select) -> str:
 
 
 def _wait_plots(page, n: int) -> None:
-    page.wait_for_function(
-        """n => document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot .main-svg').length >= n""",
-        arg=n,
-        timeout=30_000,
-    )
+    wait_for_charts(page, n)
 
 
 def test_sweep_ab_and_a_scatter_click_picks_its_database(server, page) -> None:  # noqa: F811
@@ -147,6 +143,18 @@ def test_vary_sweeps_stop_and_keep_the_seeds_done(server, page) -> None:  # noqa
     _shot(page, "vary_stopped_1400")
 
 
+# true once the lesson's first control and the first chart are inside the first screen
+_FITS_FIRST_SCREEN = """() => {
+  const fits = el => {
+    if (!el) return false;
+    const r = el.getBoundingClientRect();
+    return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight;
+  };
+  return fits(document.querySelector('[data-testid="stMain"] [data-testid="stSlider"]'))
+      && fits(document.querySelector('[data-testid="stPlotlyChart"]'));
+}"""
+
+
 def test_lesson_link_opens_the_same_view_in_a_fresh_context(server, browser) -> None:  # noqa: F811
     from explorer.lessons import LESSONS, lesson_query
 
@@ -167,6 +175,11 @@ def test_lesson_link_opens_the_same_view_in_a_fresh_context(server, browser) -> 
             # presentation mode: the lesson's control and a chart fit the projector's first screen
             control = pg.locator('[data-testid="stMain"] [data-testid="stSlider"]').first
             chart = pg.locator('[data-testid="stPlotlyChart"]').first
+            # the layout settles after the charts draw (fonts, the folded expander): wait for it
+            try:
+                pg.wait_for_function(_FITS_FIRST_SCREEN, timeout=15_000)
+            except Exception:
+                _shot(pg, f"lesson_present_{size[0]}_failed", full=False)
             for box in (control.bounding_box(), chart.bounding_box()):
                 assert box["y"] >= 0 and box["y"] + box["height"] <= size[1], (size, box)
             _shot(pg, f"lesson_present_{size[0]}", full=False)
