@@ -15,6 +15,7 @@ from explorer import lessons, state
 from explorer.pages import PAGES
 from explorer.sidebar import draw_sidebar
 from explorer.stages import prune_view
+from plurel_core.workers import table_workers, using_table_workers
 
 st.set_page_config(page_title="PluRel Explorer", page_icon="🧬", layout="wide")
 
@@ -43,6 +44,9 @@ draw_sidebar()
 lessons.draw_banner()
 for text in state.pop_notices():
     st.warning(text)
-nav.run()
+# the page's generations run their Stage-3 tables on the server's table workers, once
+# started (explorer.stages starts them after the first generation)
+with using_table_workers(table_workers()):
+    nav.run()
 prune_view()
 state.sync_url()

@@ -3,14 +3,15 @@
 >>> from plurel_core import Config, generate
 >>> db = generate(Config.preset("small"), seed=0)
 
-A long-lived process can run Stage-3 tables side by side in worker processes:
-``start_table_workers()`` once, then every ``generate`` uses them.
+A long-lived process can run Stage-3 tables side by side in worker processes: start
+them once (``workers = start_table_workers()``), then generate inside
+``with using_table_workers(workers):`` (or pass ``processes=2`` to one call).
 """
 
 from .config import Config, ConfigError
 from .database import Database, Table
 from .generate import assemble, generate, sample_features, sample_foreign_keys, sample_schema
-from .workers import start_table_workers, stop_table_workers
+from .workers import start_table_workers, stop_table_workers, using_table_workers
 
 __all__ = [
     "Config",
@@ -24,5 +25,6 @@ __all__ = [
     "sample_features",
     "start_table_workers",
     "stop_table_workers",
+    "using_table_workers",
 ]
 __version__ = "0.1.0"

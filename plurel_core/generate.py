@@ -199,8 +199,10 @@ def generate(
     schema : Schema, optional
         Use this schema instead of Stage 1 (e.g. :func:`plurel_core.sql.schema_from_sql`).
     processes : int, optional
-        Stage-3 table workers, as in :func:`~plurel_core.stage3.sample_features` (by default
-        the shared ones, if started with :func:`~plurel_core.workers.start_table_workers`).
+        Where Stage 3's tables run, as in :func:`~plurel_core.stage3.sample_features`: by
+        default in this process, or on the workers of an enclosing
+        :func:`~plurel_core.workers.using_table_workers` block; ``n >= 1`` on ``n`` shared
+        table workers.
     budget : Stage3Budget, default COMMAND_LINE_BUDGET
         Refuse, before Stage 3, a table whose SCM could need more memory than
         ``budget.max_table_bytes`` (4 GiB by default) or a database whose Stage 3 could

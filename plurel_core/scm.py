@@ -62,10 +62,7 @@ bit-identical for any ``chunk_rows`` and any number of threads.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import math
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -101,7 +98,6 @@ __all__ = [
     "sample_table_structure",
     "table_with_frame",
     "remaining_tables",
-    "cyclic_gc_paused",
     "whole_blocks",
     "RawColumn",
     "TableSCM",
@@ -874,36 +870,6 @@ def _quantise(
         codes = k - 1 - codes
     info = {"thresholds": thresholds.astype(float).tolist(), "permuted": permuted, "reversed": reversed_}
     return codes, info
-
-
-_gc_lock = threading.Lock()
-_gc_users = 0
-_gc_was_enabled = False
-
-
-@contextlib.contextmanager
-def cyclic_gc_paused():
-    """Pause Python's cyclic garbage collector (reference counting still frees everything).
-
-    An SCM creates tens of thousands of small objects (weights, activations, MLPs); each
-    few hundred allocations would otherwise trigger a collection pass, and the passes
-    that walk every live object cost more than a tenth of the generation time. Nested and
-    concurrent users share one pause; the collector's previous state is restored when
-    the last one leaves.
-    """
-    global _gc_users, _gc_was_enabled
-    with _gc_lock:
-        if _gc_users == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_users += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_users -= 1
-            if _gc_users == 0 and _gc_was_enabled:
-                gc.enable()
 
 
 def table_with_frame(

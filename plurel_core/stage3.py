@@ -19,8 +19,8 @@ import pandas as pd
 
 from .config import FeaturePriors, PostprocessPriors
 from .database import Features, ForeignKeys, Schema
-from .scm import CHUNK_ROWS, TableSCM, cyclic_gc_paused, remaining_tables
-from .workers import TableWorkers, WorkerLost, start_table_workers, table_workers
+from .scm import CHUNK_ROWS, TableSCM, remaining_tables
+from .workers import TableWorkers, WorkerLost, start_table_workers, workers_in_use
 
 __all__ = ["sample_features"]
 
@@ -69,10 +69,11 @@ def sample_features(
         Threads for the row chunks of a table, here or in a table worker running a table
         alone (default: up to 2, one per CPU).
     processes : int or None, default None
-        ``None`` uses the shared table workers when
-        :func:`~plurel_core.workers.start_table_workers` has started them and they are
-        ready and free; ``0`` never uses them; ``n >= 1`` starts (or reuses) ``n`` shared
-        workers and waits for them.
+        Where the tables run. ``None``: on the workers of the enclosing
+        :func:`~plurel_core.workers.using_table_workers` block, if there is one and its
+        workers are warmed up and free, else in this process; ``0``: in this process;
+        ``n >= 1``: on ``n`` shared workers (:func:`~plurel_core.workers.start_table_workers`
+        starts them or reuses the running ones), waiting for their warm-up.
 
     Returns
     -------
@@ -99,13 +100,12 @@ def sample_features(
         shared = start_table_workers(processes)
         shared.wait_ready(_WARM_UP_SECONDS)  # not ready by then: runs in this process
     elif processes is None:
-        shared = table_workers()
+        shared = workers_in_use()
     foreign_keys = functools.cache(fks) if callable(fks) else (lambda: fks)
     # row chunks run in threads (numpy's loops and products and the compiled kernels
     # release the GIL)
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
     with contextlib.ExitStack() as stack:
-        stack.enter_context(cyclic_gc_paused())
         if pool is not None:
             stack.callback(pool.shutdown)
         if shared is not None and len(order) > 1:

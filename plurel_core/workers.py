@@ -8,15 +8,23 @@ running beside another. :func:`plurel_core.stage3.sample_features` hands them th
 parents are done; a table's values do not depend on where it was computed.
 
 Starting the workers costs about a second of CPU (imports and the compiled kernels), so
-nothing starts them implicitly: a long-lived user (the explorer app, a benchmark, a
-notebook) calls :func:`start_table_workers` once, and every later generation in that
-process uses them.
+nothing starts or uses them implicitly: a long-lived user (the explorer app, a benchmark,
+a notebook) starts them once with :func:`start_table_workers` and says where generations
+use them, either per call (``generate(..., processes=2)``) or for a block of code::
+
+    workers = start_table_workers(2)
+    with using_table_workers(workers):
+        db = generate(config, seed)  # its tables run on the workers
+
+The block is scoped to the thread (and context) that enters it: a generation elsewhere
+in the process still runs in its own process.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import contextvars
 import ctypes
 import gc
 import multiprocessing
@@ -41,13 +49,20 @@ from .schema import sample_schema
 from .scm import (
     TableSCM,
     TableStructure,
-    cyclic_gc_paused,
     remaining_tables,
     sample_table_structure,
     table_with_frame,
 )
 
-__all__ = ["process_context", "TableWorkers", "start_table_workers", "stop_table_workers", "table_workers"]
+__all__ = [
+    "process_context",
+    "TableWorkers",
+    "start_table_workers",
+    "stop_table_workers",
+    "table_workers",
+    "using_table_workers",
+    "workers_in_use",
+]
 
 
 @contextlib.contextmanager
@@ -183,12 +198,17 @@ def _serve(conn: multiprocessing.connection.Connection) -> None:
             return
         if msg is None:
             return
-        # the cyclic collector stays paused until the answer is sent and dropped, then
-        # collects the young objects while the caller reads the answer: run earlier, it
-        # would walk the whole answer first, with the caller waiting for it
-        with cyclic_gc_paused():
+        # an SCM creates tens of thousands of small objects (weights, activations, MLPs),
+        # and every few hundred of them would start a pass of the cyclic collector: it
+        # stays paused until the answer is sent and dropped (this process is ours; the
+        # caller's collector is never touched), then collects the young objects while the
+        # caller reads the answer. Run earlier, it would walk the whole answer first.
+        gc.disable()
+        try:
             _answer(conn, msg)
             del msg
+        finally:
+            gc.enable()
         gc.collect(0)
         _release_freed_memory()
 
@@ -376,9 +396,51 @@ def stop_table_workers() -> None:
 
 def table_workers() -> TableWorkers | None:
     """The shared table workers, if :func:`start_table_workers` started them (and they are
-    not broken)."""
+    not broken). Generations use them only when asked (see :func:`using_table_workers`)."""
     shared = _shared
     return shared if shared is not None and not shared.broken else None
+
+
+# the workers that generations in this thread (and context) use: set only by
+# using_table_workers, so a library call never changes how an unrelated caller generates
+_in_use: contextvars.ContextVar[TableWorkers | None] = contextvars.ContextVar(
+    "table_workers_in_use", default=None
+)
+
+
+@contextlib.contextmanager
+def using_table_workers(workers: TableWorkers | None) -> Iterator[TableWorkers | None]:
+    """Within the block, Stage 3 of every generation (``generate``, ``sample_features``,
+    sweeps ...) with the default ``processes=None`` runs its tables on ``workers``.
+
+    The choice belongs to the current thread and context (a :class:`contextvars.ContextVar`),
+    so concurrent callers, other threads and code after the block are unaffected. Nested
+    blocks override the outer one; ``None`` means in this process.
+
+    Parameters
+    ----------
+    workers : TableWorkers or None
+        The workers to use (e.g. :func:`start_table_workers`'s), or ``None``. Workers that
+        are still warming up, broken or held by another generation are skipped: that
+        generation runs in this process instead, with the same values.
+
+    Yields
+    ------
+    TableWorkers or None
+        ``workers``.
+    """
+    token = _in_use.set(workers)
+    try:
+        yield workers
+    finally:
+        _in_use.reset(token)
+
+
+def workers_in_use() -> TableWorkers | None:
+    """The workers of the innermost :func:`using_table_workers` block around this call, if
+    any and not broken."""
+    workers = _in_use.get()
+    return workers if workers is not None and not workers.broken else None
 
 
 atexit.register(stop_table_workers)
@@ -415,11 +477,7 @@ def table_task(
     ahead = _prepared.pop(spec.name, None)
     if ahead is not None and ahead[:3] == (spec, features, seed):
         structure = ahead[3]
-    with cyclic_gc_paused():
-        result = table_with_frame(
-            spec, samples, parents, features, post, seed, window, chunk_rows, pool, structure
-        )
-    return result
+    return table_with_frame(spec, samples, parents, features, post, seed, window, chunk_rows, pool, structure)
 
 
 # structures drawn ahead in this (worker) process, by table name: (spec, priors, seed, structure)
@@ -429,8 +487,7 @@ _prepared: dict[str, tuple[TableSpec, FeaturePriors, int, TableStructure]] = {}
 def prepare_task(spec: TableSpec, features: FeaturePriors, seed: int) -> None:
     """Draw a table's structure ahead, in a table worker whose parents are not done yet;
     :func:`table_task` uses it if the same table (spec, priors, seed) comes next."""
-    with cyclic_gc_paused():
-        _prepared[spec.name] = (spec, features, seed, sample_table_structure(spec, features, seed))
+    _prepared[spec.name] = (spec, features, seed, sample_table_structure(spec, features, seed))
 
 
 def forget_prepared() -> None:

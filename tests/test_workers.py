@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import textwrap
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +16,13 @@ import pytest
 import plurel_core
 from plurel_core import Config, generate
 from plurel_core.generate import sample_features, sample_foreign_keys, sample_schema
-from plurel_core.workers import TableWorkers, start_table_workers, stop_table_workers, table_workers
+from plurel_core.workers import (
+    TableWorkers,
+    start_table_workers,
+    stop_table_workers,
+    table_workers,
+    using_table_workers,
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +52,8 @@ def _assert_same(a, b) -> None:
 def test_workers_give_the_in_process_database(shared, preset, seed):
     # paper seeds 2 and 7 have several tables whose parents are done at the same time
     config = Config.preset(preset)
-    _assert_same(_stage3(config, seed, None), _stage3(config, seed, 0))
+    with using_table_workers(shared):
+        _assert_same(_stage3(config, seed, None), _stage3(config, seed, 0))
     db = generate(config, seed, processes=2)
     ref = generate(config, seed, processes=0)
     for name in ref.tables:
@@ -58,7 +67,61 @@ def test_busy_workers_leave_the_table_to_the_caller(shared):
         assert held is shared
         with shared.acquire() as other:
             assert other is None
-        _assert_same(_stage3(config, 4, None), _stage3(config, 4, 0))
+        with using_table_workers(shared):
+            _assert_same(_stage3(config, 4, None), _stage3(config, 4, 0))
+
+
+def test_started_workers_run_tables_only_where_the_caller_asks(shared):
+    # started workers change nothing by themselves: a generation outside a
+    # using_table_workers block (or in another thread while one is open) runs in its own
+    # process; inside the block, or with processes=2, its tables go to the workers
+    config = Config.preset("paper")
+    tables: list[str] = []
+    submit = shared.submit
+
+    def recording_submit(i, args, kind="table"):
+        if kind == "table":
+            tables.append(args[0].name)
+        submit(i, args, kind=kind)
+
+    def runs_on_workers(run) -> bool:
+        tables.clear()
+        run()
+        return bool(tables)
+
+    shared.submit = recording_submit
+    try:
+        assert not runs_on_workers(lambda: generate(config, 2))
+        assert runs_on_workers(lambda: generate(config, 2, processes=2))
+        with using_table_workers(shared):
+            assert runs_on_workers(lambda: generate(config, 2))
+            assert not runs_on_workers(lambda: generate(config, 2, processes=0))
+            with using_table_workers(None):  # an inner block overrides the outer one
+                assert not runs_on_workers(lambda: generate(config, 2))
+            other = threading.Thread(target=lambda: generate(config, 2))
+            assert not runs_on_workers(lambda: (other.start(), other.join()))
+        assert not runs_on_workers(lambda: generate(config, 2))
+    finally:
+        del shared.submit
+
+
+def test_generation_leaves_the_callers_garbage_collector_alone(shared):
+    # the cyclic collector is paused only inside the worker processes, never in the caller
+    config = Config.preset("small")
+    seen: list[bool] = []
+    add_table = plurel_core.scm.table_with_frame
+
+    def recording(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return add_table(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(plurel_core.scm, "table_with_frame", recording)
+        _stage3(config, 3, 0)
+    assert seen and all(seen) and gc.isenabled()
+    with using_table_workers(shared):
+        _stage3(config, 3, None)
+    assert gc.isenabled()
 
 
 def test_a_failing_table_raises_its_error_and_keeps_the_workers(shared):
@@ -72,7 +135,8 @@ def test_a_failing_table_raises_its_error_and_keeps_the_workers(shared):
     with pytest.raises(ValueError, match="encoder_knots"):
         shared.result(0)
     assert not shared.broken and shared.ready
-    _assert_same(_stage3(config, 5, None), _stage3(config, 5, 0))
+    with using_table_workers(shared):
+        _assert_same(_stage3(config, 5, None), _stage3(config, 5, 0))
 
 
 def test_stage_2_runs_while_the_tables_without_foreign_keys_do(shared):
@@ -99,7 +163,8 @@ def test_stage_2_runs_while_the_tables_without_foreign_keys_do(shared):
 
     shared.submit = recording_submit
     try:
-        lazy = sample_features(schema, foreign_keys, config.features, config.postprocess, seed)
+        with using_table_workers(shared):
+            lazy = sample_features(schema, foreign_keys, config.features, config.postprocess, seed)
     finally:
         del shared.submit
     assert len(calls) == 1 and calls[0] and set(calls[0]) <= roots
@@ -109,10 +174,11 @@ def test_stage_2_runs_while_the_tables_without_foreign_keys_do(shared):
     def failing():
         raise ValueError("no foreign keys today")
 
-    with pytest.raises(ValueError, match="no foreign keys today"):
+    with using_table_workers(shared), pytest.raises(ValueError, match="no foreign keys today"):
         sample_features(schema, failing, config.features, config.postprocess, seed)
     assert not shared.broken and shared.ready
-    _assert_same(_stage3(config, 4, None), _stage3(config, 4, 0))
+    with using_table_workers(shared):
+        _assert_same(_stage3(config, 4, None), _stage3(config, 4, 0))
 
 
 def test_a_lost_worker_falls_back_to_in_process_and_restarts():
@@ -121,11 +187,13 @@ def test_a_lost_worker_falls_back_to_in_process_and_restarts():
     w._procs[1].kill()
     w._procs[1].join()
     config = Config.preset("paper")
-    _assert_same(_stage3(config, 2, None), _stage3(config, 2, 0))
+    with using_table_workers(w):
+        _assert_same(_stage3(config, 2, None), _stage3(config, 2, 0))
     assert w.broken and table_workers() is None
     again = start_table_workers(2)
     assert again is not w and again.wait_ready(120)
-    _assert_same(_stage3(config, 7, None), _stage3(config, 7, 0))
+    with using_table_workers(again):
+        _assert_same(_stage3(config, 7, None), _stage3(config, 7, 0))
     stop_table_workers()
     assert table_workers() is None
 
@@ -199,7 +267,8 @@ def test_a_table_drawn_ahead_never_starts_elsewhere_while_its_worker_draws_a_str
     try:
         for seed in (5, 6, 8, 14):
             drawn_on.clear()
-            generate(config, seed)
+            with using_table_workers(shared):
+                generate(config, seed)
     finally:
         del shared.submit, shared.result
     assert prepares and not clashes
