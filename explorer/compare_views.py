@@ -33,6 +33,7 @@ from .stages import (
     cached_database,
     cached_foreign_keys,
     cached_schema,
+    cached_table_database,
     current_keys,
     keys_for,
     size_problem,
@@ -102,6 +103,14 @@ def _a_foreign_keys(k: StageKeys) -> ForeignKeys:
 def _a_database(k: StageKeys) -> Database:
     _a_schema(k)
     return cached_database(k.seed, k.schema, k.sql, k.connectivity, k.features, k.postprocess)
+
+
+def _a_table_database(k: StageKeys, table: str) -> Database:
+    """A's tables that a view of ``table`` needs (A's schema has ``table``)."""
+    _a_schema(k)
+    return cached_table_database(
+        k.seed, k.schema, k.sql, k.connectivity, k.features, k.postprocess, 1.0, table
+    )
 
 
 def _short(value: object) -> str:
@@ -294,13 +303,21 @@ def draw_features_comparison(table: str) -> None:
         if keys is None:
             return
         a_keys, b_keys = keys
-        a_db = run_or_report(lambda: _a_database(a_keys))
-        b_db = cached_database(
-            b_keys.seed, b_keys.schema, b_keys.sql, b_keys.connectivity, b_keys.features, b_keys.postprocess
-        )
-        if table not in a_db.tables:
+        if table not in run_or_report(lambda: _a_schema(a_keys)).tables:
             st.info(f"A's schema has no table {md_escape(table)}.")
             return
+        # only the tables the view of this table needs, under each
+        a_db = run_or_report(lambda: _a_table_database(a_keys, table))
+        b_db = cached_table_database(
+            b_keys.seed,
+            b_keys.schema,
+            b_keys.sql,
+            b_keys.connectivity,
+            b_keys.features,
+            b_keys.postprocess,
+            1.0,
+            table,
+        )
         a_t, b_t = a_db.tables[table], b_db.tables[table]
         common = [c for c in b_t.feature_cols if c in a_t.df.columns]
         dep = pd.DataFrame({"A": parent_dependence(a_db, table), "B": parent_dependence(b_db, table)})

@@ -32,6 +32,7 @@ from plurel_core.config import Config
 from plurel_core.database import Database, ForeignKeys, Schema
 from plurel_core.errors import PluRelError
 from plurel_core.generate import assemble, sample_features, sample_foreign_keys, sample_schema
+from plurel_core.stage3 import tables_needed
 from plurel_core.workers import start_table_workers
 
 from . import state
@@ -45,6 +46,8 @@ __all__ = [
     "cached_foreign_keys",
     "cached_schema",
     "current_database",
+    "current_table_database",
+    "cached_table_database",
     "current_foreign_keys",
     "current_keys",
     "keys_for",
@@ -196,6 +199,30 @@ def cached_database(
     return assemble(schema, fks, features, seed)
 
 
+@st.cache_data(max_entries=16, show_spinner="Stage 3 · sampling features…")
+def cached_table_database(
+    seed: int,
+    schema_json: str,
+    sql: str,
+    connectivity_json: str,
+    features_json: str,
+    postprocess_json: str,
+    scale: float,
+    table: str,
+) -> Database:
+    """What a view of one table needs of Stages 1–3: ``table``, its parents (the correlation
+    and dependence views join their features) and every table these are conditioned on, with
+    the values of the whole database; the whole schema. A Stage-3 prior change on the
+    Stage-3 page recomputes only these tables, usually far fewer than the database's."""
+    schema = preview_schema(cached_schema(seed, schema_json, sql), scale)
+    fks = cached_foreign_keys(seed, schema_json, sql, connectivity_json, scale)
+    cfg = _config(features=features_json, postprocess=postprocess_json)
+    needed = tables_needed(schema, [table, *schema.tables[table].parents])
+    features = sample_features(schema, fks, cfg.features, cfg.postprocess, seed, tables=needed)
+    start_table_workers()  # (as in cached_database)
+    return assemble(schema, fks, features, seed, tables=needed)
+
+
 def schema_cells(schema: Schema) -> tuple[int, dict[str, int]]:
     """Cells (rows × columns incl. keys and date) of a schema, total and per table kind."""
     by_kind = {"entity": 0, "activity": 0}
@@ -285,6 +312,18 @@ def current_database() -> Database:
     if problem:
         raise BudgetError(problem)
     return cached_database(k.seed, k.schema, k.sql, k.connectivity, k.features, k.postprocess, scale)
+
+
+def current_table_database(table: str) -> Database:
+    """:func:`current_database` for a view of ``table``: only the tables it needs
+    (:func:`cached_table_database`); the same checks and errors."""
+    k, scale = _keys_and_scale()
+    problem = stage3_problem(preview_schema(cached_schema(k.seed, k.schema, k.sql), scale), k.features)
+    if problem:
+        raise BudgetError(problem)
+    return cached_table_database(
+        k.seed, k.schema, k.sql, k.connectivity, k.features, k.postprocess, scale, table
+    )
 
 
 def prune_view() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Collection
 
 import networkx as nx
 import numpy as np
@@ -125,7 +126,9 @@ def key_columns(schema: Schema, fks: ForeignKeys) -> dict[str, dict[str, object]
     return cols
 
 
-def assemble(schema: Schema, fks: ForeignKeys, features: Features, seed: int) -> Database:
+def assemble(
+    schema: Schema, fks: ForeignKeys, features: Features, seed: int, *, tables: Collection[str] | None = None
+) -> Database:
     """Join the three stage results into RelBench-style tables plus the trace.
 
     Each table holds its key columns (:func:`key_columns`), then its features, in the
@@ -141,6 +144,9 @@ def assemble(schema: Schema, fks: ForeignKeys, features: Features, seed: int) ->
         Stage 3's result for ``schema`` (:func:`sample_features`).
     seed : int
         The seed the stages ran with (recorded in the database).
+    tables : collection of str, optional
+        Only these tables (e.g. Stage 3 run with the same ``tables``); the schema stays
+        whole.
 
     Returns
     -------
@@ -148,8 +154,10 @@ def assemble(schema: Schema, fks: ForeignKeys, features: Features, seed: int) ->
         The tables with keys and features, the validation and test cut-offs and the trace.
     """
     keys = key_columns(schema, fks)
-    tables: dict[str, Table] = {}
+    out: dict[str, Table] = {}
     for name, spec in schema.tables.items():
+        if tables is not None and name not in tables:
+            continue
         df = pd.DataFrame(keys[name], index=pd.RangeIndex(spec.num_rows))
         feats = features.frames.get(name)
         declared = schema.graph.nodes[name].get("declared") if name in schema.graph else None
@@ -165,14 +173,14 @@ def assemble(schema: Schema, fks: ForeignKeys, features: Features, seed: int) ->
             for fk in spec.foreign_keys
             if len(fk.columns) == 1 and fk.parent_columns[0] == schema.tables[fk.parent].pkey_col
         }
-        tables[name] = Table(name, df, spec.pkey_col, fk_map, spec.time_col, spec.kind)
+        out[name] = Table(name, df, spec.pkey_col, fk_map, spec.time_col, spec.kind)
     trace = Trace(
         schema_graph=schema.graph,
         layout=schema.layout,
         hsbm={f"{c}.{k}": s.hsbm for (c, k), s in fks.samples.items() if s.hsbm is not None},
         scm=features.scm,
     )
-    return Database(tables, schema.val_timestamp, schema.test_timestamp, trace, schema, seed)
+    return Database(out, schema.val_timestamp, schema.test_timestamp, trace, schema, seed)
 
 
 def generate(

@@ -4,15 +4,18 @@ A table's SCM (:mod:`plurel_core.scm`) is conditioned on the raw values of its p
 tables, so a table starts once they are done: here in the schema's topological order, or
 on the table worker processes (:mod:`plurel_core.workers`) as soon as its parents are done,
 up to one table per worker at a time, while idle workers draw the structures of tables
-still waiting. Where a table runs never changes its values.
+still waiting. Where a table runs never changes its values, nor whether the tables it is
+not conditioned on are computed at all (``tables=``: a view of one table needs only it and
+the tables it is conditioned on).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
@@ -22,7 +25,7 @@ from .database import Features, ForeignKeys, Schema
 from .scm import CHUNK_ROWS, TableSCM, remaining_tables
 from .workers import TableWorkers, WorkerLost, start_table_workers, workers_in_use
 
-__all__ = ["sample_features"]
+__all__ = ["conditioning_parents", "sample_features", "tables_needed"]
 
 # longest wait for explicitly requested table workers to warm up
 _WARM_UP_SECONDS = 120.0
@@ -40,6 +43,7 @@ def sample_features(
     chunk_rows: int = CHUNK_ROWS,
     workers: int | None = None,
     processes: int | None = None,
+    tables: Collection[str] | None = None,
 ) -> Features:
     """Stage 3: the feature columns of every table, post-processed, plus each SCM's trace.
 
@@ -74,11 +78,15 @@ def sample_features(
         workers are warmed up and free, else in this process; ``0``: in this process;
         ``n >= 1``: on ``n`` shared workers (:func:`~plurel_core.workers.start_table_workers`
         starts them or reuses the running ones), waiting for their warm-up.
+    tables : collection of str, optional
+        Compute only these tables and the tables they are conditioned on
+        (:func:`tables_needed`); their values are those of the whole run.
 
     Returns
     -------
     Features
-        ``frames[table]``: the feature columns only, in the order of
+        Every table of ``schema`` (or of :func:`tables_needed` with ``tables``), in schema
+        order. ``frames[table]``: the feature columns only, in the order of
         ``TableSpec.columns`` (minus columns post-processing dropped), indexed
         ``0..n-1``; ``scm[table]``: each table's SCM trace.
     """
@@ -92,6 +100,10 @@ def sample_features(
         isinstance(processes, bool) or not isinstance(processes, int) or processes < 0
     ):
         raise ValueError(f"processes: got {processes!r}; expected an integer >= 0 or None")
+    if tables is not None:
+        schema = dataclasses.replace(
+            schema, tables={name: schema.tables[name] for name in tables_needed(schema, tables)}
+        )
     order = list(schema.tables)
     raw: dict[str, TableSCM] = {}
     frames: dict[str, pd.DataFrame] = {}
@@ -128,6 +140,44 @@ def sample_features(
     return Features({name: frames[name] for name in order}, {name: raw[name].trace for name in order})
 
 
+def conditioning_parents(schema: Schema) -> dict[str, set[str]]:
+    """The tables each table's SCM is conditioned on: the parents of its non-deferred
+    foreign keys that come before it in schema order (a table later in the order, or a
+    deferred, cycle-breaking key's parent, is not computed yet when the table runs)."""
+    pos = {name: i for i, name in enumerate(schema.tables)}
+    return {
+        name: {
+            fk.parent
+            for fk in spec.foreign_keys
+            if not fk.deferred and fk.parent in pos and pos[fk.parent] < pos[name]
+        }
+        for name, spec in schema.tables.items()
+    }
+
+
+def tables_needed(schema: Schema, tables: Collection[str]) -> list[str]:
+    """``tables`` and every table they are conditioned on, directly or through others, in
+    schema order: what Stage 3 computes for them.
+
+    Raises
+    ------
+    ValueError
+        A name that is not a table of ``schema`` (every such name listed).
+    """
+    unknown = [name for name in tables if name not in schema.tables]
+    if unknown:
+        raise ValueError(f"tables: {unknown[:5]} not in the schema ({len(schema.tables)} tables)")
+    deps = conditioning_parents(schema)
+    needed: set[str] = set()
+    todo = list(tables)
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            todo.extend(deps[name])
+    return [name for name in schema.tables if name in needed]
+
+
 def _tables_on_workers(
     workers: TableWorkers,
     schema: Schema,
@@ -147,15 +197,7 @@ def _tables_on_workers(
     started) once every busy worker has answered."""
     order = list(schema.tables)
     pos = {name: i for i, name in enumerate(order)}
-    # exactly the parents the in-order run conditions on: non-deferred, earlier in order
-    deps = {
-        name: {
-            fk.parent
-            for fk in schema.tables[name].foreign_keys
-            if not fk.deferred and fk.parent in pos and pos[fk.parent] < pos[name]
-        }
-        for name in order
-    }
+    deps = conditioning_parents(schema)  # exactly the parents the in-order run conditions on
     fks: ForeignKeys | None = None
     # start first what the rest waits on longest: a table's own cost (an SCM on about 3
     # nodes per column, dense, so about columns² MLPs, each folded over the rows) plus the

@@ -107,3 +107,35 @@ def test_a_prior_change_recomputes_its_stage_and_leaves_the_others_cached(path: 
     assert set(stage_calls) == RECOMPUTED[path.split(".", 1)[0]], dict(stage_calls)
     st.cache_data.clear()
     assert changed == _views(_features_page(after)), f"{path}: a view was served from the old priors"
+
+
+def test_the_stage_3_page_computes_only_the_tables_its_view_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a view of one table needs it, its parents and what they are conditioned on; the
+    # database's other tables are not computed, and the shown values are the whole run's
+    from plurel_core import generate
+    from plurel_core.stage3 import tables_needed
+
+    asked: list = []
+    real = stages.sample_features
+
+    def recording(*args, **kwargs):
+        asked.append(kwargs.get("tables"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(stages, "sample_features", recording)
+    config = Config.preset("small")
+    whole = generate(config, int(SEED))
+    schema = whole.schema
+    first, last = list(schema.tables)[0], list(schema.tables)[-1]
+    st.cache_data.clear()
+    at = _features_page({"preset": "small", "seed": SEED})
+    # (Home, where the app opens, shows the whole database)
+    assert asked[-1] == tables_needed(schema, [first]) and len(asked[-1]) < len(schema.tables)
+    asked.clear()
+    table = next(sb for sb in at.selectbox if sb.label == "Table")
+    table.select(last).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert asked == [tables_needed(schema, [last, *schema.tables[last].parents])]
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Column nodes"] == str(len(whole.trace.scm[last].details["columns"]))
+    assert len(at.get("plotly_chart")) == min(12, len(whole.tables[last].feature_cols))

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from plurel_core import Config, generate
+from plurel_core import Config, assemble, generate, sample_features, sample_foreign_keys, sample_schema
 from plurel_core.database import TIME_COL
 from tests.helpers import assert_integrity, database_digest
 
@@ -189,3 +189,38 @@ def test_no_inf_and_no_overflow_warnings_over_100_seeds():
 def test_bad_seed_is_rejected():
     with pytest.raises(ValueError, match="seed"):
         generate(SMALL, -1)
+
+
+@pytest.mark.parametrize("seed", [2, 7])
+def test_stage_3_of_some_tables_gives_their_values_of_the_whole_run(seed: int) -> None:
+    # a view of one table computes only it and the tables it is conditioned on: the same
+    # values, SCMs and assembled columns as the whole database
+    from plurel_core.stage3 import conditioning_parents, tables_needed
+
+    config = Config.preset("paper")
+    schema = sample_schema(config.schema, seed)
+    fks = sample_foreign_keys(schema, config.connectivity, seed)
+    whole = sample_features(schema, fks, config.features, config.postprocess, seed, processes=0)
+    db = assemble(schema, fks, whole, seed)
+    deps = conditioning_parents(schema)
+    fewer = 0
+    for name in schema.tables:
+        needed = tables_needed(schema, [name])
+        assert needed[-1] == name and set(needed) >= deps[name]
+        assert all(set(deps[n]) <= set(needed) for n in needed)  # closed under conditioning
+        some = sample_features(
+            schema, fks, config.features, config.postprocess, seed, processes=0, tables=[name]
+        )
+        assert list(some.frames) == needed
+        for n in needed:
+            pd.testing.assert_frame_equal(some.frames[n], whole.frames[n])
+            assert sorted(some.scm[n].graph.edges(data="weight")) == sorted(
+                whole.scm[n].graph.edges(data="weight")
+            )
+        part = assemble(schema, fks, some, seed, tables=needed)
+        assert list(part.tables) == needed and part.schema is schema
+        pd.testing.assert_frame_equal(part.tables[name].df, db.tables[name].df)
+        fewer += len(needed) < len(schema.tables)
+    assert fewer  # some table needs less than the whole database
+    with pytest.raises(ValueError, match="no_such_table"):
+        tables_needed(schema, ["no_such_table"])

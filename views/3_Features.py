@@ -8,7 +8,7 @@ from explorer import state
 from explorer.compare_views import draw_features_comparison
 from explorer.controls import stage_controls
 from explorer.diagnostics_panel import diagnostics_slot, draw_diagnostics
-from explorer.stages import current_database
+from explorer.stages import current_schema, current_table_database
 from explorer.ui import (
     graph_frame,
     graph_script_src,
@@ -42,9 +42,11 @@ with controls:
 
 with view:
     diagnostics = diagnostics_slot()  # filled last: the SCM and figures draw first
-    db = run_or_report(current_database)
+    schema = run_or_report(current_schema)
+    table_name = view_select("Table", list(schema.tables), "table")
+    # only this table and those it needs: a prior change recomputes no other table
+    db = run_or_report(lambda: current_table_database(table_name))
     preview_banner()
-    table_name = view_select("Table", list(db.tables), "table")
     draw_features_comparison(table_name)  # A beside B when A is pinned
     table = db.tables[table_name]
     trace = db.trace.scm.get(table_name)
