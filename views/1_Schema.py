@@ -8,7 +8,7 @@ from explorer import state
 from explorer.compare_views import draw_schema_comparison
 from explorer.controls import stage_controls
 from explorer.diagnostics_panel import diagnostics_slot, draw_diagnostics
-from explorer.stages import current_database, current_schema
+from explorer.stages import current_schema, current_table_database
 from explorer.ui import (
     graph_frame,
     graph_script_src,
@@ -86,7 +86,7 @@ with view:
     if tab_rows.open:
         with tab_rows:
             table = view_select("Table", list(schema.tables), "table")
-            db = run_or_report(current_database)
+            db = run_or_report(lambda: current_table_database(table))  # only what this table needs
             preview_banner()
             df = db.tables[table].df
             st.caption(f"First 200 of {len(df):,} rows of {md_escape(table)} (all three stages).")
