@@ -930,7 +930,9 @@ def _with_new_prior(section: str, group: str) -> type:
     from plurel_core import config
 
     base = config.SECTIONS[section]
-    meta = config._f(0.5, "float", "A prior added in a test.", lo=0.0, hi=1.0, label="New prior", group=group)
+    meta = config.prior(
+        0.5, "float", "A prior added in a test.", lo=0.0, hi=1.0, label="New prior", group=group
+    )
     cls = dataclasses.make_dataclass(
         f"{base.__name__}WithNewPrior", [("new_prior", float, meta)], bases=(base,), frozen=True
     )
