@@ -898,6 +898,13 @@ def test_an_uploaded_file_name_cannot_inject_markdown() -> None:
             json.dumps({"seed": 1, "config": {"features": {"scm_layouts": [[1], [2]]}}}).encode(),
             "unknown option",
         ),
+        # a bundle's own fields are named as such
+        (json.dumps({"seed": -1}).encode(), "` seed `: ` got -1; expected a non-negative integer `"),
+        (
+            json.dumps({"seed": 1, "schema_sql": 5}).encode(),
+            "` schema_sql `: ` got int; expected text or null `",
+        ),
+        (json.dumps({"format": "other", "seed": 1}).encode(), "` format `: ` got 'other'"),
     ],
 )
 def test_malformed_config_uploads_are_notices_not_tracebacks(content: bytes, words: str) -> None:
