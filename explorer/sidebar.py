@@ -40,12 +40,7 @@ def load_bundle(text: str) -> tuple[Config, int | None, str | None]:
         raise ConfigError([("<file>", f"expected a JSON object, got {type(data).__name__}")])
     if "format" in data or "seed" in data:
         data = {"format": export.BUNDLE_FORMAT, **data}
-        try:
-            cfg, seed, sql = export.load_bundle(json.dumps(data))
-        except ConfigError:
-            raise
-        except ValueError as exc:
-            raise ConfigError([("<file>", str(exc))]) from None
+        cfg, seed, sql = export.load_bundle(json.dumps(data))
         if seed > MAX_SEED:
             raise ConfigError(
                 [("seed", f"got {short_repr(seed)}; the explorer takes seeds in [0, {MAX_SEED}]")]

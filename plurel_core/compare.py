@@ -36,9 +36,9 @@ import pandas as pd
 
 from .budget import COMMAND_LINE_BUDGET, Stage3Budget
 from .cli_inputs import load_config
-from .config import PRESETS, Config
+from .config import PRESETS, Config, short_repr
 from .database import Database
-from .errors import PriorError
+from .errors import PriorError, UsageError
 from .real import RealDatabase, RealDatabaseError, read_sqlite
 from .stats import (
     STAT_FIELDS,
@@ -633,7 +633,7 @@ def write_report(comparison: Comparison, out: str | os.PathLike, twin: Database 
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in REPORT_SUFFIXES:
-        raise ValueError(f"out must end in .csv or .html, got {str(out)!r}")
+        raise UsageError(f"out must end in .csv or .html, got {short_repr(str(out))}")
     if suffix == ".csv":
         data = comparison.placement.to_csv(index=False).encode("utf-8")
     else:
@@ -687,12 +687,12 @@ def run(args: argparse.Namespace) -> int:
             ("--workers", args.workers, 1, 256),
         ):
             if value < lo or (hi is not None and value > hi):
-                raise ValueError(f"{name} must be in [{lo}, {hi if hi is not None else '…'}], got {value}")
+                raise UsageError(f"{name} must be in [{lo}, {hi if hi is not None else '…'}], got {value}")
         out = Path(args.out)
         if out.suffix.lower() not in REPORT_SUFFIXES:
-            raise ValueError(f"--out must end in .csv or .html, got {args.out!r}")
+            raise UsageError(f"--out must end in .csv or .html, got {short_repr(args.out)}")
         if not (out.parent if str(out.parent) else Path(".")).is_dir():
-            raise ValueError(f"--out: the folder {str(out.parent)!r} does not exist")
+            raise UsageError(f"--out: the folder {short_repr(str(out.parent))} does not exist")
         real = read_sqlite(args.real)
     except RealDatabaseError as exc:
         return _fail(f"--real: {exc}")

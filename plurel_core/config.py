@@ -6,9 +6,10 @@ A prior is one of three kinds, fixed per field:
 - a **set** ``(a, b, ...)``: one element sampled uniformly; one element fixes it;
 - a **value**: a plain number, flag or string.
 
-Every field carries metadata: its kind, the bounds or options it accepts (also the bounds
-the app's controls offer) and a help text in the paper's terms. The app builds its
-controls from this metadata, so the UI offers exactly what the core supports.
+Every field is declared with :func:`prior`, which gives it metadata: its kind, the bounds
+or options it accepts (also the bounds the app's controls offer) and a help text in the
+paper's terms. The app builds its controls from this metadata, so the UI offers exactly
+what the core supports.
 
 The dict/JSON form has the sections ``schema``, ``connectivity``, ``features`` and
 ``postprocess``; ranges and sets are JSON lists. ``Config.from_json(cfg.to_json()) == cfg``.
@@ -38,6 +39,7 @@ __all__ = [
     "SchemaPriors",
     "PRESETS",
     "iter_priors",
+    "prior",
     "prior_groups",
     "load_json",
     "sample_range",
@@ -65,6 +67,10 @@ MIN_DATE = "1900-01-01"
 MAX_DATE = "2100-12-31"
 
 
+PRIOR_KINDS = ("int_range", "float_range", "set", "int", "float", "bool", "date")
+_NUMERIC_KINDS = ("int_range", "float_range", "int", "float")
+
+
 @dataclass(frozen=True)
 class PriorSpec:
     """What one field accepts.
@@ -89,8 +95,74 @@ class PriorSpec:
     sql: bool = True
 
 
-def _f(default: Any, kind: str, help: str, **kw: Any) -> Any:
-    meta = {"prior": PriorSpec(kind, help, **kw)}
+def prior(
+    default: Any,
+    kind: str,
+    help: str,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    options: Sequence = (),
+    log: bool = False,
+    label: str = "",
+    group: str = "",
+    sql: bool = True,
+) -> Any:
+    """Declare one prior: a field of a section dataclass with its :class:`PriorSpec`.
+
+    Everything else reads the spec, so a field declared with it is validated, read from
+    and written to JSON and the URL, and given a control on its stage page without
+    further code.
+
+    Parameters
+    ----------
+    default : tuple, number, bool, str or RegistryOptions
+        The paper's value: a tuple ``(lo, hi)`` for a range, a tuple of options for a set
+        (or a :class:`RegistryOptions`: every built-in entry of that registry), else a
+        number, flag or ``YYYY-MM-DD`` string.
+    kind : str
+        ``"int_range"``, ``"float_range"``, ``"set"``, ``"int"``, ``"float"``, ``"bool"``
+        or ``"date"``: what :meth:`Config.validate` accepts, how JSON lists and URL values
+        are read back (lists become tuples, integral floats integers) and which control
+        the app draws (range slider, multiselect, slider or number box, toggle, date box).
+    help : str
+        What the prior does, in the paper's terms: the control's tooltip.
+    lo : float, optional
+        Inclusive lower bound of a number or range (required for those kinds): smaller
+        values are rejected with both bounds named; where the app's slider starts.
+    hi : float, optional
+        Inclusive upper bound, likewise (where the slider ends).
+    options : sequence, optional
+        Allowed elements of a ``set`` (a :class:`RegistryOptions` follows its registry, so
+        an option registered later is accepted and offered too); the multiselect's choices.
+    log : bool, default False
+        The app draws a log-scaled control (and the prior search moves the value by
+        factors, not steps); for priors whose bounds span decades.
+    label : str, optional
+        The control's label; empty: the field name made readable.
+    group : str, optional
+        The expander of the stage page that holds the control; empty: the section's name.
+    sql : bool, default True
+        Whether the prior applies to a schema imported from SQL; ``False`` (the Stage-1
+        priors that shape a sampled schema) hides its control while an SQL schema is used.
+
+    Returns
+    -------
+    dataclasses.Field
+        To assign to the section's attribute; its metadata ``"prior"`` is the
+        :class:`PriorSpec`. A nested section (``layout``) is a plain ``field`` whose
+        metadata gives its controls' ``group`` (and ``sql``) instead.
+    """
+    # a declaration the validation or the app could not read fails on import, not on use
+    if kind not in PRIOR_KINDS:
+        raise ValueError(f"prior kind {kind!r}; expected one of {PRIOR_KINDS}")
+    if kind in _NUMERIC_KINDS and (lo is None or hi is None):
+        raise ValueError(f"a {kind} prior needs its bounds lo= and hi=")
+    # (a registry's options are not counted here: its module imports this one)
+    if kind == "set" and not isinstance(options, RegistryOptions) and len(options) == 0:
+        raise ValueError("a set prior needs its options=")
+    spec = PriorSpec(kind, help, lo=lo, hi=hi, options=options, log=log, label=label, group=group, sql=sql)
+    meta = {"prior": spec}
     if isinstance(default, RegistryOptions):  # every option the paper uses
         return field(default_factory=lambda: default.registry().builtin(), metadata=meta)
     return field(default=default, metadata=meta)
@@ -100,7 +172,7 @@ def _f(default: Any, kind: str, help: str, **kw: Any) -> Any:
 class LayoutPriors:
     """Parameters of the seven DAG layouts (used for the schema and for each SCM)."""
 
-    er_p: tuple[float, float] = _f(
+    er_p: tuple[float, float] = prior(
         (0.3, 0.8),
         "float_range",
         "ErdosRenyi: edge probability p of G(n, p).",
@@ -108,7 +180,7 @@ class LayoutPriors:
         hi=1.0,
         label="ErdosRenyi edge probability p",
     )
-    ba_m: int = _f(
+    ba_m: int = prior(
         2,
         "int",
         "BarabasiAlbert: edges each new node attaches with (preferential attachment).",
@@ -116,7 +188,7 @@ class LayoutPriors:
         hi=6,
         label="BarabasiAlbert edges per new node m",
     )
-    ba_sink_edge_dropout: float = _f(
+    ba_sink_edge_dropout: float = prior(
         0.4,
         "float",
         "BarabasiAlbert: probability that a sink with >1 incoming edge loses one of them.",
@@ -124,7 +196,7 @@ class LayoutPriors:
         hi=1.0,
         label="BarabasiAlbert sink-edge dropout",
     )
-    ba_flip_leaf_edge_prob: float = _f(
+    ba_flip_leaf_edge_prob: float = prior(
         0.0,
         "float",
         "BarabasiAlbert: probability that a sink's single edge is flipped (if the in-degree cap allows).",
@@ -132,7 +204,7 @@ class LayoutPriors:
         hi=1.0,
         label="BarabasiAlbert leaf-edge flip prob.",
     )
-    ba_max_in_degree: int = _f(
+    ba_max_in_degree: int = prior(
         4,
         "int",
         "BarabasiAlbert: in-degree cap for flipped leaf edges.",
@@ -140,14 +212,14 @@ class LayoutPriors:
         hi=20,
         label="BarabasiAlbert in-degree cap",
     )
-    ws_k: tuple[int, ...] = _f(
+    ws_k: tuple[int, ...] = prior(
         (2, 4),
         "set",
         "WattsStrogatz: ring-lattice neighbours k.",
         options=WS_K_OPTIONS,
         label="WattsStrogatz neighbours k",
     )
-    ws_p: tuple[float, float] = _f(
+    ws_p: tuple[float, float] = prior(
         (0.1, 0.3),
         "float_range",
         "WattsStrogatz: rewiring probability.",
@@ -155,7 +227,7 @@ class LayoutPriors:
         hi=1.0,
         label="WattsStrogatz rewiring p",
     )
-    layered_depth: tuple[int, int] = _f(
+    layered_depth: tuple[int, int] = prior(
         (2, 8),
         "int_range",
         "Layered: number of layers (at least one node each).",
@@ -163,7 +235,7 @@ class LayoutPriors:
         hi=20,
         label="Layered depth",
     )
-    layered_edge_dropout: float = _f(
+    layered_edge_dropout: float = prior(
         0.1,
         "float",
         "Layered: probability each edge between consecutive layers is dropped.",
@@ -171,7 +243,7 @@ class LayoutPriors:
         hi=1.0,
         label="Layered edge dropout",
     )
-    edge_weight_dists: tuple[str, ...] = _f(
+    edge_weight_dists: tuple[str, ...] = prior(
         EDGE_WEIGHT_DISTS,
         "set",
         "Distribution of edge weights, one chosen per graph: N(0,1), lognormal, standard Cauchy, U(-2, 2).",
@@ -184,7 +256,7 @@ class LayoutPriors:
 class SchemaPriors:
     """Stage 1: the schema as a DAG of tables."""
 
-    num_tables: tuple[int, int] = _f(
+    num_tables: tuple[int, int] = prior(
         (3, 20),
         "int_range",
         "Number of tables in the database (nodes of the schema DAG).",
@@ -194,7 +266,7 @@ class SchemaPriors:
         group="Tables and rows",
         sql=False,
     )
-    layouts: tuple[str, ...] = _f(
+    layouts: tuple[str, ...] = prior(
         ("BarabasiAlbert", "ReverseRandomTree", "WattsStrogatz"),
         "set",
         "DAG layouts the schema is drawn from (one per database). An edge parent → child is a foreign key.",
@@ -206,7 +278,7 @@ class SchemaPriors:
     layout: LayoutPriors = field(
         default_factory=LayoutPriors, metadata={"group": "Layout parameters", "sql": False}
     )
-    entity_rows: tuple[int, int] = _f(
+    entity_rows: tuple[int, int] = prior(
         (500, 1000),
         "int_range",
         "Rows of an entity table (a table some other table points to).",
@@ -216,7 +288,7 @@ class SchemaPriors:
         label="Rows per entity table",
         group="Tables and rows",
     )
-    activity_rows: tuple[int, int] = _f(
+    activity_rows: tuple[int, int] = prior(
         (2000, 5000),
         "int_range",
         "Rows of an activity table (a sink of the schema DAG: time-stamped events).",
@@ -226,7 +298,7 @@ class SchemaPriors:
         label="Rows per activity table",
         group="Tables and rows",
     )
-    num_cols: tuple[int, int] = _f(
+    num_cols: tuple[int, int] = prior(
         (3, 40),
         "int_range",
         "Feature columns per table, drawn from a power law on this range.",
@@ -236,7 +308,7 @@ class SchemaPriors:
         group="Columns",
         sql=False,
     )
-    num_cols_exponent: float = _f(
+    num_cols_exponent: float = prior(
         1.0,
         "float",
         "Power-law exponent a of P(k) ∝ k^-a for the column count: larger → more narrow tables.",
@@ -246,7 +318,7 @@ class SchemaPriors:
         group="Columns",
         sql=False,
     )
-    categorical_prob: float = _f(
+    categorical_prob: float = prior(
         0.5,
         "float",
         "Probability that a feature column is categorical (else numerical).",
@@ -256,7 +328,7 @@ class SchemaPriors:
         group="Columns",
         sql=False,
     )
-    num_categories: tuple[int, int] = _f(
+    num_categories: tuple[int, int] = prior(
         (2, 10),
         "int_range",
         "Categories of a categorical feature column.",
@@ -265,21 +337,21 @@ class SchemaPriors:
         label="Categories per categorical column",
         group="Columns",
     )
-    time_start: str = _f(
+    time_start: str = prior(
         "1990-01-01",
         "date",
         "Earliest day of the database's time window.",
         label="Time window start",
         group="Time window",
     )
-    time_end: str = _f(
+    time_end: str = prior(
         "2025-01-01",
         "date",
         "Latest day of the database's time window.",
         label="Time window end",
         group="Time window",
     )
-    val_frac: float = _f(
+    val_frac: float = prior(
         0.8,
         "float",
         "Validation cut-off: this fraction of the way through the time window.",
@@ -288,7 +360,7 @@ class SchemaPriors:
         label="Validation cut-off (fraction)",
         group="Time window",
     )
-    test_frac: float = _f(
+    test_frac: float = prior(
         0.9,
         "float",
         "Test cut-off: this fraction of the way through the time window.",
@@ -303,7 +375,7 @@ class SchemaPriors:
 class ConnectivityPriors:
     """Stage 2: foreign keys from a hierarchical stochastic block model (HSBM)."""
 
-    levels: tuple[int, int] = _f(
+    levels: tuple[int, int] = prior(
         (1, 5),
         "int_range",
         "HSBM levels L per foreign key: more levels → each child draws from a tighter pool of parents.",
@@ -312,7 +384,7 @@ class ConnectivityPriors:
         label="HSBM levels",
         group="HSBM priors",
     )
-    parent_clusters: tuple[int, int] = _f(
+    parent_clusters: tuple[int, int] = prior(
         (1, 3),
         "int_range",
         "Clusters per HSBM level on the parent side.",
@@ -321,7 +393,7 @@ class ConnectivityPriors:
         label="Parent clusters per level",
         group="HSBM priors",
     )
-    child_clusters: tuple[int, int] = _f(
+    child_clusters: tuple[int, int] = prior(
         (1, 3),
         "int_range",
         "Clusters per HSBM level on the child side.",
@@ -330,7 +402,7 @@ class ConnectivityPriors:
         label="Child clusters per level",
         group="HSBM priors",
     )
-    within_affinity: float = _f(
+    within_affinity: float = prior(
         0.9,
         "float",
         "Block-matrix value on the 'diagonal' (parent and child cluster aligned).",
@@ -339,7 +411,7 @@ class ConnectivityPriors:
         label="Within-cluster affinity",
         group="HSBM priors",
     )
-    across_affinity: tuple[float, float] = _f(
+    across_affinity: tuple[float, float] = prior(
         (0.001, 0.002),
         "float_range",
         "Block-matrix values off the diagonal, drawn uniformly per cell.",
@@ -355,7 +427,7 @@ class ConnectivityPriors:
 class FeaturePriors:
     """Stage 3: one structural causal model (SCM) per table."""
 
-    scm_layouts: tuple[str, ...] = _f(
+    scm_layouts: tuple[str, ...] = prior(
         LAYOUT_NAMES,
         "set",
         "DAG layouts an SCM graph is drawn from (one per table).",
@@ -364,7 +436,7 @@ class FeaturePriors:
         group="SCM graph",
     )
     layout: LayoutPriors = field(default_factory=LayoutPriors, metadata={"group": "SCM layout parameters"})
-    column_node_frac: tuple[float, float] = _f(
+    column_node_frac: tuple[float, float] = prior(
         (0.3, 0.9),
         "float_range",
         "Share of SCM nodes that are columns: c columns give c + ceil(c / frac) + extra nodes.",
@@ -373,7 +445,7 @@ class FeaturePriors:
         label="Column-node fraction",
         group="SCM graph",
     )
-    extra_nodes: int = _f(
+    extra_nodes: int = prior(
         3,
         "int",
         "Extra SCM nodes added to every graph.",
@@ -382,7 +454,7 @@ class FeaturePriors:
         label="Extra SCM nodes",
         group="SCM graph",
     )
-    latent_categorical_prob: float = _f(
+    latent_categorical_prob: float = prior(
         0.5,
         "float",
         "Probability that a latent SCM node is categorical.",
@@ -391,7 +463,7 @@ class FeaturePriors:
         label="Categorical latent share",
         group="SCM graph",
     )
-    latent_categories: tuple[int, int] = _f(
+    latent_categories: tuple[int, int] = prior(
         (2, 10),
         "int_range",
         "Categories of a categorical latent node.",
@@ -400,7 +472,7 @@ class FeaturePriors:
         label="Categories per latent node",
         group="SCM graph",
     )
-    source_types: tuple[str, ...] = _f(
+    source_types: tuple[str, ...] = prior(
         SOURCE_NAMES,
         "set",
         "Generators of exogenous values at source nodes (in-degree 0): time series, uniform, gaussian, beta, mixed.",
@@ -408,7 +480,7 @@ class FeaturePriors:
         label="Source types",
         group="Sources",
     )
-    source_scales: tuple[float, ...] = _f(
+    source_scales: tuple[float, ...] = prior(
         SCALE_OPTIONS,
         "set",
         "Scale of a source's value range [lo, hi] ⊂ [0, scale].",
@@ -416,7 +488,7 @@ class FeaturePriors:
         label="Source scales",
         group="Sources",
     )
-    trend_exponent: tuple[float, float] = _f(
+    trend_exponent: tuple[float, float] = prior(
         (0.0, 2.0),
         "float_range",
         "ts sources: exponent α of the trend (t/n)^α.",
@@ -425,7 +497,7 @@ class FeaturePriors:
         label="Trend exponent α",
         group="Sources",
     )
-    cycle_fracs: tuple[float, ...] = _f(
+    cycle_fracs: tuple[float, ...] = prior(
         CYCLE_FRAC_OPTIONS,
         "set",
         "ts sources: cycle length f = ceil(n · q) as a fraction q of the rows.",
@@ -433,7 +505,7 @@ class FeaturePriors:
         label="Cycle length fractions q",
         group="Sources",
     )
-    ar_rho: tuple[float, float] = _f(
+    ar_rho: tuple[float, float] = prior(
         (0.0, 0.9),
         "float_range",
         "ts sources: AR(1) coefficient ρ of the noise.",
@@ -442,7 +514,7 @@ class FeaturePriors:
         label="AR(1) coefficient ρ",
         group="Sources",
     )
-    activity_noise_std: float = _f(
+    activity_noise_std: float = prior(
         0.05,
         "float",
         "ts sources in activity tables: AR(1) innovation σ.",
@@ -451,7 +523,7 @@ class FeaturePriors:
         label="Noise σ (activity tables)",
         group="Sources",
     )
-    entity_noise_std: float = _f(
+    entity_noise_std: float = prior(
         1.0,
         "float",
         "ts sources in entity tables: AR(1) innovation σ (no trend, no cycle).",
@@ -460,7 +532,7 @@ class FeaturePriors:
         label="Noise σ (entity tables)",
         group="Sources",
     )
-    beta_shape: tuple[float, float] = _f(
+    beta_shape: tuple[float, float] = prior(
         (0.5, 5.0),
         "float_range",
         "beta sources: shapes a, b of Beta(a, b).",
@@ -469,7 +541,7 @@ class FeaturePriors:
         label="Beta source shapes",
         group="Sources",
     )
-    mixed_components: tuple[int, int] = _f(
+    mixed_components: tuple[int, int] = prior(
         (2, 3),
         "int_range",
         "mixed sources: sub-generators each row picks among.",
@@ -478,7 +550,7 @@ class FeaturePriors:
         label="Mixed-source components",
         group="Sources",
     )
-    embedding_dim: int = _f(
+    embedding_dim: int = prior(
         32,
         "int",
         "Embedding dimension d of every mechanism.",
@@ -487,7 +559,7 @@ class FeaturePriors:
         label="Embedding dimension d",
         group="Mechanisms",
     )
-    mlp_layers: tuple[int, int] = _f(
+    mlp_layers: tuple[int, int] = prior(
         (2, 4),
         "int_range",
         "Layers of each random MLP (encoders, decoders).",
@@ -496,7 +568,7 @@ class FeaturePriors:
         label="MLP depth (layers)",
         group="Mechanisms",
     )
-    weight_density: tuple[float, float] = _f(
+    weight_density: tuple[float, float] = prior(
         (0.3, 1.0),
         "float_range",
         "Bernoulli density masking each MLP weight matrix (rescaled by 1/density).",
@@ -505,7 +577,7 @@ class FeaturePriors:
         label="Weight density",
         group="Mechanisms",
     )
-    init_schemes: tuple[str, ...] = _f(
+    init_schemes: tuple[str, ...] = prior(
         INIT_NAMES,
         "set",
         "Weight initialisation schemes, one drawn per weight matrix.",
@@ -513,7 +585,7 @@ class FeaturePriors:
         label="Init schemes",
         group="Mechanisms",
     )
-    activations: tuple[str, ...] = _f(
+    activations: tuple[str, ...] = prior(
         ACTIVATION_NAMES,
         "set",
         "Activations, one drawn per hidden layer.",
@@ -521,7 +593,7 @@ class FeaturePriors:
         label="Activations",
         group="Mechanisms",
     )
-    activation_log_scale: tuple[float, float] = _f(
+    activation_log_scale: tuple[float, float] = prior(
         (-1.0, 1.0),
         "float_range",
         "Each activation is multiplied by e^U(lo, hi).",
@@ -530,7 +602,7 @@ class FeaturePriors:
         label="Activation log-scale",
         group="Mechanisms",
     )
-    aggregations: tuple[str, ...] = _f(
+    aggregations: tuple[str, ...] = prior(
         AGGREGATION_NAMES,
         "set",
         "How a node combines its parents' embeddings, one per node.",
@@ -538,7 +610,7 @@ class FeaturePriors:
         label="Aggregations",
         group="Mechanisms",
     )
-    propagation_modes: tuple[str, ...] = _f(
+    propagation_modes: tuple[str, ...] = prior(
         PROPAGATION_NAMES,
         "set",
         "type_eager: typed encoders/decoders; type_lazy: all numerical, categoricals quantised afterwards.",
@@ -546,7 +618,7 @@ class FeaturePriors:
         label="Propagation modes",
         group="Mechanisms",
     )
-    noise_alpha: tuple[float, float] = _f(
+    noise_alpha: tuple[float, float] = prior(
         (0.5, 5.0),
         "float_range",
         "Node noise Beta(α, β)/d: range of α (per node).",
@@ -555,7 +627,7 @@ class FeaturePriors:
         label="Noise Beta α",
         group="Noise and typing",
     )
-    noise_beta: tuple[float, float] = _f(
+    noise_beta: tuple[float, float] = prior(
         (0.5, 5.0),
         "float_range",
         "Node noise Beta(α, β)/d: range of β (per node).",
@@ -564,7 +636,7 @@ class FeaturePriors:
         label="Noise Beta β",
         group="Noise and typing",
     )
-    lazy_permute_prob: tuple[float, float] = _f(
+    lazy_permute_prob: tuple[float, float] = prior(
         (0.3, 1.0),
         "float_range",
         "type_lazy: probability that a quantised column's labels are permuted.",
@@ -573,7 +645,7 @@ class FeaturePriors:
         label="Lazy: label permute prob.",
         group="Noise and typing",
     )
-    lazy_reverse_prob: tuple[float, float] = _f(
+    lazy_reverse_prob: tuple[float, float] = prior(
         (0.2, 0.8),
         "float_range",
         "type_lazy: probability that a quantised column's labels are reversed.",
@@ -582,7 +654,7 @@ class FeaturePriors:
         label="Lazy: label reverse prob.",
         group="Noise and typing",
     )
-    activation_clamp: float = _f(
+    activation_clamp: float = prior(
         1e6,
         "float",
         "Activations are clamped to ± this value.",
@@ -592,7 +664,7 @@ class FeaturePriors:
         label="Activation clamp",
         group="Noise and typing",
     )
-    embedding_clamp: float = _f(
+    embedding_clamp: float = prior(
         1e4,
         "float",
         "Stacked parent embeddings are clamped to ± this value.",
@@ -602,7 +674,7 @@ class FeaturePriors:
         label="Embedding clamp",
         group="Noise and typing",
     )
-    encoder_knots: int = _f(
+    encoder_knots: int = prior(
         0,
         "int",
         "Approximation, off (0) in every preset: K > 0 evaluates each numerical encoder on at most K "
@@ -619,7 +691,7 @@ class FeaturePriors:
 class PostprocessPriors:
     """Post-processing of each table's feature columns."""
 
-    transforms: tuple[str, ...] = _f(
+    transforms: tuple[str, ...] = prior(
         TRANSFORM_NAMES,
         "set",
         "Transform applied to each float feature column, one drawn per column.",
@@ -627,7 +699,7 @@ class PostprocessPriors:
         label="Column transforms",
         group="Post-processing",
     )
-    nan_frac: tuple[float, float] = _f(
+    nan_frac: tuple[float, float] = prior(
         (0.01, 0.1),
         "float_range",
         "Share of rows set missing, drawn once per table, in every float feature column.",
@@ -636,7 +708,7 @@ class PostprocessPriors:
         label="Missing-value share",
         group="Post-processing",
     )
-    binarize_categoricals: bool = _f(
+    binarize_categoricals: bool = prior(
         True,
         "bool",
         "Integer categorical columns become booleans (value > 0); a column left constant is dropped.",

@@ -57,7 +57,7 @@ import pyarrow.parquet as pq
 
 from .config import Config, load_json, short_repr
 from .database import Database
-from .errors import UsageError
+from .errors import ConfigError, UsageError
 
 __all__ = [
     "FORMATS",
@@ -571,17 +571,53 @@ def config_bundle(config: Config, seed: int, schema_sql: str | None = None) -> s
 
 
 def load_bundle(text: str) -> tuple[Config, int, str | None]:
-    """``(config, seed, schema_sql)`` from :func:`config_bundle` JSON (validated)."""
+    """Read a config bundle: a user's file, so every problem is a :class:`ConfigError`.
+
+    Parameters
+    ----------
+    text : str
+        JSON text as written by :func:`config_bundle`.
+
+    Returns
+    -------
+    tuple
+        ``(config, seed, schema_sql)``; the config validated, ``schema_sql`` None when the
+        schema is sampled.
+
+    Raises
+    ------
+    ConfigError
+        Text that is not such a bundle, naming the bad field (``format``, ``seed``,
+        ``schema_sql``, ``config``) and every invalid prior of the config at once.
+    """
     data = load_json(text, "bundle")
-    if not isinstance(data, dict) or data.get("format") != BUNDLE_FORMAT:
-        raise ValueError(f"bundle: expected an object with format {BUNDLE_FORMAT!r}")
+    if not isinstance(data, dict):
+        raise ConfigError(
+            [("bundle", f"got {type(data).__name__}; expected an object with format {BUNDLE_FORMAT!r}")]
+        )
+    if data.get("format") != BUNDLE_FORMAT:
+        got = f"got {short_repr(data['format'])}" if "format" in data else "missing"
+        raise ConfigError([("format", f"{got}; expected {BUNDLE_FORMAT!r}")])
+    errors: list[tuple[str, str]] = []
     seed = data.get("seed")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"bundle: seed: got {short_repr(seed)}; expected a non-negative integer")
+        got = f"got {short_repr(seed)}" if "seed" in data else "missing"
+        errors.append(("seed", f"{got}; expected a non-negative integer"))
     sql = data.get("schema_sql")
     if sql is not None and not isinstance(sql, str):
-        raise ValueError("bundle: schema_sql must be text or null")
-    return Config.from_dict(data.get("config", {})), seed, sql
+        errors.append(("schema_sql", f"got {type(sql).__name__}; expected text or null"))
+    priors = data.get("config", {})
+    config = Config()
+    if not isinstance(priors, dict):
+        errors.append(("config", f"got {type(priors).__name__}; expected an object with sections"))
+    else:
+        try:
+            config = Config.from_dict(priors)
+        except ConfigError as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise ConfigError(errors)
+    return config, seed, sql
 
 
 def regenerate(text: str) -> Database:

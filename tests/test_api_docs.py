@@ -8,10 +8,11 @@ import itertools
 import pytest
 
 import plurel_core
-from plurel_core import Config
+from plurel_core import Config, config
 
-# every public function of the package
-DOCUMENTED = [name for name in plurel_core.__all__ if inspect.isfunction(getattr(plurel_core, name))]
+# every public function of the package, and the declaration of a prior (how to extend)
+PUBLIC = [name for name in plurel_core.__all__ if inspect.isfunction(getattr(plurel_core, name))]
+DOCUMENTED = {name: getattr(plurel_core, name) for name in PUBLIC} | {"config.prior": config.prior}
 CONFIG_METHODS = ["from_dict", "with_value", "preset", "validate", "problems"]
 
 
@@ -22,7 +23,7 @@ def _sections(doc: str) -> set[str]:
 
 @pytest.mark.parametrize("name", DOCUMENTED)
 def test_public_functions_have_parameters_and_returns(name: str) -> None:
-    fn = getattr(plurel_core, name)
+    fn = DOCUMENTED[name]
     sections = _sections(fn.__doc__)
     # a context manager's docstring says what it yields (numpydoc's "Yields")
     sections |= {"Returns"} if "Yields" in sections else set()

@@ -410,7 +410,7 @@ def test_sql_example_schema_drives_every_stage() -> None:
         _open(at, page)
         assert not at.error, [e.value for e in at.error]
     # a shared URL naming the example restores it
-    other = _open(_app(preset="small", sql="shop"), "schema")
+    other = _with_sql("shop", via="link")
     assert _iframes(other) == _iframes(_open(at, "schema"))
     next(b for b in at.button if b.label == "Use Stage-1 priors again").click().run()
     assert "sql" not in at.query_params
@@ -510,39 +510,6 @@ def test_tabs_show_rows_time_series_sources_and_correlations() -> None:
             if at.get("plotly_chart"):
                 seen.add(tab)
     assert seen == {"Over time", "ts sources", "Correlations"}
-
-
-def test_rejected_sql_is_an_error_message() -> None:
-    at = _open(_app(preset="small"), "schema")
-    at.session_state["px_sql"] = (
-        "bad",
-        "CREATE TABLE t (id INTEGER PRIMARY KEY);\nDROP TABLE t;",
-    )
-    at.run()
-    assert not at.exception
-    assert any("could not be imported" in e.value and "DROP TABLE" in e.value.upper() for e in at.error)
-
-
-def test_deeply_nested_sql_is_an_error_message_not_a_traceback() -> None:
-    at = _open(_app(preset="small"), "schema")
-    at.session_state["px_sql"] = (
-        "deep",
-        "CREATE TABLE t (a INT CHECK " + "(" * 5000 + "a > 0" + ")" * 5000 + ");",
-    )
-    at.run()
-    assert not at.exception
-    assert any("nested 5001 deep" in e.value for e in at.error)
-
-
-def test_skipped_statements_are_listed_beside_the_sql_upload() -> None:
-    at = _open(_app(preset="small"), "schema")
-    at.session_state["px_sql"] = (
-        "dump",
-        "CREATE TABLE t (id INTEGER PRIMARY KEY);\nCREATE VIEW v AS SELECT 1;\nATTACH DATABASE 'x.db' AS x;",
-    )
-    at.run()
-    assert not at.exception and not at.error
-    assert any("1 × CREATE VIEW (line 2); 1 × ATTACH (line 3)" in t.value for t in at.text)
 
 
 # -- diagnostics panel and corpus command ---------------------------------------------------
@@ -709,7 +676,7 @@ def test_export_shows_the_corpus_command_for_the_priors() -> None:
 
 
 def test_export_command_names_the_sql_schema() -> None:
-    at = _open(_app(preset="small", sql="shop"), "export")
+    at = _with_sql("shop", via="link", page="export")
     cmd = _command(at)
     assert "--preset small" in cmd and "--schema shop.sql" in cmd
     assert "Schema SQL" in _buttons(at)
@@ -718,18 +685,64 @@ def test_export_command_names_the_sql_schema() -> None:
 # -- SQL uploads ------------------------------------------------------------------------------
 
 
-def _upload_ddl(at: AppTest, name: str, text: str) -> AppTest:
-    box = next(u for u in at.file_uploader if u.label == "Upload DDL (.sql)")
-    box.upload(name, text.encode(), "application/sql").run()
+def _with_sql(
+    name: str, text: str = "", *, via: str = "upload", at: AppTest | None = None, page: str = "schema"
+) -> AppTest:
+    """The app on ``page`` after an SQL schema is put in ``via`` one of the ways a user does:
+
+    - ``"upload"``: ``text`` as the file ``name`` in the schema page's DDL upload, which
+      imports it first and refuses what it cannot import;
+    - ``"bundle"``: ``(name, text)`` straight into the session, as a config bundle's
+      ``schema_sql`` leaves it (not imported before the page runs);
+    - ``"example"``: the shipped example ``name``, picked on the schema page;
+    - ``"link"``: the shipped example ``name`` in the URL (``sql=``), the app opened with it.
+
+    ``at``: the session to put it in (on the schema page); a fresh one (preset small) if None.
+    """
+    if via == "link":
+        assert at is None, "a link opens a fresh session"
+        return _open(_app(preset="small", sql=name), page)
+    at = at if at is not None else _open(_app(preset="small"), "schema")
+    if via == "upload":
+        box = next(u for u in at.file_uploader if u.label == "Upload DDL (.sql)")
+        box.upload(name, text.encode(), "application/sql").run()
+    elif via == "bundle":
+        at.session_state["px_sql"] = (name, text)
+        at.run()
+    elif via == "example":
+        next(s for s in at.selectbox if s.label == "Example schema").set_value(name).run()
+    else:
+        raise ValueError(f"via: got {via!r}")
     assert not at.exception, [e.value for e in at.exception]
-    return at
+    return at if page == "schema" else _open(at, page)
+
+
+def test_rejected_sql_is_an_error_message() -> None:
+    at = _with_sql("bad", "CREATE TABLE t (id INTEGER PRIMARY KEY);\nDROP TABLE t;", via="bundle")
+    assert any("could not be imported" in e.value and "DROP TABLE" in e.value.upper() for e in at.error)
+
+
+def test_deeply_nested_sql_is_an_error_message_not_a_traceback() -> None:
+    at = _with_sql(
+        "deep", "CREATE TABLE t (a INT CHECK " + "(" * 5000 + "a > 0" + ")" * 5000 + ");", via="bundle"
+    )
+    assert any("nested 5001 deep" in e.value for e in at.error)
+
+
+def test_skipped_statements_are_listed_beside_the_sql_upload() -> None:
+    at = _with_sql(
+        "dump",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY);\nCREATE VIEW v AS SELECT 1;\nATTACH DATABASE 'x.db' AS x;",
+        via="bundle",
+    )
+    assert not at.error
+    assert any("1 × CREATE VIEW (line 2); 1 × ATTACH (line 3)" in t.value for t in at.text)
 
 
 def test_rejected_sql_upload_keeps_the_previous_schema() -> None:
-    at = _open(_app(preset="small"), "schema")
-    next(s for s in at.selectbox if s.label == "Example schema").set_value("shop").run()
+    at = _with_sql("shop", via="example")
     assert _metric(at, "Tables") == "7"
-    _upload_ddl(at, "bad.sql", "CREATE TABLE t (id INTEGER PRIMARY KEY);\nDROP TABLE t;")
+    _with_sql("bad.sql", "CREATE TABLE t (id INTEGER PRIMARY KEY);\nDROP TABLE t;", at=at)
     # the error sits beside the upload; the working schema, the sidebar and the URL stay
     errors = [re.sub(r"\\(.)", r"\1", e.value) for e in at.main.error]  # markdown escapes removed
     assert len(errors) == 1 and "bad.sql" in errors[0] and "previous schema stays" in errors[0]
@@ -744,15 +757,14 @@ def test_rejected_sql_upload_keeps_the_previous_schema() -> None:
 def test_uploaded_schema_says_it_is_not_in_the_link() -> None:
     from explorer.state import example_schemas
 
-    at = _open(_app(preset="small"), "schema")
-    _upload_ddl(at, "mine.sql", "CREATE TABLE a (id INTEGER PRIMARY KEY, v REAL);")
+    at = _with_sql("mine.sql", "CREATE TABLE a (id INTEGER PRIMARY KEY, v REAL);")
     assert _metric(at, "Tables") == "1"
     assert "sql" not in at.query_params
     assert any("not part of the page's link" in w.value for w in at.main.warning)
     assert any("not in the page's link" in w.value for w in at.sidebar.warning)
     # a copy of a shipped example is named in the link, so the link works elsewhere
     shop = example_schemas()["shop"].read_text(encoding="utf-8")
-    _upload_ddl(at, "my_copy.sql", shop)
+    _with_sql("my_copy.sql", shop, at=at)
     assert at.query_params["sql"] == "shop" and _metric(at, "Tables") == "7"
     assert not any("link" in w.value for w in at.warning)
 
@@ -898,6 +910,13 @@ def test_an_uploaded_file_name_cannot_inject_markdown() -> None:
             json.dumps({"seed": 1, "config": {"features": {"scm_layouts": [[1], [2]]}}}).encode(),
             "unknown option",
         ),
+        # a bundle's own fields are named as such
+        (json.dumps({"seed": -1}).encode(), "` seed `: ` got -1; expected a non-negative integer `"),
+        (
+            json.dumps({"seed": 1, "schema_sql": 5}).encode(),
+            "` schema_sql `: ` got int; expected text or null `",
+        ),
+        (json.dumps({"format": "other", "seed": 1}).encode(), "` format `: ` got 'other'"),
     ],
 )
 def test_malformed_config_uploads_are_notices_not_tracebacks(content: bytes, words: str) -> None:
@@ -930,7 +949,9 @@ def _with_new_prior(section: str, group: str) -> type:
     from plurel_core import config
 
     base = config.SECTIONS[section]
-    meta = config._f(0.5, "float", "A prior added in a test.", lo=0.0, hi=1.0, label="New prior", group=group)
+    meta = config.prior(
+        0.5, "float", "A prior added in a test.", lo=0.0, hi=1.0, label="New prior", group=group
+    )
     cls = dataclasses.make_dataclass(
         f"{base.__name__}WithNewPrior", [("new_prior", float, meta)], bases=(base,), frozen=True
     )

@@ -26,8 +26,10 @@ from plurel_core.compare import (
     suggest_priors,
     synthetic_twin,
     table_comparison,
+    write_report,
 )
 from plurel_core.config import Config
+from plurel_core.errors import UsageError
 from plurel_core.real import read_sqlite
 from plurel_core.stats import database_stats
 
@@ -273,4 +275,20 @@ def test_cli_compare_bad_arguments(
         args = ["compare", "--real", str(CHINOOK), "--preset", "small", *extra]
     assert main(args) == 2
     assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_compare_quotes_a_short_prefix_of_a_long_out_name(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["compare", "--real", str(CHINOOK), "--preset", "small", "--num-dbs", "2"]
+    assert main([*args, "--out", "x" * 1000 + ".txt"]) == 2
+    err = capsys.readouterr().err
+    assert "--out must end in .csv or .html" in err and len(err) < 200, err
+
+
+def test_a_report_name_without_csv_or_html_is_a_usage_error(chinook, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    comp = compare_real(chinook, SMALL, num_dbs=1)
+    with pytest.raises(UsageError, match=r"must end in \.csv or \.html, got 'report\.txt'"):
+        write_report(comp, "report.txt")
     assert list(tmp_path.iterdir()) == []

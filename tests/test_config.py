@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
-from plurel_core import Config, ConfigError
-from plurel_core.config import PRESETS, iter_priors
+from plurel_core import Config, ConfigError, config
+from plurel_core.config import PRESETS, iter_priors, prior
 
 
 def test_default_is_the_paper_preset_with_the_papers_numbers():
@@ -157,3 +158,33 @@ def test_every_prior_has_help_and_a_spec():
         for path, _value, spec in iter_priors(getattr(Config(), section), section + "."):
             assert spec.help, path
             assert Config.spec(path) == spec
+
+
+def test_a_prior_declared_with_prior_is_validated_and_read_from_json(monkeypatch):
+    declared = prior(3, "int", "A prior added in a test.", lo=1, hi=5, label="New prior")
+    extended = dataclasses.make_dataclass(
+        "ConnectivityWithNewPrior",
+        [("new_prior", int, declared)],
+        bases=(config.ConnectivityPriors,),
+        frozen=True,
+    )
+    monkeypatch.setitem(config.SECTIONS, "connectivity", extended)
+    assert Config().connectivity.new_prior == 3
+    assert Config.spec("connectivity.new_prior").label == "New prior"
+    assert Config.from_json('{"connectivity": {"new_prior": 4.0}}').connectivity.new_prior == 4
+    with pytest.raises(ConfigError, match=r"connectivity\.new_prior: got 9; allowed range is \[1, 5\]"):
+        Config.from_dict({"connectivity": {"new_prior": 9}})
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "needle"),
+    [
+        ((0.5, "number", "help"), {"lo": 0.0, "hi": 1.0}, "prior kind 'number'"),
+        ((0.5, "float", "help"), {"lo": 0.0}, "needs its bounds"),
+        (((1, 2), "int_range", "help"), {}, "needs its bounds"),
+        ((("a",), "set", "help"), {}, "needs its options"),
+    ],
+)
+def test_a_prior_declaration_validation_could_not_read_fails_when_declared(args, kwargs, needle):
+    with pytest.raises(ValueError, match=needle):
+        prior(*args, **kwargs)

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from plurel_core import export as ex
-from plurel_core.config import Config
+from plurel_core.config import Config, ConfigError
 from plurel_core.generate import generate
 from plurel_core.sql import schema_from_sql
 
@@ -161,8 +161,43 @@ def test_config_bundle_round_trip():
     assert list(db.tables) == ["t"] and db.seed == 11
     with pytest.raises(ValueError, match="seed"):
         ex.config_bundle(SMALL, -1)
-    with pytest.raises(ValueError, match="format"):
+    with pytest.raises(ConfigError, match="format"):
         ex.load_bundle("{}")
+
+
+@pytest.mark.parametrize(
+    ("change", "errors"),
+    [
+        ({"format": "other"}, [("format", "got 'other'; expected 'plurel-config-bundle'")]),
+        ({"seed": -1}, [("seed", "got -1; expected a non-negative integer")]),
+        ({"seed": None}, [("seed", "got None; expected a non-negative integer")]),
+        ({"schema_sql": 5}, [("schema_sql", "got int; expected text or null")]),
+        ({"config": [1]}, [("config", "got list; expected an object with sections")]),
+        (
+            {"seed": "1", "config": {"schema": {"num_tables": [9, 3]}}},
+            [
+                ("seed", "got '1'; expected a non-negative integer"),
+                ("schema.num_tables", "got [9, 3]; lo must not exceed hi"),
+            ],
+        ),
+    ],
+)
+def test_a_bad_bundle_is_a_config_error_naming_each_bad_field(change, errors):
+    bundle = {**json.loads(ex.config_bundle(SMALL, 11)), **change}
+    with pytest.raises(ConfigError) as caught:
+        ex.load_bundle(json.dumps(bundle))
+    assert caught.value.errors == errors
+
+
+def test_a_bundle_that_is_not_an_object_or_lacks_its_fields_is_a_config_error():
+    with pytest.raises(ConfigError) as caught:
+        ex.load_bundle("[1, 2]")
+    assert caught.value.errors == [
+        ("bundle", "got list; expected an object with format 'plurel-config-bundle'")
+    ]
+    with pytest.raises(ConfigError) as caught:
+        ex.load_bundle(json.dumps({"format": ex.BUNDLE_FORMAT}))
+    assert caught.value.errors == [("seed", "missing; expected a non-negative integer")]
 
 
 def test_failed_export_leaves_nothing(dbs, tmp_path, monkeypatch):
