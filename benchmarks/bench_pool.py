@@ -6,9 +6,10 @@ Stage 3 runs a database's tables on two persistent worker processes
 (:class:`plurel_core.workers.TableWorkers`: one pipe per worker, structures drawn ahead on
 the worker that will run the table). This script runs the same schedule on a
 ``concurrent.futures.ProcessPoolExecutor(2)`` instead (same start method, same per-process
-set-up and warm-up), checks that every run gives the tables of ``generate(config, seed,
-processes=0)``, and times, interleaved per seed (the order rotates from run to run; with
-``--repeat`` each seed's best run counts, the least disturbed by other jobs):
+set-up and warm-up, the cyclic collector paused while a table runs), checks that every
+run gives the tables of ``generate(config, seed, processes=0)``, and times, interleaved
+per seed (the order rotates from run to run; with ``--repeat`` each seed's best run
+counts, the least disturbed by other jobs):
 
 * ``hand-made``: ``generate(config, seed, processes=2)`` on the shared table workers;
 * ``hand-made, no ahead``: the same with no structure drawn ahead (``stage3._PREPARE_AHEAD``
@@ -17,7 +18,7 @@ processes=0)``, and times, interleaved per seed (the order rotates from run to r
 * ``pool``: the pool, no structure drawn ahead. A pool cannot send a table to the worker
   holding its structure, and a structure cannot travel back through this process either:
   ``table_task`` takes none, and a ``TableStructure`` does not pickle (its activations and
-  sine sources are lambdas and closures).
+  sine sources are lambdas and closures; its compiled ufunc would be compiled again).
 
 Then the round trip of a trivial request on each (``forget_prepared``, which has nothing
 to drop). Prints seconds per seed, median / mean / total, the pool / hand-made ratio and
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import os
 import statistics
 import sys
@@ -46,7 +48,8 @@ from plurel_core.budget import COMMAND_LINE_BUDGET  # noqa: E402
 from plurel_core.connectivity import sample_foreign_keys  # noqa: E402
 from plurel_core.database import Features, ForeignKeys, Schema  # noqa: E402
 from plurel_core.schema import sample_schema  # noqa: E402
-from plurel_core.scm import CHUNK_ROWS, TableSCM, cyclic_gc_paused  # noqa: E402
+from plurel_core.scm import CHUNK_ROWS, TableSCM  # noqa: E402
+from plurel_core.stage3 import conditioning_parents  # noqa: E402
 from plurel_core.workers import forget_prepared, process_context, table_task, warm_up  # noqa: E402
 from tests.helpers import database_digest  # noqa: E402
 
@@ -61,6 +64,16 @@ def _init_worker() -> None:
     table_workers._keep_freed_memory()
     table_workers._single_threaded_blas()
     warm_up()
+
+
+def _table_on_pool(*args: object) -> tuple[TableSCM, pd.DataFrame]:
+    """:func:`table_task` with the cyclic collector paused, as a table worker runs it
+    (``_serve``: an SCM's many small objects would start a collection every few hundred)."""
+    gc.disable()
+    try:
+        return table_task(*args)
+    finally:
+        gc.enable()
 
 
 # -- Stage 3 on the pool ------------------------------------------------------------------------
@@ -79,14 +92,7 @@ def _tables_on_pool(
     threads when it runs alone."""
     order = list(schema.tables)
     pos = {name: i for i, name in enumerate(order)}
-    deps = {
-        name: {
-            fk.parent
-            for fk in schema.tables[name].foreign_keys
-            if not fk.deferred and fk.parent in pos and pos[fk.parent] < pos[name]
-        }
-        for name in order
-    }
+    deps = conditioning_parents(schema)
     cost = {n: len(schema.tables[n].columns) ** 2 * (1 + schema.tables[n].num_rows / 1000) for n in order}
     chain: dict[str, float] = {}
     for name in reversed(order):
@@ -114,7 +120,7 @@ def _tables_on_pool(
             samples = fks.for_table(name) if fks is not None else []
             args = (schema.tables[name], samples, parents, features, post, seed, window)
             args += (CHUNK_ROWS, POOL_SIZE if alone else 1)
-            running[pool.submit(table_task, *args)] = name
+            running[pool.submit(_table_on_pool, *args)] = name
             started.add(name)
         if fks is None:
             fks = foreign_keys()  # Stage 2, while the tables without foreign keys run
@@ -134,8 +140,7 @@ def generate_on_pool(pool: ProcessPoolExecutor, config: Config, seed: int) -> Da
     schema = sample_schema(config.schema, seed)
     COMMAND_LINE_BUDGET.check(schema, config.features)
     foreign_keys = functools.cache(lambda: sample_foreign_keys(schema, config.connectivity, seed))
-    with cyclic_gc_paused():
-        features = _tables_on_pool(pool, schema, foreign_keys, config, seed)
+    features = _tables_on_pool(pool, schema, foreign_keys, config, seed)
     return assemble(schema, foreign_keys(), features, seed)
 
 
