@@ -455,7 +455,7 @@ def test_table_workers_give_memory_back_after_a_large_table() -> None:
     workers = start_table_workers(2)
     try:
         assert workers.wait_ready(120)
-        generate(cfg, 0)
+        generate(cfg, 0, processes=2)  # on the workers
 
         def resident() -> list[int]:
             out = []
