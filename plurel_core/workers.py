@@ -18,6 +18,12 @@ use them, either per call (``generate(..., processes=2)``) or for a block of cod
 
 The block is scoped to the thread (and context) that enters it: a generation elsewhere
 in the process still runs in its own process.
+
+Why not ``concurrent.futures.ProcessPoolExecutor``: with the same schedule it is within
+about 5 % (``benchmarks/bench_pool.py``), but its workers wait on a queue whose writing
+end they hold themselves, so they outlive a caller that dies without shutting the pool
+down (killed, out of memory); a table worker sees the end of its own pipe and exits. And
+drawing a table's structure ahead needs requests addressed to one chosen worker.
 """
 
 from __future__ import annotations
