@@ -841,12 +841,16 @@ def _worker_environ() -> dict[str, Any]:
 def dask_setup(worker: Any) -> None:
     """Worker preload of the local cluster: a Ctrl-C in the terminal reaches every process
     of the group; the workers ignore it and leave stopping to the client, which cancels the
-    tasks, closes the cluster and removes temporary folders."""
+    tasks, closes the cluster and removes temporary folders. The heap loaded by then is
+    frozen (:func:`~plurel_core.workers.freeze_startup_heap`)."""
     import signal
     import threading
 
+    from .workers import freeze_startup_heap
+
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    freeze_startup_heap()  # (the worker's imports, plurel_core's included, are done)
 
 
 def _start_client(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:

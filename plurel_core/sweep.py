@@ -33,7 +33,7 @@ from .database import Schema
 from .errors import UsageError
 from .generate import generate
 from .stats import STAT_FIELDS, database_stats
-from .workers import process_context
+from .workers import freeze_startup_heap, process_context
 
 __all__ = [
     "COLUMNS",
@@ -87,6 +87,14 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     return process_context()
 
 
+def _start_sweep_worker() -> None:
+    """A sweep worker's set-up: the generator imported and its heap frozen
+    (:func:`~plurel_core.workers.freeze_startup_heap`)."""
+    from . import generate  # noqa: F401 - what every database of the sweep runs
+
+    freeze_startup_heap()
+
+
 def iter_sweep(
     config: Config,
     num_dbs: int = 50,
@@ -122,7 +130,7 @@ def _pooled(
     dialect: str | None,
     budget: Stage3Budget,
 ) -> Iterator[dict[str, Any]]:
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context())
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(), initializer=_start_sweep_worker)
     todo = iter(seeds)
     pending: set[Future] = set()
     try:

@@ -61,6 +61,7 @@ from .scm import (
 )
 
 __all__ = [
+    "freeze_startup_heap",
     "process_context",
     "TableWorkers",
     "start_table_workers",
@@ -130,6 +131,20 @@ def process_context() -> multiprocessing.context.BaseContext:
         ctx.set_forkserver_preload(PRELOAD)
         return ctx
     return _SpawnContext()
+
+
+def freeze_startup_heap() -> None:
+    """Move every object alive now out of the cyclic garbage collector's reach.
+
+    For a process this project starts (the command line, a sweep or corpus worker, the
+    explorer's server), once its imports are done: the modules and compiled kernels live
+    as long as the process, and each full collection would otherwise walk them again. A
+    generation in such a process then spends about 5 % less CPU, the same as pausing the
+    collector would save, while the collector keeps running. Never done to a caller's
+    process: a notebook or a service that generates may do the same after its imports.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 # -- the table workers ------------------------------------------------------------------

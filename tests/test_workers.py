@@ -115,10 +115,11 @@ def test_generation_leaves_the_callers_garbage_collector_alone(shared):
         seen.append(gc.isenabled())
         return add_table(*args, **kwargs)
 
+    frozen = gc.get_freeze_count()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(plurel_core.scm, "table_with_frame", recording)
         _stage3(config, 3, 0)
-    assert seen and all(seen) and gc.isenabled()
+    assert seen and all(seen) and gc.isenabled() and gc.get_freeze_count() == frozen
     with using_table_workers(shared):
         _stage3(config, 3, None)
     assert gc.isenabled()
