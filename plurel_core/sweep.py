@@ -33,7 +33,7 @@ from .database import Schema
 from .errors import UsageError
 from .generate import generate
 from .stats import STAT_FIELDS, database_stats
-from .workers import freeze_startup_heap, process_context
+from .workers import exit_with_caller, freeze_startup_heap, process_context
 
 __all__ = [
     "COLUMNS",
@@ -87,11 +87,13 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     return process_context()
 
 
-def _start_sweep_worker() -> None:
-    """A sweep worker's set-up: the generator imported and its heap frozen
+def _start_sweep_worker(caller: int) -> None:
+    """A sweep worker's set-up: it ends with its caller (:func:`~plurel_core.workers.exit_with_caller`),
+    and the generator is imported and its heap frozen
     (:func:`~plurel_core.workers.freeze_startup_heap`)."""
     from . import generate  # noqa: F401 - what every database of the sweep runs
 
+    exit_with_caller(caller)
     freeze_startup_heap()
 
 
@@ -130,7 +132,12 @@ def _pooled(
     dialect: str | None,
     budget: Stage3Budget,
 ) -> Iterator[dict[str, Any]]:
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(), initializer=_start_sweep_worker)
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=_mp_context(),
+        initializer=_start_sweep_worker,
+        initargs=(os.getpid(),),
+    )
     todo = iter(seeds)
     pending: set[Future] = set()
     try:

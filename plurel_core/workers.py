@@ -19,11 +19,12 @@ use them, either per call (``generate(..., processes=2)``) or for a block of cod
 The block is scoped to the thread (and context) that enters it: a generation elsewhere
 in the process still runs in its own process.
 
-Why not ``concurrent.futures.ProcessPoolExecutor``: with the same schedule it is within
-about 5 % (``benchmarks/bench_pool.py``), but its workers wait on a queue whose writing
-end they hold themselves, so they outlive a caller that dies without shutting the pool
-down (killed, out of memory); a table worker sees the end of its own pipe and exits. And
-drawing a table's structure ahead needs requests addressed to one chosen worker.
+Why not ``concurrent.futures.ProcessPoolExecutor`` (which sweeps use): with the same
+schedule it is about 5 % slower (``benchmarks/bench_pool.py``), what drawing structures
+ahead saves, which needs requests addressed to the one worker that holds a structure. And
+its workers wait on a queue whose writing end they hold themselves, so they would outlive
+a caller that dies without shutting the pool down (killed, out of memory) unless a thread
+watches the caller (:func:`exit_with_caller`); a table worker sees the end of its pipe.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ from .scm import (
 )
 
 __all__ = [
+    "exit_with_caller",
     "freeze_startup_heap",
     "process_context",
     "TableWorkers",
@@ -145,6 +147,38 @@ def freeze_startup_heap() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, another user's
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True  # no /proc: os.kill said it exists
+
+
+def exit_with_caller(caller: int, every: float = 1.0) -> None:
+    """End this process (quietly) soon after process ``caller`` has ended.
+
+    For the workers of a ``concurrent.futures`` process pool: they wait on a queue whose
+    writing end they hold themselves, so a caller that dies without shutting the pool
+    down (killed, out of memory) would leave them running for good. A daemon thread
+    checks every ``every`` seconds.
+    """
+
+    def watch() -> None:
+        while _alive(caller):
+            time.sleep(every)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="plurel-caller-watch").start()
 
 
 # -- the table workers ------------------------------------------------------------------

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -114,6 +117,53 @@ def test_workers_do_not_rerun_the_main_script(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "3"
     assert log.read_text() == "ran\n"
+
+
+def _marked_processes(marker: str) -> list[int]:
+    """Processes whose environment holds ``PLUREL_TEST_MARK=marker`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                environ = (entry / "environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if f"PLUREL_TEST_MARK={marker}".encode() in environ:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
+def test_sweep_workers_end_when_their_caller_is_killed(tmp_path):
+    # a process pool's workers would wait for work for good when their caller dies
+    # without shutting the pool down (killed, out of memory); they end on their own
+    marker = f"sweep-{os.getpid()}-{time.monotonic_ns()}"
+    script = tmp_path / "killed.py"
+    script.write_text(
+        "import os\n"
+        "from plurel_core.config import Config\n"
+        "from plurel_core.sweep import iter_sweep\n"
+        "rows = iter_sweep(Config.preset('small'), num_dbs=40, workers=2)\n"
+        "next(rows)\n"
+        "print('running', flush=True)\n"
+        "os._exit(0)  # as if killed: no clean-up at all\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PLUREL_TEST_MARK": marker}
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline().strip() == "running"
+        proc.wait(timeout=60)
+        deadline = time.monotonic() + 30
+        while _marked_processes(marker) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        left = _marked_processes(marker)
+    finally:
+        for pid in _marked_processes(marker):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes left running after their caller ended: {left}"
 
 
 @pytest.mark.parametrize(
