@@ -56,7 +56,7 @@ def _on_preset(key: str) -> None:
 def _on_seed(key: str) -> None:
     value = st.session_state[key]
     if value is not None:
-        state.set_seed(int(value))
+        state.set_seed(int(value), redraw_controls=False)  # the box shows it already
 
 
 def _on_upload(key: str) -> None:

@@ -135,11 +135,14 @@ def get_seed() -> int:
     return int(st.session_state[_SEED])
 
 
-def set_seed(seed: int) -> None:
+def set_seed(seed: int, *, redraw_controls: bool = True) -> None:
+    """Make ``seed`` the session's seed. ``redraw_controls=False`` when the seed box already
+    shows it (the user typed it): a redraw makes the browser build every control anew."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise ValueError(f"seed must be an integer in [0, {MAX_SEED}], got {seed!r}")
     st.session_state[_SEED] = seed
-    bump_controls()
+    if redraw_controls:
+        bump_controls()
 
 
 def new_seed() -> int:

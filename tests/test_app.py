@@ -367,6 +367,28 @@ def test_reset_and_new_seed_buttons() -> None:
     assert set(at.query_params) == {"seed", "preset"}
 
 
+def test_a_typed_seed_keeps_every_control_and_new_seed_shows_its_seed() -> None:
+    # a seed typed into the box changes the database but redraws no control (a redraw
+    # makes the browser build every widget of the page anew); the "New seed" button's
+    # seed must appear in the box, which takes a redraw
+    at = _app(preset="small", seed="9")
+    _open(at, "schema")
+    keys = sorted(w.key for w in at.slider)
+    tables = next(m.value for m in at.metric if m.label == "Tables")
+    for seed in ("10", "11", "12", "13"):
+        next(n for n in at.sidebar.number_input if n.label == "Seed").set_value(int(seed)).run()
+        assert not at.exception and at.query_params["seed"] == seed
+        assert sorted(w.key for w in at.slider) == keys
+        if next(m.value for m in at.metric if m.label == "Tables") != tables:
+            break
+    else:
+        raise AssertionError("four seeds gave the same number of tables")
+    next(b for b in at.sidebar.button if "New seed" in b.label).click().run()
+    drawn = next(n for n in at.sidebar.number_input if n.label == "Seed").value
+    assert str(drawn) == at.query_params["seed"] != seed
+    assert sorted(w.key for w in at.slider) != keys
+
+
 def test_presets_are_offered_with_descriptions() -> None:
     at = _app()
     box = next(s for s in at.sidebar.selectbox if s.label == "Preset")
