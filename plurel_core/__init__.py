@@ -8,6 +8,9 @@ them once (``workers = start_table_workers()``), then generate inside
 ``with using_table_workers(workers):`` (or pass ``processes=2`` to one call).
 """
 
+# set before the submodules load, so any of them can import it at module level
+__version__ = "0.1.0"
+
 from .config import Config, ConfigError
 from .database import Database, Table
 from .generate import assemble, generate, sample_features, sample_foreign_keys, sample_schema
@@ -27,4 +30,3 @@ __all__ = [
     "stop_table_workers",
     "using_table_workers",
 ]
-__version__ = "0.1.0"

@@ -24,6 +24,9 @@ from . import corpus as _corpus
 from . import sweep as _sweep
 from .cli_inputs import UsageError, add_source_arguments, load_config, load_schema_sql, report_skipped
 from .config import short_repr
+from .export import DIRECTORY_FORMATS, FORMATS, check_destination, export
+from .generate import generate
+from .schema import sample_schema
 
 __all__ = ["main", "build_parser", "OutputError", "Subcommand", "SUBCOMMANDS", "Terminated", "UsageError"]
 
@@ -79,7 +82,7 @@ def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_selection(args: argparse.Namespace):
     """``(config, seed, schema_sql, schema)`` from the selection arguments."""
-    from .sql import schema_from_sql
+    from .sql import schema_from_sql  # sqlglot is loaded only when --schema is given
 
     config = load_config(args)
     sql = load_schema_sql(args)
@@ -98,8 +101,6 @@ def load_selection(args: argparse.Namespace):
 
 
 def _generate_arguments(parser: argparse.ArgumentParser) -> None:
-    from .export import FORMATS
-
     add_selection_arguments(parser)
     parser.add_argument("--format", required=True, choices=sorted(FORMATS), help="output format")
     parser.add_argument(
@@ -118,9 +119,6 @@ def _generate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from .export import DIRECTORY_FORMATS, check_destination, export
-    from .generate import generate
-
     config, seed, sql, schema = load_selection(args)
     out = Path(args.out)
     where = f"--out {short_repr(args.out)}"
@@ -185,8 +183,6 @@ def describe_schema(schema) -> str:
 
 
 def _describe(args: argparse.Namespace) -> int:
-    from .schema import sample_schema
-
     config, seed, _, schema = load_selection(args)
     if schema is None:
         schema = sample_schema(config.schema, seed)

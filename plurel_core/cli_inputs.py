@@ -68,20 +68,20 @@ def load_config(args: argparse.Namespace) -> Config:
 
 def load_schema_sql(args: argparse.Namespace) -> str | None:
     """The text of ``--schema`` (size-capped), or None; ``--dialect`` needs ``--schema``."""
-    from .sql import MAX_SQL_BYTES
-
     if args.schema is None:
         if args.dialect is not None:
             raise UsageError("--dialect only applies together with --schema")
         return None
+    from .sql import MAX_SQL_BYTES  # sqlglot (through .sql) is loaded only when --schema is given
+
     return read_text_file(args.schema, "--schema", limit=MAX_SQL_BYTES)
 
 
 def report_skipped(args: argparse.Namespace, skipped: Sequence) -> None:
     """List on stderr the statements of ``--schema`` that were skipped (nothing if none)."""
-    from .sql import skipped_notice
-
     if skipped:
+        from .sql import skipped_notice  # sqlglot is loaded only when --schema is given
+
         print(f"--schema {args.schema}: {skipped_notice(skipped)}", file=sys.stderr)
 
 
@@ -89,7 +89,7 @@ def check_schema_sql(args: argparse.Namespace, sql: str) -> None:
     """Read ``--schema`` once before any database is generated, for the commands that
     generate many: a bad one is a :class:`UsageError` naming the file, and the statements
     skipped are listed once (:func:`report_skipped`), not by every database's worker."""
-    from .sql import parse_schema
+    from .sql import parse_schema  # sqlglot is loaded only when --schema is given
 
     try:
         parsed = parse_schema(sql, args.dialect)

@@ -39,7 +39,9 @@ from .cli_inputs import load_config
 from .config import PRESETS, Config, short_repr
 from .database import Database
 from .errors import PriorError, UsageError
+from .generate import generate
 from .real import RealDatabase, RealDatabaseError, read_sqlite
+from .sql import schema_from_sql
 from .stats import (
     STAT_FIELDS,
     column_kind,
@@ -227,9 +229,6 @@ def synthetic_twin(
     its children need a parent), so degrees and values compare at equal size. ``budget``:
     Stage 3's limits, as in :func:`~plurel_core.generate.generate`.
     """
-    from .generate import generate
-    from .sql import schema_from_sql
-
     if rows not in TWIN_ROWS:
         raise ValueError(f"rows must be one of {list(TWIN_ROWS)}, got {rows!r}")
     config = config.validate()
@@ -553,7 +552,7 @@ def _table_html(df: pd.DataFrame) -> str:
 def report_html(comparison: Comparison, twin: Database | None = None, twin_seed: int | None = None) -> str:
     """A self-contained HTML page: notes, the placement table and charts, and the twin's
     side-by-side charts; plotly's script is inlined once (opens offline)."""
-    from .viz import reality
+    from .viz import reality  # plotly: the viz extra is optional, only this report needs it
 
     real = comparison.real
     placed = [

@@ -28,22 +28,30 @@ Guarantees:
   and regenerates the rest (missing, partial, corrupt or previously failed).
 - **No silent gaps.** A database that keeps failing (Dask retries plus resubmission after
   a lost worker) gets a ``"failed"`` manifest line with its error, and the run reports it.
+
+Dask (the optional ``corpus`` extra) is imported inside the functions that use it, so
+importing this module (as the command line does to list its commands) loads neither
+``dask`` nor ``distributed``.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import datetime as _dt
 import hashlib
 import json
+import logging
 import math
 import os
 import re
 import shlex
 import shutil
+import signal
 import socket
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import uuid
@@ -56,9 +64,14 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from . import __version__
 from .cli_inputs import add_source_arguments, check_schema_sql, load_config, load_schema_sql
 from .config import PRESETS, Config, ConfigError
 from .errors import CorpusError
+from .export import export
+from .generate import generate
+from .stats import database_stats
+from .workers import freeze_startup_heap
 
 __all__ = [
     "FORMATS",
@@ -309,8 +322,6 @@ def _write_database(db: Any, fmt: str, path: Path, config: Config, schema_sql: s
     ``plurel.json``, the bundle that regenerates the database); SQLite is one file
     ``<stem>.sqlite`` inside the folder.
     """
-    from .export import export
-
     if fmt == "sqlite":
         path.mkdir()
         export(db, "sqlite", path / f"{stem}.sqlite")
@@ -318,13 +329,9 @@ def _write_database(db: Any, fmt: str, path: Path, config: Config, schema_sql: s
         export(db, fmt, path, config=config, schema_sql=schema_sql)
 
 
-def _database_stats(db: Any, seconds: float) -> dict[str, Any] | None:
+def _database_stats(db: Any, seconds: float) -> dict[str, Any]:
     """The database's statistics record; a failure here is noted, not fatal: the
     database itself is fine."""
-    try:
-        from .stats import database_stats
-    except ImportError:
-        return None
     try:
         return _jsonable(database_stats(db, seconds))
     except Exception as exc:
@@ -393,16 +400,13 @@ class _Job:
 
 def _build_database(job: _Job, seed: int) -> dict[str, Any]:
     """Generate, write and install one database; return its manifest record (small)."""
-    from . import __version__
-    from .generate import generate
-
     out = Path(job.out_dir)
     if os.path.exists(job.stop_marker):
         raise _Stopped(seed)
     t_start = time.perf_counter()
     schema = None
     if job.schema_sql:
-        from .sql import schema_from_sql
+        from .sql import schema_from_sql  # sqlglot is loaded only for a corpus of a SQL schema
 
         schema = schema_from_sql(job.schema_sql, job.config.schema, seed, dialect=job.schema_dialect)
     db = generate(job.config, seed, schema=schema)
@@ -431,7 +435,7 @@ def _build_database(job: _Job, seed: int) -> dict[str, Any]:
         shutil.rmtree(work, ignore_errors=True)
 
     try:
-        from distributed import get_worker
+        from distributed import get_worker  # (see the module docstring)
 
         worker = get_worker().address
     except (ImportError, ValueError):
@@ -525,7 +529,7 @@ class _Progress:
 def _corpus_lock(out_dir: Path) -> Iterator[None]:
     """One client per corpus directory: the manifest has a single writer."""
     try:
-        import fcntl
+        import fcntl  # POSIX only
     except ImportError:  # not on POSIX: no lock
         yield
         return
@@ -644,8 +648,7 @@ def _is_lost_worker(exc: BaseException) -> bool:
         from distributed.comm.core import CommClosedError
     except ImportError:  # pragma: no cover - moved in some versions
         CommClosedError = ()  # noqa: N806
-    import asyncio
-    import concurrent.futures
+    import asyncio  # loaded by distributed already; the rest of the command line does without it
 
     return isinstance(
         exc,
@@ -703,7 +706,7 @@ def generate_corpus(
     seeds = range(int(seed_offset), int(seed_offset) + int(num_dbs))
     if schema_sql is not None:
         # untrusted input: parse it once here, so a bad schema fails before any worker starts
-        from .sql import schema_from_sql
+        from .sql import schema_from_sql  # sqlglot is loaded only when given SQL
 
         schema_from_sql(schema_sql, config.schema, seeds[0], dialect=schema_dialect)
     chash = config_hash(config, schema_sql, schema_dialect)
@@ -843,19 +846,12 @@ def dask_setup(worker: Any) -> None:
     of the group; the workers ignore it and leave stopping to the client, which cancels the
     tasks, closes the cluster and removes temporary folders. The heap loaded by then is
     frozen (:func:`~plurel_core.workers.freeze_startup_heap`)."""
-    import signal
-    import threading
-
-    from .workers import freeze_startup_heap
-
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     freeze_startup_heap()  # (the worker's imports, plurel_core's included, are done)
 
 
 def _start_client(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
-    import logging
-
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
@@ -1072,8 +1068,6 @@ def run_corpus_command(args: Any) -> int:
     """Run ``corpus`` from parsed arguments. Exit status: 0 every database complete,
     1 some database failed (listed on stderr and in the manifest), 2 bad input,
     130 interrupted (rerun the same command to resume)."""
-    import signal
-
     try:
         config = load_config(args)
         if args.preset is not None:

@@ -55,9 +55,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import __version__
 from .config import Config, load_json, short_repr
 from .database import Database
 from .errors import ConfigError, UsageError
+from .generate import generate
 
 __all__ = [
     "FORMATS",
@@ -551,8 +553,6 @@ def read_relbench(path: str | os.PathLike) -> dict[str, tuple[pd.DataFrame, dict
 
 def config_bundle(config: Config, seed: int, schema_sql: str | None = None) -> str:
     """JSON text from which :func:`regenerate` rebuilds exactly the same database."""
-    from . import __version__
-
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed: got {seed!r}; expected a non-negative integer")
     if schema_sql is not None and not isinstance(schema_sql, str):
@@ -622,12 +622,13 @@ def load_bundle(text: str) -> tuple[Config, int, str | None]:
 
 def regenerate(text: str) -> Database:
     """The database a :func:`config_bundle` describes."""
-    from .generate import generate
-    from .sql import schema_from_sql
-
     config, seed, sql = load_bundle(text)
     config = config.validate()
-    schema = schema_from_sql(sql, config.schema, seed) if sql is not None else None
+    schema = None
+    if sql is not None:
+        from .sql import schema_from_sql  # sqlglot is loaded only for a bundle that holds SQL
+
+        schema = schema_from_sql(sql, config.schema, seed)
     return generate(config, seed, schema=schema)
 
 

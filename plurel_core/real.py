@@ -32,6 +32,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import tempfile
 import time
 import urllib.parse
 from dataclasses import dataclass, replace
@@ -437,8 +438,6 @@ def read_sqlite(
 def read_sqlite_bytes(data: bytes, name: str, **kwargs) -> RealDatabase:
     """:func:`read_sqlite` for file contents held in memory (an upload): written to a private
     temporary file that is removed afterwards."""
-    import tempfile
-
     if len(data) > MAX_FILE_BYTES:
         raise RealDatabaseError(f"{name!r} is {len(data):,} bytes; the limit is {MAX_FILE_BYTES:,} bytes")
     check_sqlite_header(data[:100], repr(name))

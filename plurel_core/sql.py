@@ -124,6 +124,7 @@ from .database import ColumnSpec, ForeignKeySpec, Schema, TableSpec
 from .declared import INTEGER_RANGES, DeclaredType
 from .errors import SQLSchemaError
 from .rng import stream
+from .schema import sample_time_window  # Stage 1 owns the window logic
 
 __all__ = [
     "SQLSchemaError",
@@ -1231,8 +1232,6 @@ def schema_from_sql(sql: str, priors: SchemaPriors, seed: int, dialect: str | No
     (stream ``(seed, "schema", "time")``). Text columns draw their category count from
     ``priors.num_categories``.
     """
-    from .schema import sample_time_window  # Stage 1 owns the window logic
-
     parsed = parse_schema(sql, dialect)
     tables = {t.name: t for t in parsed.tables}
     children: dict[str, set[str]] = {name: set() for name in tables}

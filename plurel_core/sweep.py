@@ -75,7 +75,7 @@ def sweep_one(
     """
     start = time.perf_counter()
     if isinstance(schema, str):
-        from .sql import schema_from_sql
+        from .sql import schema_from_sql  # sqlglot is loaded only for a sweep of a SQL schema
 
         schema = schema_from_sql(schema, config.schema, seed, dialect=dialect)
     db = generate(config, seed, schema=schema, budget=budget)
@@ -89,10 +89,8 @@ def _mp_context() -> multiprocessing.context.BaseContext:
 
 def _start_sweep_worker(caller: int) -> None:
     """A sweep worker's set-up: it ends with its caller (:func:`~plurel_core.workers.exit_with_caller`),
-    and the generator is imported and its heap frozen
-    (:func:`~plurel_core.workers.freeze_startup_heap`)."""
-    from . import generate  # noqa: F401 - what every database of the sweep runs
-
+    and its heap is frozen (:func:`~plurel_core.workers.freeze_startup_heap`) once the
+    generator is imported, which loading this function (from this module) has done."""
     exit_with_caller(caller)
     freeze_startup_heap()
 

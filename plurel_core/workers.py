@@ -230,6 +230,7 @@ def _single_threaded_blas() -> None:
     (a single such product per activation can slow a database by 40 %). Only done here,
     in processes this module owns.
     """
+    # only the worker processes need it: ~30 ms of import the rest of the library is spared
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1, user_api="blas")

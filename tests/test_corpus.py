@@ -205,7 +205,7 @@ def cluster(tmp_path_factory):
 
 def _fail_seed(seed: int, counter_dir: str) -> None:
     """Runs on each worker: make ``generate`` raise for one seed, counting the attempts."""
-    gen_module = sys.modules["plurel_core.generate"]
+    gen_module = sys.modules["plurel_core.corpus"]  # the module whose tasks call it
     original = getattr(gen_module, "_original_generate", gen_module.generate)
 
     def broken(config, s, **kwargs):
@@ -220,7 +220,7 @@ def _fail_seed(seed: int, counter_dir: str) -> None:
 
 
 def _restore_generate() -> None:
-    gen_module = sys.modules["plurel_core.generate"]
+    gen_module = sys.modules["plurel_core.corpus"]
     if hasattr(gen_module, "_original_generate"):
         gen_module.generate = gen_module._original_generate
         del gen_module._original_generate

@@ -23,6 +23,7 @@ from typing import Any
 import networkx as nx
 
 from ..database import Schema, SCMTrace, TableSpec
+from . import VIZ_EXTRA
 
 __all__ = [
     "ENTITY_STYLE",
@@ -78,10 +79,8 @@ _SAME_ORIGIN_PATH = re.compile(r"/(?!/)[A-Za-z0-9._/-]*")
 def vis_network_js() -> str:
     """The vis-network standalone script bundled with pyvis (newest version found)."""
     try:
-        import pyvis
+        import pyvis  # the viz extra is optional, and only the graph pages need pyvis
     except ImportError as exc:
-        from . import VIZ_EXTRA
-
         raise ImportError(
             f"the graph pages inline the vis-network script shipped with pyvis: {VIZ_EXTRA}"
         ) from exc
