@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -38,10 +38,8 @@ from .budget import COMMAND_LINE_BUDGET, Stage3Budget
 from .cli_inputs import load_config
 from .config import PRESETS, Config, short_repr
 from .database import Database
-from .errors import PriorError, UsageError
+from .errors import PriorError, RealDatabaseError, UsageError
 from .generate import generate
-from .real import RealDatabase, RealDatabaseError, read_sqlite
-from .sql import schema_from_sql
 from .stats import (
     STAT_FIELDS,
     column_kind,
@@ -52,6 +50,9 @@ from .stats import (
     spec_columns,
 )
 from .sweep import MAX_DATABASES, sweep
+
+if TYPE_CHECKING:  # .real loads sqlglot (through .sql): see run()
+    from .real import RealDatabase
 
 __all__ = [
     "CENTRAL",
@@ -229,6 +230,8 @@ def synthetic_twin(
     its children need a parent), so degrees and values compare at equal size. ``budget``:
     Stage 3's limits, as in :func:`~plurel_core.generate.generate`.
     """
+    from .sql import schema_from_sql  # loaded already by .real, which read `real`: see run()
+
     if rows not in TWIN_ROWS:
         raise ValueError(f"rows must be one of {list(TWIN_ROWS)}, got {rows!r}")
     config = config.validate()
@@ -692,6 +695,9 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--out must end in .csv or .html, got {short_repr(args.out)}")
         if not (out.parent if str(out.parent) else Path(".")).is_dir():
             raise UsageError(f"--out: the folder {short_repr(str(out.parent))} does not exist")
+        # imported here, so that the command line's other commands start without sqlglot
+        from .real import read_sqlite
+
         real = read_sqlite(args.real)
     except RealDatabaseError as exc:
         return _fail(f"--real: {exc}")

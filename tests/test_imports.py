@@ -93,3 +93,8 @@ def test_every_module_imports_when_it_is_imported_first(report: dict) -> None:
 
 def test_importing_plurel_core_leaves_the_heavy_optional_libraries_unloaded(report: dict) -> None:
     assert report["plurel_core"] == []
+
+
+def test_the_command_line_starts_without_the_heavy_optional_libraries(report: dict) -> None:
+    # every command, `--help` included, imports the module that lists them
+    assert report["heavy"]["plurel_core.cli"] == []
