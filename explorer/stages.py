@@ -303,24 +303,28 @@ def stage3_problem(schema: Schema, features_json: str) -> str | None:
     return None
 
 
-def current_database() -> Database:
-    """Stages 1–3 for the session's state (a row-sampled preview above the size limit);
-    raises ``BudgetError`` when Stage 3 could need more than the explorer's memory or work
-    budget."""
+def _stage3_keys_and_scale() -> tuple[StageKeys, float]:
+    """:func:`_keys_and_scale`, once Stage 3 is known to fit the explorer's budget (else
+    ``BudgetError``)."""
     k, scale = _keys_and_scale()
     problem = stage3_problem(preview_schema(cached_schema(k.seed, k.schema, k.sql), scale), k.features)
     if problem:
         raise BudgetError(problem)
+    return k, scale
+
+
+def current_database() -> Database:
+    """Stages 1–3 for the session's state (a row-sampled preview above the size limit);
+    raises ``BudgetError`` when Stage 3 could need more than the explorer's memory or work
+    budget."""
+    k, scale = _stage3_keys_and_scale()
     return cached_database(k.seed, k.schema, k.sql, k.connectivity, k.features, k.postprocess, scale)
 
 
 def current_table_database(table: str) -> Database:
     """:func:`current_database` for a view of ``table``: only the tables it needs
     (:func:`cached_table_database`); the same checks and errors."""
-    k, scale = _keys_and_scale()
-    problem = stage3_problem(preview_schema(cached_schema(k.seed, k.schema, k.sql), scale), k.features)
-    if problem:
-        raise BudgetError(problem)
+    k, scale = _stage3_keys_and_scale()
     return cached_table_database(
         k.seed, k.schema, k.sql, k.connectivity, k.features, k.postprocess, scale, table
     )
