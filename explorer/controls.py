@@ -24,6 +24,7 @@ from . import state
 __all__ = [
     "MAX_SLIDER_STEPS",
     "float_widget",
+    "group_key",
     "default_text",
     "label_for",
     "log_grid",
@@ -248,18 +249,32 @@ def prior_controls(paths: Iterable[str], container: Any = None) -> None:
         prior_control(path, container)
 
 
+def group_key(group: str) -> str:
+    """The session-state key of a control group's expander (open or closed), shared by the
+    pages that show the group."""
+    return f"controls:{group}"
+
+
 def stage_controls(
     sections: Sequence[str], *, sql: bool = False, expanded: Iterable[str] | None = None
 ) -> None:
     """The controls of a stage page, built from the priors' metadata: one expander per group
-    (:func:`plurel_core.config.prior_groups`), the groups in ``expanded`` open (by default the
-    first); ``sql`` leaves out the priors an imported schema does not use."""
-    from .lessons import visible_controls
+    (:func:`plurel_core.config.prior_groups`), the groups in ``expanded`` open at first (by
+    default the first); only an open group's controls are built. ``sql`` leaves out the
+    priors an imported schema does not use."""
+    from .lessons import presenting, visible_controls
 
     groups = prior_groups(sections, sql=sql)
     opened = set(expanded) if expanded is not None else set(list(groups)[:1])
+    if presenting():
+        opened = set(groups)  # a lesson shows only its own priors: all of them at once
     for group, paths in groups.items():
         if not visible_controls(paths):
             continue  # a lesson in presentation mode uses none of them
-        with st.expander(group, expanded=group in opened):
-            prior_controls(paths)
+        # a closed group's controls are not built: the browser then draws only the open
+        # groups' widgets on every run (on the Stage-3 page, 35 elements instead of 84);
+        # opening one reruns the page
+        box = st.expander(group, expanded=group in opened, key=group_key(group), on_change="rerun")
+        if box.open:
+            with box:
+                prior_controls(paths)

@@ -30,3 +30,17 @@ def open_page(at: AppTest, page: str) -> AppTest:
     at.run()
     assert_no_exception(at)
     return at
+
+
+def open_control_groups(at: AppTest) -> AppTest:
+    """Open every control group of the page (only an open group's controls are built) and rerun."""
+    from explorer.controls import group_key
+    from plurel_core.config import SECTIONS, prior_groups
+
+    groups = set(prior_groups(list(SECTIONS))) | set(prior_groups(list(SECTIONS), sql=True))
+    shown = [e.label for e in at.expander if e.label in groups]
+    for label in shown:
+        at.session_state[group_key(label)] = True
+    at.run()
+    assert_no_exception(at)
+    return at

@@ -18,7 +18,7 @@ from plurel_core import export
 from plurel_core.config import PRESETS, Config, ConfigError
 from plurel_core.viz import vis_network_js
 
-from .apptest import APP, open_app, open_page
+from .apptest import APP, open_app, open_control_groups, open_page
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120
@@ -184,7 +184,8 @@ def _app(**query: str) -> AppTest:
 
 
 def _open(at: AppTest, page: str) -> AppTest:
-    return open_page(at, page_file(page))
+    """Switch to ``page`` with every control group open (a closed group builds no controls)."""
+    return open_control_groups(open_page(at, page_file(page)))
 
 
 def _iframes(at: AppTest) -> list[str]:
@@ -1072,3 +1073,17 @@ def test_a_registered_option_is_offered_by_the_app_and_used() -> None:
     finally:
         ACTIVATIONS.unregister("cube")
         LAYOUTS.unregister("Chain")
+
+
+def test_a_closed_control_group_builds_no_controls_until_opened() -> None:
+    # the browser draws every widget of a run: a closed group's controls are left out
+    at = open_page(_app(preset="small"), page_file("features"))
+    keys = {w.key for w in at.multiselect}
+    assert not any(k and k.endswith(":features.activations") for k in keys)  # Mechanisms: closed
+    assert any(k and k.endswith(":features.scm_layouts") for k in keys)  # the first group: open
+    mechanisms = next(e for e in at.expander if e.label == "Mechanisms")
+    assert mechanisms is not None
+    open_control_groups(at)
+    assert _control(at, "multiselect", "features.activations").value == list(
+        Config.preset("small").features.activations
+    )

@@ -285,6 +285,20 @@ def test_presentation_mode_shows_only_the_lessons_controls():
     assert any("affinity" in s.label.lower() for s in [*normal.slider, *normal.number_input])
 
 
+def test_presentation_mode_opens_the_groups_of_the_lessons_controls():
+    # a lesson's prior in a group that is closed by default (Mechanisms) is shown at once
+    from urllib.parse import parse_qsl
+
+    from explorer.lessons import LESSONS, lesson_query
+
+    lesson = next(x for x in LESSONS if x.controls == ("features.activations",))
+    query = dict(parse_qsl(lesson_query(lesson, present=True)))
+    at = _open(_app(**query), page_file(lesson.page))
+    assert any(m.key and m.key.endswith(":features.activations") for m in at.multiselect)
+    normal = _open(_app(**{k: v for k, v in query.items() if k != "present"}), page_file(lesson.page))
+    assert not any(m.key and m.key.endswith(":features.activations") for m in normal.multiselect)
+
+
 def test_lecturer_link_carries_state_a_and_question():
     at = _app(**AB_QUERY)
     at = _open(at, page_file("lessons"))
