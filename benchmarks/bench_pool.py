@@ -49,7 +49,7 @@ from plurel_core.connectivity import sample_foreign_keys  # noqa: E402
 from plurel_core.database import Features, ForeignKeys, Schema  # noqa: E402
 from plurel_core.schema import sample_schema  # noqa: E402
 from plurel_core.scm import CHUNK_ROWS, TableSCM  # noqa: E402
-from plurel_core.stage3 import conditioning_parents  # noqa: E402
+from plurel_core.stage3 import conditioning_parents, start_priority, tables_ready  # noqa: E402
 from plurel_core.workers import forget_prepared, process_context, table_task, warm_up  # noqa: E402
 from tests.helpers import database_digest  # noqa: E402
 
@@ -91,13 +91,8 @@ def _tables_on_pool(
     once Stage 2, run here meanwhile, is done), longest chain first, with 2 row-chunk
     threads when it runs alone."""
     order = list(schema.tables)
-    pos = {name: i for i, name in enumerate(order)}
     deps = conditioning_parents(schema)
-    cost = {n: len(schema.tables[n].columns) ** 2 * (1 + schema.tables[n].num_rows / 1000) for n in order}
-    chain: dict[str, float] = {}
-    for name in reversed(order):
-        after = [chain[c] for c in order[pos[name] + 1 :] if name in deps[c]]
-        chain[name] = cost[name] + max(after, default=0.0)
+    chain = start_priority(schema, deps)
     features, post, window = config.features, config.postprocess, (schema.t0, schema.t1)
     raw: dict[str, TableSCM] = {}
     frames: dict[str, pd.DataFrame] = {}
@@ -105,13 +100,7 @@ def _tables_on_pool(
     started: set[str] = set()
     fks: ForeignKeys | None = None
     while len(raw) < len(order):
-        ready = [
-            n
-            for n in order
-            if n not in started
-            and deps[n] <= raw.keys()
-            and (fks is not None or not schema.tables[n].foreign_keys)
-        ]
+        ready = tables_ready(schema, deps, started, raw.keys(), fks is not None)
         ready.sort(key=lambda n: -chain[n])
         while ready and len(running) < POOL_SIZE:
             name = ready.pop(0)

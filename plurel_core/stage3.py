@@ -178,6 +178,34 @@ def tables_needed(schema: Schema, tables: Collection[str]) -> list[str]:
     return [name for name in schema.tables if name in needed]
 
 
+def start_priority(schema: Schema, deps: dict[str, set[str]]) -> dict[str, float]:
+    """Each table's priority when several can start: what the rest waits on longest, its
+    own cost (an SCM on about 3 nodes per column, dense, so about columns² MLPs, each
+    folded over the rows) plus the costliest chain of tables conditioned on it (``deps``:
+    :func:`conditioning_parents`)."""
+    order = list(schema.tables)
+    pos = {name: i for i, name in enumerate(order)}
+    cost = {n: len(schema.tables[n].columns) ** 2 * (1 + schema.tables[n].num_rows / 1000) for n in order}
+    chain: dict[str, float] = {}
+    for name in reversed(order):
+        after = [chain[c] for c in order[pos[name] + 1 :] if name in deps[c]]
+        chain[name] = cost[name] + max(after, default=0.0)
+    return chain
+
+
+def tables_ready(
+    schema: Schema, deps: dict[str, set[str]], started: set[str], done: Collection[str], have_fks: bool
+) -> list[str]:
+    """The tables not yet started whose conditioning parents are ``done`` (those with
+    foreign keys only once Stage 2's keys are there), in schema order."""
+    done = set(done)
+    return [
+        n
+        for n in schema.tables
+        if n not in started and deps[n] <= done and (have_fks or not schema.tables[n].foreign_keys)
+    ]
+
+
 def _tables_on_workers(
     workers: TableWorkers,
     schema: Schema,
@@ -196,17 +224,9 @@ def _tables_on_workers(
     (or Stage 2's: ``foreign_keys`` is called once the tables without foreign keys are
     started) once every busy worker has answered."""
     order = list(schema.tables)
-    pos = {name: i for i, name in enumerate(order)}
     deps = conditioning_parents(schema)  # exactly the parents the in-order run conditions on
     fks: ForeignKeys | None = None
-    # start first what the rest waits on longest: a table's own cost (an SCM on about 3
-    # nodes per column, dense, so about columns² MLPs, each folded over the rows) plus the
-    # costliest chain of tables that depend on it
-    cost = {n: len(schema.tables[n].columns) ** 2 * (1 + schema.tables[n].num_rows / 1000) for n in order}
-    chain: dict[str, float] = {}
-    for name in reversed(order):
-        after = [chain[c] for c in order[pos[name] + 1 :] if name in deps[c]]
-        chain[name] = cost[name] + max(after, default=0.0)
+    chain = start_priority(schema, deps)
     window = (schema.t0, schema.t1)
     idle = list(range(workers.count))
     busy: dict[int, tuple[str, str]] = {}  # worker → (request kind, table)
@@ -216,14 +236,7 @@ def _tables_on_workers(
     error: BaseException | None = None
     try:
         while len(raw) < len(order):
-            ready = [
-                n
-                for n in order
-                if n not in started
-                and deps[n] <= raw.keys()
-                and (fks is not None or not schema.tables[n].foreign_keys)
-            ]
-            ready = ready if error is None else []
+            ready = tables_ready(schema, deps, started, raw.keys(), fks is not None) if error is None else []
             # a table whose structure was drawn ahead waits while its worker draws a structure
             # (its own or another's, which takes at most about as long as drawing this one
             # again elsewhere would)
