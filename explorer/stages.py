@@ -187,16 +187,7 @@ def cached_database(
     scale: float = 1.0,
 ) -> Database:
     """Stage 3 and assembly: the database (schema and foreign keys from their caches)."""
-    schema = preview_schema(cached_schema(seed, schema_json, sql), scale)
-    fks = cached_foreign_keys(seed, schema_json, sql, connectivity_json, scale)
-    cfg = _config(features=features_json, postprocess=postprocess_json)
-    features = sample_features(schema, fks, cfg.features, cfg.postprocess, seed)
-    # the server's Stage-3 table workers, used by the next generations once warmed up
-    # (restarted if one was lost). Started only now: the first generation has compiled
-    # the kernels into the on-disk cache, so the workers load them instead of compiling
-    # them again at the same time, which would hold up the app on a fresh install.
-    start_table_workers()
-    return assemble(schema, fks, features, seed)
+    return _stage3(seed, schema_json, sql, connectivity_json, features_json, postprocess_json, scale, None)
 
 
 @st.cache_data(max_entries=16, show_spinner="Stage 3 · sampling features…")
@@ -214,12 +205,31 @@ def cached_table_database(
     and dependence views join their features) and every table these are conditioned on, with
     the values of the whole database; the whole schema. A Stage-3 prior change on the
     Stage-3 page recomputes only these tables, usually far fewer than the database's."""
+    return _stage3(seed, schema_json, sql, connectivity_json, features_json, postprocess_json, scale, table)
+
+
+def _stage3(
+    seed: int,
+    schema_json: str,
+    sql: str,
+    connectivity_json: str,
+    features_json: str,
+    postprocess_json: str,
+    scale: float,
+    table: str | None,
+) -> Database:
+    """Stage 3 and assembly on the cached schema and foreign keys: every table, or only
+    those a view of ``table`` needs (see :func:`cached_table_database`)."""
     schema = preview_schema(cached_schema(seed, schema_json, sql), scale)
     fks = cached_foreign_keys(seed, schema_json, sql, connectivity_json, scale)
     cfg = _config(features=features_json, postprocess=postprocess_json)
-    needed = tables_needed(schema, [table, *schema.tables[table].parents])
+    needed = None if table is None else tables_needed(schema, [table, *schema.tables[table].parents])
     features = sample_features(schema, fks, cfg.features, cfg.postprocess, seed, tables=needed)
-    start_table_workers()  # (as in cached_database)
+    # the server's Stage-3 table workers, used by the next generations once warmed up
+    # (restarted if one was lost). Started only now: the first generation has compiled
+    # the kernels into the on-disk cache, so the workers load them instead of compiling
+    # them again at the same time, which would hold up the app on a fresh install.
+    start_table_workers()
     return assemble(schema, fks, features, seed, tables=needed)
 
 
