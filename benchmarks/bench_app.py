@@ -3,9 +3,10 @@
     python benchmarks/bench_app.py [--seeds 5] [--out timings.json]
 
 Starts the app on a loopback port, drives headless Chromium (Debian's ``/usr/bin/chromium``)
-with Playwright and times, per stage page, each control kind from the input event to the
-end of the script run it triggers (observed on Streamlit's script-run state, as the
-browser tests do):
+with Playwright and times, per stage page, each control kind from the input event (the
+key or pointer press as the page receives it, so the driver's own work of finding and
+scrolling to the element is not counted) to the end of the script run it triggers
+(observed on Streamlit's script-run state, as the browser tests do):
 
 - slider: one keyboard step of a range slider (Tables / HSBM levels / Column-node fraction);
 - number: one step of a number input (Within-cluster affinity; Stage 2 only: the other

@@ -35,9 +35,15 @@ CHROMIUM_ARGS = [
 # messages are read too (raw ForwardMsg protobuf, one per WebSocket message; only the
 # top-level field numbers are needed): .session / .finished: performance.now() of the last
 # new_session (field 4) and of the last script_finished (field 6) of a run that was not
-# cut short for a rerun (status 2).
+# cut short for a rerun (status 2). .input: performance.now() of the last key press or
+# pointer press anywhere on the page (seen before any widget handles it): the moment a
+# person gives the input, without the time the driver spends finding and scrolling to the
+# element first.
 WATCH_RUNS = """
-window.__st = {start: 0, end: 0, state: null, session: 0, finished: 0};
+window.__st = {start: 0, end: 0, state: null, session: 0, finished: 0, input: 0};
+for (const kind of ['keydown', 'pointerdown']) {
+  window.addEventListener(kind, () => { window.__st.input = performance.now(); }, {capture: true});
+}
 const __stObserver = new MutationObserver(records => {
   const now = performance.now();
   records.forEach((r, i) => {
@@ -135,7 +141,9 @@ def app_server(log_path: Path, timeout: float = 180.0) -> Iterator[tuple[str, fl
 
 
 def act(page, action: Callable[[], object], timeout: float = 120_000, artifacts: Path | None = None) -> float:
-    """Do ``action`` and wait until the script run it triggers has finished; returns its seconds."""
+    """Do ``action`` and wait until the script run it triggers has finished; returns the
+    seconds from the input event (key or pointer press; from the start of ``action`` if it
+    gave none) to the end of that run."""
     t0 = page.evaluate("performance.now()")
     action()
     try:
@@ -147,7 +155,16 @@ def act(page, action: Callable[[], object], timeout: float = 120_000, artifacts:
                 json.dumps({"url": page.url, "t0": t0, "st": page.evaluate("JSON.stringify(window.__st)")})
             )
         raise
-    return (page.evaluate("window.__st.end") - t0) / 1000.0
+    return page.evaluate(_INPUT_TO_END, t0) / 1000.0
+
+
+# milliseconds from the action's input event to the end of its run (the attribute's
+# transition, or the script_finished message when the browser rendered the run in one go)
+_INPUT_TO_END = """t0 => {
+  const st = window.__st;
+  const end = st.end > t0 ? st.end : st.finished;
+  return end - (st.input > t0 ? st.input : t0);
+}"""
 
 
 def open_page(page, url: str, timeout: float = 120_000) -> float:
