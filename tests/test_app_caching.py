@@ -138,4 +138,6 @@ def test_the_stage_3_page_computes_only_the_tables_its_view_needs(monkeypatch: p
     assert asked == [tables_needed(schema, [last, *schema.tables[last].parents])]
     shown = {m.label: m.value for m in at.metric}
     assert shown["Column nodes"] == str(len(whole.trace.scm[last].details["columns"]))
-    assert len(at.get("plotly_chart")) == min(12, len(whole.tables[last].feature_cols))
+    (grid,) = at.get("plotly_chart")  # one panel per shown column, in one chart
+    panels = json.loads(grid.proto.spec)["data"]
+    assert len(panels) == min(12, len(whole.tables[last].feature_cols))

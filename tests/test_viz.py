@@ -32,6 +32,7 @@ from plurel_core.viz import (
     degree_ccdf_points,
     degree_histogram,
     feature_figure,
+    feature_grid_figure,
     fk_degrees,
     generation_positions,
     network_html,
@@ -233,6 +234,37 @@ def test_feature_figure_histogram_for_floats_bars_for_categories() -> None:
     assert isinstance(cat.data[0], go.Bar)
     assert sorted(cat.data[0].x) == ["False", "True"]
     assert "1 missing" in cat.layout.title.text
+
+
+def test_feature_grid_draws_each_column_as_its_own_panel_in_one_figure() -> None:
+    df = pd.DataFrame(
+        {
+            "x": np.r_[np.linspace(0, 1, 99), np.nan],
+            "flag": [True, False] * 50,
+            "<b>y</b>": np.arange(100.0) ** 2,
+            "c": [1, 2, 2, 3] * 25,
+        }
+    )
+    fig = feature_grid_figure(df, ["x", "flag", "<b>y</b>", "c"], per_row=3)
+    assert len(fig.data) == 4  # one panel per column, each as feature_figure draws it
+    for trace, col in zip(fig.data, df.columns, strict=True):
+        single = feature_figure(df[col]).data[0]
+        assert list(trace.y) == list(single.y) and list(trace.x) == list(single.x)
+    # every panel has its own axes; categories stay categories; panels do not overlap
+    assert len({(t.xaxis, t.yaxis) for t in fig.data}) == 4
+    assert fig.layout.xaxis2.type == "category" and fig.layout.xaxis4.type == "category"
+    boxes = [(fig.layout[f"xaxis{s}"].domain, fig.layout[f"yaxis{s}"].domain) for s in ("", "2", "3", "4")]
+    for i, (xa, ya) in enumerate(boxes):
+        for xb, yb in boxes[i + 1 :]:
+            assert xa[1] <= xb[0] or xb[1] <= xa[0] or ya[1] <= yb[0] or yb[1] <= ya[0]
+    assert boxes[3][1][1] < boxes[0][1][0]  # the fourth panel starts the second row
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[0] == "x — 1 missing" and titles[2] == "&lt;b&gt;y&lt;/b&gt;"
+    assert fig.layout.height > feature_grid_figure(df, ["x"]).layout.height
+    with pytest.raises(ValueError, match="'nope'"):
+        feature_grid_figure(df, ["x", "nope"])
+    with pytest.raises(ValueError, match="per_row"):
+        feature_grid_figure(df, ["x"], per_row=0)
 
 
 def test_count_and_index_axes_have_whole_number_ticks_only() -> None:

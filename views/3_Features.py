@@ -22,7 +22,7 @@ from plurel_core.viz import (
     SCM_LEGEND,
     correlation_frame,
     correlation_heatmap,
-    feature_figure,
+    feature_grid_figure,
     scm_graph_page,
     scm_node_counts,
     time_series_figure,
@@ -92,9 +92,8 @@ with view:
                 shown = st.multiselect(
                     "Columns", features, default=features[:12], key=f"feat_cols:{table_name}"
                 )
-            grid = st.columns(3)
-            for i, col in enumerate(shown):
-                grid[i % 3].plotly_chart(feature_figure(table.df[col]), width="stretch", key=f"hist:{col}")
+            if shown:
+                st.plotly_chart(feature_grid_figure(table.df, shown), width="stretch", key="feature_grid")
     if tabs[1].open:
         with tabs[1]:
             if table.time_col is None:

@@ -35,6 +35,7 @@ __all__ = [
     "block_matrices_figure",
     "bipartite_sample",
     "feature_figure",
+    "feature_grid_figure",
     "time_series_figure",
     "ts_components_figure",
     "numeric_codes",
@@ -385,40 +386,91 @@ def block_matrix_figure(block: np.ndarray, level: int) -> go.Figure:
 # -- Stage 3: features -----------------------------------------------------------------
 
 
-def feature_figure(series: pd.Series, title: str | None = None) -> go.Figure:
-    """Histogram for a numerical column, bar chart of value counts otherwise."""
-    name = _plain(title if title is not None else series.name)
+def _feature_bars(series: pd.Series, name: Any = None) -> tuple[go.Bar, dict, int, str]:
+    """One column's bars: (trace, x-axis settings, highest count, title). A histogram of 40
+    bins for numbers (binned here: 40 counts reach the browser instead of every value),
+    value counts for booleans, text and integers with few values."""
     missing = int(series.isna().sum())
-    sub = f" — {missing} missing" if missing else ""
+    title = _plain(series.name if name is None else name) + (f" — {missing} missing" if missing else "")
     s = series.dropna()
-    xaxis: dict = {}
     if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s) or _few_integers(s):
         counts = s.astype(str).value_counts().sort_index()
         bar = go.Bar(x=[_plain(i) for i in counts.index], y=counts.to_numpy(), marker_color="#6b46c1")
-        xaxis = dict(type="category")
-        top = counts.max() if len(counts) else 1
-    else:
-        # binned here: 40 counts reach the browser instead of every value, and the count
-        # axis gets whole-number ticks
-        counts, edges = np.histogram(s.to_numpy(dtype=float), bins=40)
-        bar = go.Bar(
-            x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges), marker_color="#2b6cb0",
-            customdata=np.stack([edges[:-1], edges[1:]], axis=1),
-            hovertemplate="[%{customdata[0]:.4g}, %{customdata[1]:.4g}): %{y:,d} rows<extra></extra>",
-        )  # fmt: skip
-        top = counts.max() if len(counts) else 1
-    # one constructor call: plotly validates the layout once, not once per update (a third
-    # of the time; the Stage-3 page draws a dozen of these per run)
+        return bar, {"type": "category"}, int(counts.max()) if len(counts) else 1, title
+    counts, edges = np.histogram(s.to_numpy(dtype=float), bins=40)
+    bar = go.Bar(
+        x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges), marker_color="#2b6cb0",
+        customdata=np.stack([edges[:-1], edges[1:]], axis=1),
+        hovertemplate="[%{customdata[0]:.4g}, %{customdata[1]:.4g}): %{y:,d} rows<extra></extra>",
+    )  # fmt: skip
+    return bar, {}, int(counts.max()) if len(counts) else 1, title
+
+
+def feature_figure(series: pd.Series, title: str | None = None) -> go.Figure:
+    """Histogram for a numerical column, bar chart of value counts otherwise."""
+    bar, xaxis, top, own_title = _feature_bars(series, title)
+    # one constructor call: plotly validates the layout once, not once per update
     return go.Figure(
         data=[bar],
         layout=dict(
-            title=f"{name}{sub}",
+            title=own_title,
             height=240,
             margin=dict(l=40, r=10, t=40, b=30),
             bargap=0.05,
             showlegend=False,
             xaxis=xaxis,
             yaxis=integer_ticks(top),
+        ),
+    )
+
+
+FEATURE_GRID_PANEL_HEIGHT = 240
+
+
+def feature_grid_figure(df: pd.DataFrame, columns: Sequence[str], per_row: int = 3) -> go.Figure:
+    """Every column of ``columns`` as its own panel (as :func:`feature_figure` draws it), in
+    a grid ``per_row`` panels wide: one figure, so the browser lays out and draws one chart
+    instead of one per column. Each panel has its own axes; the title says how many values
+    are missing."""
+    if per_row < 1:
+        raise ValueError(f"per_row must be >= 1, got {per_row!r}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"columns not in the frame: {missing}; columns: {list(df.columns)}")
+    rows = max(1, -(-len(columns) // per_row))
+    gap_x = 0.06
+    width = (1 - gap_x * (per_row - 1)) / per_row
+    # panel height and the gap above each (its title) in fractions of the plot area
+    height_px = FEATURE_GRID_PANEL_HEIGHT * rows
+    gap_y = 60 / height_px if rows > 1 else 0.0
+    panel = (1 - gap_y * (rows - 1)) / rows
+    data, layout = [], {}
+    annotations = []
+    for i, col in enumerate(columns):
+        bar, xaxis, top, title = _feature_bars(df[col])
+        r, c = divmod(i, per_row)
+        suffix = "" if i == 0 else str(i + 1)
+        x0 = c * (width + gap_x)
+        y1 = 1 - r * (panel + gap_y)
+        bar.update(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
+        data.append(bar)
+        layout[f"xaxis{suffix}"] = {**xaxis, "domain": [x0, x0 + width], "anchor": f"y{suffix}"}
+        layout[f"yaxis{suffix}"] = {**integer_ticks(top), "domain": [y1 - panel, y1], "anchor": f"x{suffix}"}
+        annotations.append(
+            dict(
+                text=title, x=x0 + width / 2, y=y1, xref="paper", yref="paper", xanchor="center",
+                yanchor="bottom", showarrow=False, font={"size": 14},
+            )
+        )  # fmt: skip
+    return go.Figure(
+        data=data,
+        layout=dict(
+            height=height_px + 50,
+            margin=dict(l=40, r=10, t=40, b=30),
+            bargap=0.05,
+            showlegend=False,
+            annotations=annotations,
+            **layout,
         ),
     )
 
