@@ -851,11 +851,14 @@ class MLPStack:
             scales = [a.scale for a in acts]
             layer += 1
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
+    def __call__(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """The members' outputs, (len(mlps), rows, out) float32, written into ``out`` (such
+        an array, e.g. a view into a larger buffer) when given."""
         x = np.asarray(x, dtype=F32)
         if x.shape[0] > 1 and self.first_order is not None:
             x = x[self.first_order]
-        out = np.empty((self.count, x.shape[1], self.out_dim), dtype=F32)
+        if out is None:
+            out = np.empty((self.count, x.shape[1], self.out_dim), dtype=F32)
         h = x
         for step in self.layers:
             shared = h.shape[0] == 1 and step.width > 1
@@ -1420,20 +1423,49 @@ class GatheredAggregation:
         *,
         code_rows: list[int] | None = None,
     ):
+        if code_rows is None:
+            codes = np.stack(codes).astype(np.int32, copy=False)
+            code_rows = list(range(len(tables)))
+        offsets = np.array(list(itertools.accumulate((t.shape[0] for t in tables[:-1]), initial=0)), np.int64)
+        self._prepare(name, np.concatenate(tables), offsets, codes, code_rows, clamp, partial)
+
+    @classmethod
+    def of_values(
+        cls,
+        name: str,
+        values: np.ndarray,
+        offsets: np.ndarray,
+        codes: np.ndarray,
+        code_rows: np.ndarray,
+        clamp: float,
+        partial: PreparedPartial | None = None,
+    ) -> GatheredAggregation:
+        """The same fold over tables already laid out in one float32 array: parent ``p``
+        reads row ``offsets[p] + codes[code_rows[p], r]`` of ``values`` for child row ``r``
+        (offsets may be negative where the codes are row numbers). Nothing is copied for
+        sum and max; ``values`` is read, never written."""
+        fold = cls.__new__(cls)
+        fold._prepare(name, values, offsets, codes, code_rows, clamp, partial)
+        return fold
+
+    def _prepare(
+        self,
+        name: str,
+        values: np.ndarray,
+        offsets: np.ndarray,
+        codes: np.ndarray,
+        code_rows: list[int] | np.ndarray,
+        clamp: float,
+        partial: list[np.ndarray] | PreparedPartial | None,
+    ) -> None:
         if name not in _AGG_CODES:
             raise ValueError(f"aggregation: got {name!r}; allowed: {list(AGGREGATIONS)}")
         self.kind = _AGG_CODES[name]
         self.clamp = F32(clamp)
-        if code_rows is None:
-            self.codes = np.stack(codes).astype(np.int32, copy=False)
-            code_rows = list(range(len(tables)))
-        else:
-            self.codes = np.asarray(codes, dtype=np.int32)
+        self.codes = np.asarray(codes, dtype=np.int32)
         self.code_rows = np.asarray(code_rows, dtype=np.int64)
-        values = np.concatenate(tables).astype(F32, copy=False)
-        self.offsets = np.array(
-            list(itertools.accumulate((t.shape[0] for t in tables[:-1]), initial=0)), np.int64
-        )
+        self.offsets = np.asarray(offsets, dtype=np.int64)
+        values = values.astype(F32, copy=False)
         d = values.shape[1]
         self.signs = np.zeros((1, d), dtype=np.uint8)
         self.mant = np.zeros((1, d), dtype=F32)
@@ -1445,7 +1477,7 @@ class GatheredAggregation:
             # the per-row work becomes a sum of exactly rescaled mantissas
             self.mant, self.expo = _mantissa_exponent(values)
         self.values = values
-        self.num_tables = len(tables)
+        self.num_tables = len(self.offsets)
         if partial is None:
             self.partial = PreparedPartial.empty(d)
         elif isinstance(partial, PreparedPartial):

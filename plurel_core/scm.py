@@ -773,11 +773,29 @@ class _NodeInputs:
             self.max_chunk_rows = None
             return
         self.fold = None
-        self.parents, self.tables, self.codes = parents, tables, codes
-        self.code_rows = dict(zip((u for u in parents if u not in per_row), code_rows, strict=True))
         self.per_row = per_row
         self.stack = MLPStack(mlps)
         self.weights = weights
+        d = mlps[0].out_dim
+        n = len(next(iter(per_row.values())))
+        # one buffer per chunk holds the per-row parents' encodings (written there by the
+        # stack) followed by the tabled parents' tables (concatenated once, here); parent p
+        # reads row offsets[p] + codes[code_rows[p], r] of it for child row r. The last row
+        # of ``self.codes`` is the row numbers themselves, which the per-row parents read
+        # (their offsets shift them to the chunk's block of the buffer)
+        tabled = [u for u in parents if u not in per_row]
+        self.tabled = np.concatenate(tables) if tables else np.empty((0, d), dtype=F32)
+        self.codes = np.empty((len(tabled) + 1, n), dtype=np.int32)
+        if tabled:
+            np.take(codes, code_rows, axis=0, out=self.codes[:-1])
+        self.codes[-1] = np.arange(n, dtype=np.int32)
+        self.is_row = np.array([u in per_row for u in parents])
+        self.code_rows = np.where(self.is_row, len(tabled), np.cumsum(~self.is_row) - 1)
+        # per-row parents: their index in the stack; tabled ones: where their table starts
+        starts = np.cumsum([0] + [t.shape[0] for t in tables[:-1]]) if tables else np.zeros(0)
+        self.row_index = np.cumsum(self.is_row) - 1
+        self.table_start = np.zeros(len(parents), dtype=np.int64)
+        self.table_start[~self.is_row] = starts
         # whole row blocks of encodings per chunk within the float budget (floats per row:
         # each member's widest layer)
         width = len(per_row) * max(max(w.shape[1] for w in m.weights) for m in mlps)
@@ -788,22 +806,17 @@ class _NodeInputs:
         if self.fold is not None:
             return self.fold.rows(r0, noise)
         m = noise.shape[0]
+        encoded = self.num_encoded * m
+        values = np.empty((encoded + self.tabled.shape[0], self.tabled.shape[1]), dtype=F32)
         x = np.stack([v[r0 : r0 + m] for v in self.per_row.values()])[:, :, None]
-        encoded = self.stack(x)
-        _weigh(encoded, self.weights, self.clamp)
-        tables, codes, j, t = [], [], 0, 0
-        local = np.arange(m, dtype=np.int32)
-        for u in self.parents:
-            if u in self.per_row:
-                tables.append(encoded[j])
-                codes.append(local)
-                j += 1
-            else:
-                tables.append(self.tables[t])
-                codes.append(self.codes[self.code_rows[u], r0 : r0 + m])
-                t += 1
-        partial = self.partial.row_range(r0, r0 + m) if self.partial is not None else None
-        return GatheredAggregation(self.name, tables, codes, self.clamp, partial).rows(0, noise)
+        stack = self.stack(x, out=values[:encoded].reshape(self.num_encoded, m, -1))
+        _weigh(stack, self.weights, self.clamp)
+        values[encoded:] = self.tabled
+        offsets = np.where(self.is_row, self.row_index * m - r0, encoded + self.table_start)
+        fold = GatheredAggregation.of_values(
+            self.name, values, offsets, self.codes, self.code_rows, self.clamp, self.partial
+        )
+        return fold.rows(r0, noise)
 
 
 def _propagate(

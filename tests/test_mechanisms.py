@@ -15,6 +15,7 @@ from plurel_core.mechanisms import (
     GatheredAggregation,
     NumericalDecoder,
     NumericalEncoder,
+    PreparedPartial,
     RandomMLP,
     _apply_activations,
     aggregate,
@@ -353,6 +354,29 @@ def test_gathered_aggregation_matches_per_row_reference(name, spread, clamp):
     np.testing.assert_allclose(out, ref, rtol=2e-4, atol=1e-3 if name == "product" else 1e-4)
     # the same rows in one piece: identical (rows never depend on their chunk)
     np.testing.assert_array_equal(gathered.rows(0, noise), out)
+
+
+@pytest.mark.parametrize("name", AGGREGATION_NAMES)
+def test_gathered_aggregation_over_one_laid_out_buffer_is_the_same_fold(name):
+    # the per-row path: a chunk's encodings and the tabled parents' tables in one buffer,
+    # per-row parents reading it through row numbers shifted by negative offsets
+    rng = np.random.default_rng(7)
+    rows, d, r0, m = 900, 8, 512, 256
+    tables = [rng.uniform(-20, 20, (k, d)).astype(np.float32) for k in (5, m, 40, m)]
+    codes = [rng.integers(0, 5, rows), np.arange(rows) % m, rng.integers(0, 40, rows), np.arange(rows) % m]
+    partial = PreparedPartial.from_state(name, Aggregator(name, 1e4).start(rng.uniform(-3, 3, (rows, d))))
+    noise = rng.uniform(0, 0.01, (m, d)).astype(np.float32)
+    # row r of the chunk reads row r - r0 of the encodings: the list form, for the chunk
+    chunk_codes = [c[r0 : r0 + m] for c in codes]
+    chunk_codes[1] = chunk_codes[3] = np.arange(m)
+    want = GatheredAggregation(name, tables, chunk_codes, 1e4, partial.row_range(r0, r0 + m)).rows(0, noise)
+    buffer = np.concatenate([tables[1], tables[3], tables[0], tables[2]])
+    all_codes = np.stack([codes[0], codes[2], np.arange(rows)]).astype(np.int32)
+    offsets = np.array([2 * m, 0 - r0, 2 * m + 5, m - r0])
+    before = buffer.copy()
+    fold = GatheredAggregation.of_values(name, buffer, offsets, all_codes, [0, 2, 1, 2], 1e4, partial)
+    np.testing.assert_array_equal(fold.rows(r0, noise), want)
+    np.testing.assert_array_equal(buffer, before)  # read, never written
 
 
 @pytest.mark.parametrize("name", list(AGGREGATIONS))
