@@ -230,6 +230,21 @@ def test_every_page_runs_and_shows_its_views(preset: str, seed: int) -> None:
     assert at.query_params["seed"] == str(seed) and at.query_params["preset"] == preset
 
 
+def test_the_block_matrices_are_built_only_while_their_panel_is_open() -> None:
+    at = _open(_app(preset="paper", seed="1"), "connectivity")
+    panel = [e for e in at.expander if e.label.startswith("Block matrices")]
+    assert len(panel) == 1 and not panel[0].get("plotly_chart")
+    shown = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    at.session_state["block_matrices_open"] = True
+    at.run()
+    assert not at.exception
+    (panel,) = [e for e in at.expander if e.label.startswith("Block matrices")]
+    (chart,) = panel.get("plotly_chart")
+    assert json.loads(chart.proto.spec)["data"][0]["type"] == "heatmap"
+    # the other charts are the same ones
+    assert [json.loads(c.proto.spec) for c in at.get("plotly_chart") if c is not chart] == shown
+
+
 def test_set_priors_narrow_to_one_option_or_a_group_in_one_step() -> None:
     at = _open(_app(preset="small"), "features")
 

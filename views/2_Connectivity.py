@@ -118,8 +118,15 @@ with view:
     left.plotly_chart(block_heatmap(counts, f"Links: parent × child ({what})", what=what), width="stretch")
     right.plotly_chart(bipartite_sample(sample.parent_rows, n_parent, child_lab), width="stretch")
     if hsbm is not None and hsbm.blocks:
-        with st.expander("Block matrices B_l per level (one shared log colour scale)"):
-            st.plotly_chart(block_matrices_figure(hsbm.blocks), width="stretch", key="block_matrices")
+        # built only while open (a closed expander's chart would still be made and sent)
+        blocks = st.expander(
+            "Block matrices B_l per level (one shared log colour scale)",
+            key="block_matrices_open",
+            on_change="rerun",
+        )
+        if blocks.open:
+            with blocks:
+                st.plotly_chart(block_matrices_figure(hsbm.blocks), width="stretch", key="block_matrices")
 
 # needs Stage 3 too (cached); foreign-key findings first
 draw_diagnostics("connectivity", diagnostics)

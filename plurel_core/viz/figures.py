@@ -164,34 +164,40 @@ def degree_histogram(degrees: np.ndarray, title: str = "") -> go.Figure:
     """Histogram of children per parent row."""
     degrees = np.asarray(degrees)
     ks, counts = np.unique(degrees, return_counts=True)
-    fig = go.Figure(go.Bar(x=ks, y=counts, marker_color="#2b6cb0", name="parents"))
-    fig.update_layout(
-        title=_plain(title) or "Children per parent row",
-        xaxis_title="children referencing the parent row",
-        yaxis_title="parent rows",
-        xaxis=integer_ticks(ks.max() if len(ks) else 1),
-        yaxis=integer_ticks(counts.max() if len(counts) else 1),
-        bargap=0.05,
-        height=320,
-        margin=dict(l=50, r=10, t=45, b=45),
+    # (each figure here is built by one constructor call: plotly validates the layout
+    # once, where every update_layout call validates it again)
+    return go.Figure(
+        data=[go.Bar(x=ks, y=counts, marker_color="#2b6cb0", name="parents")],
+        layout=dict(
+            title=_plain(title) or "Children per parent row",
+            xaxis=dict(
+                title="children referencing the parent row", **integer_ticks(ks.max() if len(ks) else 1)
+            ),
+            yaxis=dict(title="parent rows", **integer_ticks(counts.max() if len(counts) else 1)),
+            bargap=0.05,
+            height=320,
+            margin=dict(l=50, r=10, t=45, b=45),
+        ),
     )
-    return fig
 
 
 def degree_ccdf(degrees: np.ndarray, title: str = "") -> go.Figure:
     """Log-log complementary CDF P(D ≥ k) of children per parent row."""
     ks, tail = degree_ccdf_points(degrees)
-    fig = go.Figure(go.Scatter(x=ks, y=tail, mode="lines+markers", line_shape="hv", marker_size=5))
-    fig.update_layout(
-        title=_plain(title) or "CCDF (log-log)",
-        xaxis_title="k (children per parent)",
-        yaxis_title="P(D ≥ k)",
-        xaxis=dict(type="log", **log_integer_ticks(1, ks.max() if len(ks) else 1)),
-        yaxis=dict(type="log", **log_share_ticks(tail.min() if len(tail) else 1)),
-        height=320,
-        margin=dict(l=50, r=10, t=45, b=45),
+    return go.Figure(
+        data=[go.Scatter(x=ks, y=tail, mode="lines+markers", line_shape="hv", marker_size=5)],
+        layout=dict(
+            title=_plain(title) or "CCDF (log-log)",
+            xaxis=dict(
+                title="k (children per parent)",
+                type="log",
+                **log_integer_ticks(1, ks.max() if len(ks) else 1),
+            ),
+            yaxis=dict(title="P(D ≥ k)", type="log", **log_share_ticks(tail.min() if len(tail) else 1)),
+            height=320,
+            margin=dict(l=50, r=10, t=45, b=45),
+        ),
     )
-    return fig
 
 
 def row_cluster_labels(num_rows: int, hsbm_base: np.ndarray | None, max_bins: int = 27) -> np.ndarray:
@@ -238,24 +244,24 @@ def block_link_counts(
 
 def block_heatmap(counts: np.ndarray, title: str = "", what: str = "HSBM base cluster") -> go.Figure:
     """Heatmap of link counts, parent cluster (rows) × child cluster (columns)."""
-    fig = go.Figure(
-        go.Heatmap(
-            z=counts,
-            colorscale="Blues",
-            colorbar_title="links",
-            hovertemplate=f"parent {what} %{{y}}<br>child {what} %{{x}}<br>links %{{z}}<extra></extra>",
-        )
+    heatmap = go.Heatmap(
+        z=counts,
+        colorscale="Blues",
+        colorbar_title="links",
+        hovertemplate=f"parent {what} %{{y}}<br>child {what} %{{x}}<br>links %{{z}}<extra></extra>",
     )
-    fig.update_layout(
-        title=_plain(title) or "Block structure",
-        xaxis_title=f"child {what}",
-        yaxis_title=f"parent {what}",
-        xaxis=integer_ticks(np.shape(counts)[1] - 1 if np.ndim(counts) == 2 else 1),
-        yaxis=dict(autorange="reversed", **integer_ticks(np.shape(counts)[0] - 1 if np.ndim(counts) else 1)),
-        height=360,
-        margin=dict(l=60, r=10, t=45, b=45),
+    x_ticks = integer_ticks(np.shape(counts)[1] - 1 if np.ndim(counts) == 2 else 1)
+    y_ticks = integer_ticks(np.shape(counts)[0] - 1 if np.ndim(counts) else 1)
+    return go.Figure(
+        data=[heatmap],
+        layout=dict(
+            title=_plain(title) or "Block structure",
+            xaxis=dict(title=f"child {what}", **x_ticks),
+            yaxis=dict(title=f"parent {what}", autorange="reversed", **y_ticks),
+            height=360,
+            margin=dict(l=60, r=10, t=45, b=45),
+        ),
     )
-    return fig
 
 
 def bipartite_sample(
@@ -284,7 +290,7 @@ def bipartite_sample(
     palette = [
         "#2b6cb0", "#c05621", "#2f855a", "#b83280", "#6b46c1", "#d69e2e", "#319795", "#c53030", "#4a5568",
     ]  # fmt: skip
-    fig = go.Figure()
+    traces = []
     for lab in np.unique(labels):
         sel = labels == lab
         xs: list[float | None] = []
@@ -293,21 +299,23 @@ def bipartite_sample(
             xs += [0.0, 1.0, None]
             ys += [float(a), float(b), None]
         color = palette[int(lab) % len(palette)]
-        fig.add_trace(
+        traces.append(
             go.Scatter(
                 x=xs, y=ys, mode="lines+markers", line=dict(color=color, width=1), marker=dict(size=5, color=color),
                 name=f"child cluster {int(lab)}", hoverinfo="skip",
             )
         )  # fmt: skip
-    fig.update_layout(
-        title=_plain(title) or "Sampled links by row position",
-        xaxis=dict(tickvals=[0, 1], ticktext=["parent rows", "child rows"], range=[-0.1, 1.1]),
-        yaxis=dict(title="row position (0 = first row)", autorange="reversed", range=[0, 1]),
-        height=420,
-        showlegend=len(np.unique(labels)) <= 12,
-        margin=dict(l=60, r=10, t=45, b=30),
+    return go.Figure(
+        data=traces,
+        layout=dict(
+            title=_plain(title) or "Sampled links by row position",
+            xaxis=dict(tickvals=[0, 1], ticktext=["parent rows", "child rows"], range=[-0.1, 1.1]),
+            yaxis=dict(title="row position (0 = first row)", autorange="reversed", range=[0, 1]),
+            height=420,
+            showlegend=len(np.unique(labels)) <= 12,
+            margin=dict(l=60, r=10, t=45, b=30),
+        ),
     )
-    return fig
 
 
 def _log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
