@@ -53,7 +53,7 @@ from plurel_core.viz import (
     unreferenced_share,
 )
 from plurel_core.viz.figures import integer_ticks, log_integer_ticks
-from plurel_core.viz.network import MAX_TOOLTIP_LINES, UNUSED_STYLE, table_tooltip
+from plurel_core.viz.network import MAX_TOOLTIP_LINES, STRAIGHT_EDGES_ABOVE, UNUSED_STYLE, table_tooltip
 
 EVIL = '</script><img src=x onerror="alert(1)">&amp;'
 
@@ -454,6 +454,34 @@ def test_graph_pages_can_load_the_script_from_the_app() -> None:
     for bad in ("//evil.example/x.js", "https://evil.example/x.js", 'x.js"><img src=x>', "/a b.js", "app.js"):
         with pytest.raises(ValueError, match="script_src"):
             network_html([], [], script_src=bad)
+
+
+def _page_edges(data: dict) -> list[dict]:
+    """The edges as the page unpacks them from ``[from, to, title, style]``."""
+    out = []
+    for source, target, title, style in data["edges"]:
+        edge = {**data["edgeStyles"][style], "from": source, "to": target}
+        if title is not None:
+            edge["title"] = title
+        out.append(edge)
+    return out
+
+
+def test_graph_pages_carry_each_edge_style_once_and_draw_dense_graphs_straight() -> None:
+    nodes, edges = scm_graph_data(_scm())
+    html = network_html(nodes, edges)
+    data = _embedded_data(html)
+    assert _page_edges(data) == edges
+    assert len(data["edgeStyles"]) < len(edges)  # shared styles are sent once
+    assert data["options"]["edges"]["smooth"] == {"type": "cubicBezier"}
+    # thousands of edges: a fraction of the bytes of plain objects, drawn as straight lines
+    many = [{**edges[i % len(edges)], "title": f"edge {i}"} for i in range(STRAIGHT_EDGES_ABOVE + 1)]
+    data = _embedded_data(network_html(nodes, many))
+    assert _page_edges(data) == many
+    assert len(json.dumps(data["edges"])) + len(json.dumps(data["edgeStyles"])) < len(json.dumps(many)) / 2
+    assert data["options"]["edges"]["smooth"] is False and data["options"]["edges"]["arrows"]
+    no_title = [{"from": "a", "to": "b"}]
+    assert _page_edges(_embedded_data(network_html(nodes, no_title))) == no_title
 
 
 def test_untrusted_names_cannot_break_out_of_the_script() -> None:

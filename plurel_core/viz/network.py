@@ -135,9 +135,17 @@ div.vis-tooltip {{ position: absolute; visibility: hidden; padding: 6px 8px; whi
 <script>
 (function () {{
   var data = {data};
+  // edges come as [from, to, title, style]: an SCM can have thousands, most sharing a style
+  var edges = data.edges.map(function (e) {{
+    var edge = Object.assign({{}}, data.edgeStyles[e[3]]);
+    edge.from = e[0];
+    edge.to = e[1];
+    if (e[2] !== null) edge.title = e[2];
+    return edge;
+  }});
   var network = new vis.Network(
     document.getElementById("graph"),
-    {{ nodes: new vis.DataSet(data.nodes), edges: new vis.DataSet(data.edges) }},
+    {{ nodes: new vis.DataSet(data.nodes), edges: new vis.DataSet(edges) }},
     data.options
   );
   // groups of nodes drawn as one node until clicked (e.g. a parent table's input columns)
@@ -200,7 +208,8 @@ def network_html(
     ``y``, ``from``, ``to``, ...). String ``title``s are shown as plain text. Each of
     ``groups`` (``{"cid": ..., "node": {...}}``) draws the nodes whose ``cid`` matches as the
     one ``node`` until it is clicked; clicking one of its members collapses it again. The
-    page fits the drawing into the frame and has Fit and Full-screen buttons. The script is
+    page fits the drawing into the frame and has Fit and Full-screen buttons. Edges travel
+    packed (each distinct style once); more than ``STRAIGHT_EDGES_ABOVE`` are drawn straight. The script is
     inlined, or loaded from ``script_src`` (a same-origin path such as
     ``/app/static/vis-network.min.js``; no scheme or host, so nothing leaves the server).
     """
@@ -216,14 +225,44 @@ def network_html(
         "edges": {"arrows": {"to": {"enabled": True, "scaleFactor": 0.6}}, "smooth": {"type": "cubicBezier"}},
         "nodes": {"font": {"face": "sans-serif", "size": 16}},
     }
+    if len(edges) > STRAIGHT_EDGES_ABOVE:
+        # curves cost the browser several times more to draw, and thousands of them
+        # overlap anyway
+        opts["edges"] = {**opts["edges"], "smooth": False}
     if options:
         opts.update(options)
-    payload = safe_json({"nodes": nodes, "edges": edges, "options": opts, "groups": groups or []})
+    packed, styles = _packed_edges(edges)
+    payload = safe_json(
+        {"nodes": nodes, "edges": packed, "edgeStyles": styles, "options": opts, "groups": groups or []}
+    )
     if script_src is None:
         script = f"<script>{vis_network_js()}</script>"
     else:
         script = f'<script src="{script_src}"></script>'
     return _TEMPLATE.format(height=height, script=script, data=payload)
+
+
+# graphs with more edges than this draw them as straight lines
+STRAIGHT_EDGES_ABOVE = 600
+
+
+def _packed_edges(edges: list[dict]) -> tuple[list[list], list[dict]]:
+    """Edges as ``[from, to, title or None, style index]`` and the distinct styles (every
+    other key of an edge): a third of the bytes for an SCM of thousands of edges that
+    share a few styles. The page unpacks them."""
+    index: dict[str, int] = {}
+    styles: list[dict] = []
+    packed = []
+    for edge in edges:
+        style = {k: v for k, v in edge.items() if k not in ("from", "to", "title")}
+        # (equal styles built alike have equal reprs; one built in another key order is
+        # merely sent twice)
+        key = repr(style)
+        if key not in index:
+            index[key] = len(styles)
+            styles.append(style)
+        packed.append([edge["from"], edge["to"], edge.get("title"), index[key]])
+    return packed, styles
 
 
 def generation_positions(
