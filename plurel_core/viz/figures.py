@@ -394,20 +394,23 @@ def block_matrix_figure(block: np.ndarray, level: int) -> go.Figure:
 # -- Stage 3: features -----------------------------------------------------------------
 
 
-def _feature_bars(series: pd.Series, name: Any = None) -> tuple[go.Bar, dict, int, str]:
-    """One column's bars: (trace, x-axis settings, highest count, title). A histogram of 40
-    bins for numbers (binned here: 40 counts reach the browser instead of every value),
-    value counts for booleans, text and integers with few values."""
+def _feature_bars(series: pd.Series, name: Any = None) -> tuple[dict, dict, int, str]:
+    """One column's bar trace (a plain dict: the figure validates it once, where a go.Bar
+    would be validated and then copied), x-axis settings, highest count and title. A
+    histogram of 40 bins for numbers (binned here: 40 counts reach the browser instead of
+    every value), value counts for booleans, text and integers with few values."""
     missing = int(series.isna().sum())
     title = _plain(series.name if name is None else name) + (f" — {missing} missing" if missing else "")
     s = series.dropna()
     if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s) or _few_integers(s):
         counts = s.astype(str).value_counts().sort_index()
-        bar = go.Bar(x=[_plain(i) for i in counts.index], y=counts.to_numpy(), marker_color="#6b46c1")
+        bar = dict(
+            type="bar", x=[_plain(i) for i in counts.index], y=counts.to_numpy(), marker_color="#6b46c1"
+        )
         return bar, {"type": "category"}, int(counts.max()) if len(counts) else 1, title
     counts, edges = np.histogram(s.to_numpy(dtype=float), bins=40)
-    bar = go.Bar(
-        x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges), marker_color="#2b6cb0",
+    bar = dict(
+        type="bar", x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges), marker_color="#2b6cb0",
         customdata=np.stack([edges[:-1], edges[1:]], axis=1),
         hovertemplate="[%{customdata[0]:.4g}, %{customdata[1]:.4g}): %{y:,d} rows<extra></extra>",
     )  # fmt: skip
@@ -460,8 +463,7 @@ def feature_grid_figure(df: pd.DataFrame, columns: Sequence[str], per_row: int =
         suffix = "" if i == 0 else str(i + 1)
         x0 = c * (width + gap_x)
         y1 = 1 - r * (panel + gap_y)
-        bar.update(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
-        data.append(bar)
+        data.append({**bar, "xaxis": f"x{suffix}", "yaxis": f"y{suffix}"})
         layout[f"xaxis{suffix}"] = {**xaxis, "domain": [x0, x0 + width], "anchor": f"y{suffix}"}
         layout[f"yaxis{suffix}"] = {**integer_ticks(top), "domain": [y1 - panel, y1], "anchor": f"x{suffix}"}
         annotations.append(
