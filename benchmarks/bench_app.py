@@ -16,7 +16,9 @@ scrolling to the element is not counted) to the end of the script run it trigger
 
 Every change gives a value not seen before on that page (so nothing is served from a
 cache filled by an earlier step): per seed 0..N-1 the page is opened fresh and each
-control is moved twice in one direction. Also timed: the first load after server start,
+control is moved twice in one direction. Each input comes once the page shows the last
+one (its charts and graphs drawn, which they are after the run has finished), as a
+person's next input would. Also timed: the first load after server start,
 the first visit of each page and switches between visited pages. Prints median and p95.
 """
 
@@ -31,7 +33,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.appdriver import CHROMIUM, CHROMIUM_ARGS, WATCH_RUNS, act, app_server, open_page  # noqa: E402
+from tests.appdriver import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    WATCH_RUNS,
+    act,
+    app_server,
+    open_page,
+    wait_until_drawn,
+)
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
@@ -112,9 +122,11 @@ def main() -> None:
         page = context.new_page()
         record("first load", open_page(page, f"{url}/schema?seed=0"))
         for name in ("connectivity", "features"):
+            wait_until_drawn(page)
             record("first visit", act(page, page.get_by_role("link", name=PAGE_LINKS[name]).click))
         for i in range(10):
             name = ("schema", "connectivity", "features")[i % 3]
+            wait_until_drawn(page)
             record("page switch", act(page, page.get_by_role("link", name=PAGE_LINKS[name]).click))
         for name in ("schema", "connectivity", "features"):
             for seed in range(args.seeds):
@@ -124,8 +136,9 @@ def main() -> None:
                     if kind == "multi-select" and name not in MULTISELECTS:
                         continue
                     open_page(page, f"{url}/{name}?seed={seed}")
-                    page.wait_for_timeout(300)  # let the run's last deltas render before the input
                     for _ in range(2):
+                        # as a person would: the next input once the page shows the last one
+                        wait_until_drawn(page)
                         if kind == "slider":
                             t = _slider(page, *SLIDERS[name])
                         elif kind == "number":

@@ -184,3 +184,21 @@ _DRAWN_CHARTS = """n => Array.from(document.querySelectorAll('[data-testid="stPl
 def wait_for_charts(page, n: int, timeout: float = 30_000) -> None:
     """Wait until at least ``n`` of the page's plotly charts have drawn."""
     page.wait_for_function(_DRAWN_CHARTS, arg=n, timeout=timeout)
+
+
+# every plotly chart of the page has its SVG, and every graph frame has drawn its network
+_ALL_DRAWN = """() => {
+  const charts = Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'));
+  const graphs = Array.from(document.querySelectorAll('iframe'))
+    .filter(f => (f.srcdoc || '').includes('graphNetwork'));
+  return charts.every(c => c.querySelector('.js-plotly-plot .main-svg'))
+    && graphs.every(f => f.contentDocument && f.contentDocument.body
+                         && f.contentDocument.body.getAttribute('data-drawn') === '1');
+}"""
+
+
+def wait_until_drawn(page, settle: float = 200, timeout: float = 30_000) -> None:
+    """Wait until the page shows what its last run sent: every plotly chart and every graph
+    drawn (they draw after the run has finished), then ``settle`` ms more."""
+    page.wait_for_function(_ALL_DRAWN, timeout=timeout)
+    page.wait_for_timeout(settle)
