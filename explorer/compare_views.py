@@ -338,7 +338,12 @@ def draw_features_comparison(table: str) -> None:
                 width="stretch",
                 key=f"ab_feat:{table}:{col}",
             )
-        corrs = {"A": correlation_frame(a_db, table), "B": correlation_frame(b_db, table)}
-        if min(c.shape[0] for c in corrs.values()) >= 2:
-            with st.expander("Correlation matrices, A beside B"):
-                st.plotly_chart(correlation_pair(corrs), width="stretch", key=f"ab_corr:{table}")
+        # computed only while open (a closed expander's chart would still be made and sent)
+        panel = st.expander("Correlation matrices, A beside B", key="ab_corr_open", on_change="rerun")
+        if panel.open:
+            corrs = {"A": correlation_frame(a_db, table), "B": correlation_frame(b_db, table)}
+            with panel:
+                if min(c.shape[0] for c in corrs.values()) >= 2:
+                    st.plotly_chart(correlation_pair(corrs), width="stretch", key=f"ab_corr:{table}")
+                else:
+                    st.info("Fewer than two varying columns in A or B: nothing to correlate.")

@@ -156,6 +156,22 @@ def test_features_page_says_schema_and_keys_are_identical_after_a_stage3_change(
     assert "have this very schema" in _texts(schema)
 
 
+def test_features_page_builds_the_a_beside_b_correlations_only_while_open():
+    query = {"preset": "small", "seed": "1", "A.preset": "small", "postprocess.binarize_categoricals": "0"}
+    at = _open(_app(**query), page_file("features"))
+    (panel,) = [e for e in at.expander if e.label == "Correlation matrices, A beside B"]
+    assert not panel.get("plotly_chart")
+    before = _figures(at)
+    at.session_state["ab_corr_open"] = True
+    at.run()
+    assert not at.exception
+    (panel,) = [e for e in at.expander if e.label == "Correlation matrices, A beside B"]
+    (chart,) = panel.get("plotly_chart")
+    traces = json.loads(chart.proto.spec)["data"]
+    assert [t["type"] for t in traces] == ["heatmap", "heatmap"]
+    assert [f for f in _figures(at) if f != traces] == before
+
+
 def test_schema_page_draws_both_schemas_when_stage1_changed():
     query = {"preset": "small", "seed": "1", "A.preset": "small", "schema.num_tables": "6-6"}
     at = _open(_app(**query), page_file("schema"))
