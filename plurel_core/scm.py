@@ -640,7 +640,9 @@ def sample_table_scm(
     tables: dict[int, list[np.ndarray]] = {v: [] for v in agg if v in live_children}
     has_children = [v for v, children in live_children.items() if children]
     code_row = {v: i for i, v in enumerate(has_children)}
-    node_codes = np.empty((len(has_children), n), dtype=np.int32)
+    # (and a last row of row numbers, through which per-row parents' encodings are read)
+    node_codes = np.empty((len(has_children) + 1, n), dtype=np.int32)
+    node_codes[-1] = np.arange(n, dtype=np.int32)
     per_row: set[int] = set()
     for v, children in live_children.items():
         if v in source_set:
@@ -744,8 +746,9 @@ class _NodeInputs:
     clamped encodings (in parent order) and the parent-table partial state.
 
     Tabled parents (categorical, few distinct values, or knots) are read from their
-    encoder tables through ``codes[code_rows[i]]`` and folded over all rows by one
-    prepared :class:`~plurel_core.mechanisms.GatheredAggregation`. The encoders from
+    encoder tables through ``codes[code_rows[i]]`` (the last row of ``codes`` holds the
+    row numbers) and folded over all rows by one prepared
+    :class:`~plurel_core.mechanisms.GatheredAggregation`. The encoders from
     per-row parents (``per_row``: parent → values, in parent order, with their ``mlps``
     and edge ``weights``) run on each chunk's rows as one
     :class:`~plurel_core.mechanisms.MLPStack`, whose weighted outputs join the tables of
@@ -777,20 +780,16 @@ class _NodeInputs:
         self.stack = MLPStack(mlps)
         self.weights = weights
         d = mlps[0].out_dim
-        n = len(next(iter(per_row.values())))
         # one buffer per chunk holds the per-row parents' encodings (written there by the
         # stack) followed by the tabled parents' tables (concatenated once, here); parent p
         # reads row offsets[p] + codes[code_rows[p], r] of it for child row r. The last row
-        # of ``self.codes`` is the row numbers themselves, which the per-row parents read
-        # (their offsets shift them to the chunk's block of the buffer)
-        tabled = [u for u in parents if u not in per_row]
+        # of ``codes`` is the row numbers themselves, which the per-row parents read (their
+        # offsets shift them to the chunk's block of the buffer)
         self.tabled = np.concatenate(tables) if tables else np.empty((0, d), dtype=F32)
-        self.codes = np.empty((len(tabled) + 1, n), dtype=np.int32)
-        if tabled:
-            np.take(codes, code_rows, axis=0, out=self.codes[:-1])
-        self.codes[-1] = np.arange(n, dtype=np.int32)
+        self.codes = codes
         self.is_row = np.array([u in per_row for u in parents])
-        self.code_rows = np.where(self.is_row, len(tabled), np.cumsum(~self.is_row) - 1)
+        self.code_rows = np.full(len(parents), codes.shape[0] - 1, dtype=np.int64)
+        self.code_rows[~self.is_row] = code_rows
         # per-row parents: their index in the stack; tabled ones: where their table starts
         starts = np.cumsum([0] + [t.shape[0] for t in tables[:-1]]) if tables else np.zeros(0)
         self.row_index = np.cumsum(self.is_row) - 1
