@@ -23,7 +23,7 @@ from plurel_core.viz import (
     row_cluster_labels,
     schema_graph_html,
 )
-from plurel_core.viz.compare import block_counts_pair, correlation_pair, degree_overlay, feature_overlay
+from plurel_core.viz.compare import block_counts_pair, correlation_pair, degree_overlay, feature_overlay_grid
 
 from . import pinned, state
 from .lessons import presenting
@@ -331,12 +331,11 @@ def draw_features_comparison(table: str) -> None:
         if len(common) > 6:
             shown = st.multiselect("Columns (A beside B)", common, default=common[:6], key=f"ab_cols:{table}")
         st.caption("Grey: A (pinned) · orange: B (current); densities on shared bins.")
-        grid = st.columns(3)
-        for i, col in enumerate(shown):
-            grid[i % 3].plotly_chart(
-                feature_overlay({"A": a_t.df[col], "B": b_t.df[col]}, title=col),
+        if shown:
+            st.plotly_chart(
+                feature_overlay_grid({"A": a_t.df, "B": b_t.df}, shown),
                 width="stretch",
-                key=f"ab_feat:{table}:{col}",
+                key=f"ab_feat:{table}",
             )
         # computed only while open (a closed expander's chart would still be made and sent)
         panel = st.expander("Correlation matrices, A beside B", key="ab_corr_open", on_change="rerun")

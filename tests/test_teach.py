@@ -148,8 +148,9 @@ def test_features_page_says_schema_and_keys_are_identical_after_a_stage3_change(
     at = _open(_app(**query), page_file("features"))
     text = _texts(at)
     assert "schema and foreign keys are identical" in text
-    overlays = [f for f in _figures(at) if [t.get("name") for t in f] == ["A", "B"]]
-    assert overlays
+    # the feature overlays: one grid figure, an A and a B trace per column panel
+    overlays = [f for f in _figures(at) if [t.get("name") for t in f][:2] == ["A", "B"]]
+    assert overlays and [t["name"] for t in overlays[0]] == ["A", "B"] * (len(overlays[0]) // 2)
     conn = _open(at, page_file("connectivity"))
     assert "foreign keys are identical" in _texts(conn)
     schema = _open(conn, page_file("schema"))
@@ -189,14 +190,47 @@ def test_feature_overlay_uses_one_set_of_bins_and_densities():
     from plurel_core.viz.compare import feature_overlay
 
     a = pd.Series(np.linspace(0, 1, 100), name="x")
-    b = pd.Series(np.linspace(5, 10, 1000), name="x")
+    b = pd.Series(np.r_[np.linspace(5, 10, 1000), np.nan], name="x")
     fig = feature_overlay({"A": a, "B": b})
-    bins = [t.xbins for t in fig.data]
-    assert bins[0] == bins[1] and bins[0].start == 0 and bins[0].end > 10
-    assert all(t.histnorm == "probability density" for t in fig.data)
+    # binned here: 40 bins shared by A and B from the smallest to the largest value
+    assert [t.type for t in fig.data] == ["bar", "bar"] and fig.layout.barmode == "overlay"
+    assert list(fig.data[0].x) == list(fig.data[1].x) and len(fig.data[0].x) == 40
+    lo, hi = fig.data[0].customdata[0][0], fig.data[0].customdata[-1][1]
+    assert lo == 0 and hi == 10
+    for trace, n in zip(fig.data, (100, 1000), strict=True):
+        assert sum(y * w for y, w in zip(trace.y, trace.width, strict=True)) == pytest.approx(1.0)
+        assert sum(row[2] for row in trace.customdata) == n  # every finite value counted
+    assert "B: 1 missing" in fig.layout.title.text
     cats = feature_overlay({"A": pd.Series([True, False, True]), "B": pd.Series([False, False, False])})
     assert [t.type for t in cats.data] == ["bar", "bar"]
     assert sum(cats.data[1].y) == pytest.approx(1.0)
+    # side by side within each category, not on top of each other
+    assert cats.data[0].offset != cats.data[1].offset and cats.data[0].width == cats.data[1].width
+
+
+def test_feature_overlay_grid_is_one_panel_per_column():
+    import numpy as np
+
+    from plurel_core.viz.compare import feature_overlay, feature_overlay_grid
+
+    rng = np.random.default_rng(0)
+    a = pd.DataFrame({"x": rng.normal(size=300), "flag": rng.integers(0, 2, 300) > 0})
+    b = pd.DataFrame(
+        {"x": rng.normal(2, 1, 500), "flag": rng.integers(0, 2, 500) > 0, "y": rng.normal(size=500)}
+    )
+    fig = feature_overlay_grid({"A": a, "B": b}, ["x", "flag", "y"])
+    assert [a.text for a in fig.layout.annotations] == ["x", "flag", "y"]
+    assert [(t.name, t.xaxis) for t in fig.data] == [
+        ("A", "x"),
+        ("B", "x"),
+        ("A", "x2"),
+        ("B", "x2"),
+        ("B", "x3"),
+    ]
+    # each panel is what feature_overlay draws for that column
+    single = feature_overlay({"A": a["x"], "B": b["x"]})
+    assert [list(t.y) for t in fig.data[:2]] == [list(t.y) for t in single.data]
+    assert fig.layout.xaxis2.type == "category" and fig.layout.barmode == "overlay"
 
 
 def test_small_multiples_one_panel_per_value_on_shared_axes():

@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .figures import degree_ccdf_points, log_integer_ticks, log_share_ticks
+from .figures import _plain, degree_ccdf_points, log_integer_ticks, log_share_ticks, panel_grid_figure
 
 __all__ = [
     "AB_COLORS",
@@ -23,6 +23,7 @@ __all__ = [
     "correlation_pair",
     "degree_overlay",
     "feature_overlay",
+    "feature_overlay_grid",
     "small_multiples",
 ]
 
@@ -113,44 +114,93 @@ def _is_discrete(s: pd.Series) -> bool:
     )
 
 
+def _overlay_panel(
+    columns: Mapping[str, pd.Series], title: str = ""
+) -> tuple[str, str, list[dict], dict, dict]:
+    """One column under each setting, as a panel ``(name, missing counts, traces, x axis,
+    y axis)``:
+    densities on 40 shared bins, binned here (numerical; the bins' counts reach the
+    browser, not every value), or the share of each value side by side (booleans,
+    categories, text). Traces are plain dicts, drawn in overlay mode (the side-by-side
+    bars carry their own offsets)."""
+    present = {k: v for k, v in columns.items() if v is not None}
+    missing = {k: int(v.isna().sum()) for k, v in present.items()}
+    traces: list[dict] = []
+    if any(_is_discrete(v.dropna()) for v in present.values()):
+        # side by side within each category: explicit offsets, so the figure's bar mode
+        # can stay "overlay" for the density panels beside these
+        step = 0.8 / max(len(present), 1)
+        for i, (label, v) in enumerate(present.items()):
+            share = v.dropna().astype(str).value_counts(normalize=True).sort_index()
+            traces.append(
+                dict(
+                    type="bar", x=list(share.index), y=share.to_numpy(), name=label, width=step,
+                    offset=-0.4 + i * step, marker_color=_color(label, i),
+                    hovertemplate=f"{label}: %{{x}}, %{{y:.1%}} of rows<extra></extra>",
+                )
+            )  # fmt: skip
+        xaxis: dict = {"type": "category"}
+        yaxis = {"title": "share of rows"}
+    else:
+        values = [v.dropna().to_numpy(dtype=np.float64) for v in present.values()]
+        values = [v[np.isfinite(v)] for v in values]
+        finite = np.concatenate(values) if values else np.empty(0)
+        lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+        edges = np.linspace(lo, hi, 41) if hi > lo else np.array([lo, lo + 1.0])
+        for i, (label, v) in enumerate(zip(present, values, strict=True)):
+            counts, _ = np.histogram(v, bins=edges)
+            density = counts / (max(len(v), 1) * np.diff(edges))
+            traces.append(
+                dict(
+                    type="bar", x=(edges[:-1] + edges[1:]) / 2, y=density, width=np.diff(edges), name=label,
+                    marker_color=_color(label, i), opacity=0.6,
+                    customdata=np.stack([edges[:-1], edges[1:], counts], axis=1),
+                    hovertemplate=f"{label} [%{{customdata[0]:.4g}}, %{{customdata[1]:.4g}}): "
+                    "density %{y:.3g} (%{customdata[2]:,d} rows)<extra></extra>",
+                )
+            )  # fmt: skip
+        xaxis = {}
+        yaxis = {"title": "density"}
+    sub = ", ".join(f"{k}: {n} missing" for k, n in missing.items() if n)
+    name = _plain(title or (next(iter(present.values())).name if present else ""))
+    return name, sub, traces, xaxis, yaxis
+
+
 def feature_overlay(columns: Mapping[str, pd.Series], title: str = "") -> go.Figure:
     """One column under each setting: overlaid densities on shared bins (numerical) or the
     share of each value side by side (booleans, categories, text)."""
-    present = {k: v for k, v in columns.items() if v is not None}
-    missing = {k: int(v.isna().sum()) for k, v in present.items()}
-    fig = go.Figure()
-    discrete = any(_is_discrete(v.dropna()) for v in present.values())
-    if discrete:
-        for i, (label, s) in enumerate(present.items()):
-            share = s.dropna().astype(str).value_counts(normalize=True).sort_index()
-            fig.add_trace(
-                go.Bar(x=list(share.index), y=share.to_numpy(), name=label, marker_color=_color(label, i))
-            )
-        fig.update_layout(barmode="group", yaxis_title="share of rows")
-        fig.update_xaxes(type="category")
-    else:
-        values = [v.dropna().to_numpy(dtype=np.float64) for v in present.values()]
-        finite = np.concatenate([v[np.isfinite(v)] for v in values]) if values else np.empty(0)
-        lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
-        size = (hi - lo) / 40 if hi > lo else 1.0
-        for i, (label, v) in enumerate(zip(present, values, strict=True)):
-            fig.add_trace(
-                go.Histogram(
-                    x=v, xbins=dict(start=lo, end=hi + size * 1e-6, size=size), histnorm="probability density",
-                    name=label, marker_color=_color(label, i), opacity=0.6,
-                )
-            )  # fmt: skip
-        fig.update_layout(barmode="overlay", yaxis_title="density")
-    sub = ", ".join(f"{k}: {n} missing" for k, n in missing.items() if n)
-    fig.update_layout(
-        title=(title or str(next(iter(present.values())).name if present else ""))
-        + (f" ({sub})" if sub else ""),
-        height=260,
-        margin=dict(l=40, r=10, t=40, b=30),
-        bargap=0.05,
-        showlegend=False,  # small panels in a grid: the page names the colours once
+    name, sub, traces, xaxis, yaxis = _overlay_panel(columns, title)
+    return go.Figure(
+        data=traces,
+        layout=dict(
+            title=name + (f" ({sub})" if sub else ""),
+            xaxis=xaxis,
+            yaxis=yaxis,
+            barmode="overlay",
+            height=260,
+            margin=dict(l=40, r=10, t=40, b=30),
+            bargap=0.05,
+            showlegend=False,  # small panels in a grid: the page names the colours once
+        ),
     )
-    return fig
+
+
+def feature_overlay_grid(
+    frames: Mapping[str, pd.DataFrame], columns: Sequence[str], per_row: int = 3
+) -> go.Figure:
+    """:func:`feature_overlay` of every column of ``columns`` (in each of ``frames``: label
+    → frame; a frame without the column leaves it out of that panel), as panels of one grid
+    figure (:func:`~plurel_core.viz.figures.panel_grid_figure`)."""
+    panels = []
+    for c in columns:
+        name, sub, traces, xaxis, yaxis = _overlay_panel(
+            {k: f[c] if c in f.columns else None for k, f in frames.items()}, c
+        )
+        # narrow panels: the missing counts on a second, smaller line, and no y-axis title
+        # beside each panel (the page says what the bars are)
+        title = name + (f"<br><span style='font-size:11px'>{sub}</span>" if sub else "")
+        panels.append((title, traces, xaxis, {k: v for k, v in yaxis.items() if k != "title"}))
+    return panel_grid_figure(panels, per_row, panel_height=260, barmode="overlay")
 
 
 def correlation_pair(corrs: Mapping[str, pd.DataFrame]) -> go.Figure:

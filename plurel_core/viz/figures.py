@@ -36,6 +36,7 @@ __all__ = [
     "bipartite_sample",
     "feature_figure",
     "feature_grid_figure",
+    "panel_grid_figure",
     "time_series_figure",
     "ts_components_figure",
     "numeric_codes",
@@ -438,51 +439,56 @@ def feature_figure(series: pd.Series, title: str | None = None) -> go.Figure:
 FEATURE_GRID_PANEL_HEIGHT = 240
 
 
-def feature_grid_figure(df: pd.DataFrame, columns: Sequence[str], per_row: int = 3) -> go.Figure:
-    """Every column of ``columns`` as its own panel (as :func:`feature_figure` draws it), in
-    a grid ``per_row`` panels wide: one figure, so the browser lays out and draws one chart
-    instead of one per column. Each panel has its own axes; the title says how many values
-    are missing."""
+def panel_grid_figure(
+    panels: Sequence[tuple[str, list[dict], dict, dict]],
+    per_row: int = 3,
+    panel_height: int = FEATURE_GRID_PANEL_HEIGHT,
+    **layout: Any,
+) -> go.Figure:
+    """Panels ``(title, traces, x-axis settings, y-axis settings)`` in a grid ``per_row``
+    wide, each with its own axes, as one figure: the browser lays out and draws one chart
+    instead of one per panel. Traces are plain trace dicts; ``layout`` adds to the
+    figure's layout (e.g. ``barmode``)."""
     if per_row < 1:
         raise ValueError(f"per_row must be >= 1, got {per_row!r}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"columns not in the frame: {missing}; columns: {list(df.columns)}")
-    rows = max(1, -(-len(columns) // per_row))
+    rows = max(1, -(-len(panels) // per_row))
     gap_x = 0.06
     width = (1 - gap_x * (per_row - 1)) / per_row
     # panel height and the gap above each (its title) in fractions of the plot area
-    height_px = FEATURE_GRID_PANEL_HEIGHT * rows
+    height_px = panel_height * rows
     gap_y = 60 / height_px if rows > 1 else 0.0
     panel = (1 - gap_y * (rows - 1)) / rows
-    data, layout = [], {}
-    annotations = []
-    for i, col in enumerate(columns):
-        bar, xaxis, top, title = _feature_bars(df[col])
+    data, axes, annotations = [], {}, []
+    for i, (title, traces, xaxis, yaxis) in enumerate(panels):
         r, c = divmod(i, per_row)
         suffix = "" if i == 0 else str(i + 1)
         x0 = c * (width + gap_x)
         y1 = 1 - r * (panel + gap_y)
-        data.append({**bar, "xaxis": f"x{suffix}", "yaxis": f"y{suffix}"})
-        layout[f"xaxis{suffix}"] = {**xaxis, "domain": [x0, x0 + width], "anchor": f"y{suffix}"}
-        layout[f"yaxis{suffix}"] = {**integer_ticks(top), "domain": [y1 - panel, y1], "anchor": f"x{suffix}"}
+        data.extend({**t, "xaxis": f"x{suffix}", "yaxis": f"y{suffix}"} for t in traces)
+        axes[f"xaxis{suffix}"] = {**xaxis, "domain": [x0, x0 + width], "anchor": f"y{suffix}"}
+        axes[f"yaxis{suffix}"] = {**yaxis, "domain": [y1 - panel, y1], "anchor": f"x{suffix}"}
         annotations.append(
             dict(
                 text=title, x=x0 + width / 2, y=y1, xref="paper", yref="paper", xanchor="center",
                 yanchor="bottom", showarrow=False, font={"size": 14},
             )
         )  # fmt: skip
-    return go.Figure(
-        data=data,
-        layout=dict(
-            height=height_px + 50,
-            margin=dict(l=40, r=10, t=40, b=30),
-            bargap=0.05,
-            showlegend=False,
-            annotations=annotations,
-            **layout,
-        ),
-    )
+    base = dict(height=height_px + 50, margin=dict(l=40, r=10, t=40, b=30), bargap=0.05, showlegend=False)
+    return go.Figure(data=data, layout={**base, **layout, "annotations": annotations, **axes})
+
+
+def feature_grid_figure(df: pd.DataFrame, columns: Sequence[str], per_row: int = 3) -> go.Figure:
+    """Every column of ``columns`` as its own panel (as :func:`feature_figure` draws it), in
+    a grid ``per_row`` panels wide (:func:`panel_grid_figure`). Each panel has its own
+    axes; the title says how many values are missing."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"columns not in the frame: {missing}; columns: {list(df.columns)}")
+    panels = []
+    for col in columns:
+        bar, xaxis, top, title = _feature_bars(df[col])
+        panels.append((title, [bar], xaxis, integer_ticks(top)))
+    return panel_grid_figure(panels, per_row)
 
 
 def _discrete(s: pd.Series) -> bool:
