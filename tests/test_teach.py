@@ -231,6 +231,11 @@ def test_feature_overlay_grid_is_one_panel_per_column():
     single = feature_overlay({"A": a["x"], "B": b["x"]})
     assert [list(t.y) for t in fig.data[:2]] == [list(t.y) for t in single.data]
     assert fig.layout.xaxis2.type == "category" and fig.layout.barmode == "overlay"
+    # names and category labels as plain text (plotly renders a few HTML tags in labels)
+    odd = pd.DataFrame({"<b>c</b>": ["<i>x</i>", "y", "y"]})
+    fig = feature_overlay_grid({"A": odd, "B": odd}, ["<b>c</b>"])
+    assert fig.layout.annotations[0].text == "&lt;b&gt;c&lt;/b&gt;"
+    assert "&lt;i&gt;x&lt;/i&gt;" in fig.data[0].x
 
 
 def test_small_multiples_one_panel_per_value_on_shared_axes():

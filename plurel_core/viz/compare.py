@@ -118,11 +118,10 @@ def _overlay_panel(
     columns: Mapping[str, pd.Series], title: str = ""
 ) -> tuple[str, str, list[dict], dict, dict]:
     """One column under each setting, as a panel ``(name, missing counts, traces, x axis,
-    y axis)``:
-    densities on 40 shared bins, binned here (numerical; the bins' counts reach the
-    browser, not every value), or the share of each value side by side (booleans,
+    y axis)``: densities on 40 shared bins, binned here (numerical; the bins' counts reach
+    the browser, not every value), or the share of each value side by side (booleans,
     categories, text). Traces are plain dicts, drawn in overlay mode (the side-by-side
-    bars carry their own offsets)."""
+    bars carry their own offsets). Names and category labels are shown as plain text."""
     present = {k: v for k, v in columns.items() if v is not None}
     missing = {k: int(v.isna().sum()) for k, v in present.items()}
     traces: list[dict] = []
@@ -134,7 +133,7 @@ def _overlay_panel(
             share = v.dropna().astype(str).value_counts(normalize=True).sort_index()
             traces.append(
                 dict(
-                    type="bar", x=list(share.index), y=share.to_numpy(), name=label, width=step,
+                    type="bar", x=[_plain(c) for c in share.index], y=share.to_numpy(), name=label, width=step,
                     offset=-0.4 + i * step, marker_color=_color(label, i),
                     hovertemplate=f"{label}: %{{x}}, %{{y:.1%}} of rows<extra></extra>",
                 )
