@@ -26,6 +26,8 @@ import math
 import numpy as np
 from numba import njit
 
+from .vecmath import LN2, bits_of_float64, float64_from_bits, log2, unit_power
+
 __all__ = [
     "standard_normal",
     "uniform",
@@ -292,6 +294,13 @@ def counter_words(key: int, start: int, count: int) -> np.ndarray:
 # squeeze miss, a rejected attempt) go on with words 4, 5, ... of their sub-stream.
 
 
+@njit(nogil=True, cache=True, inline="always", error_model="numpy")
+def _log_test(x2, u, v3, dd):
+    """Marsaglia–Tsang's acceptance test of an attempt the squeeze did not accept: normal²
+    ``x2``, uniform ``u``, ``v3`` = (1 + c x)³ > 0 (logs that vectorise)."""
+    return log2(u) * LN2 < 0.5 * x2 + dd * (1.0 - v3 + log2(v3) * LN2)
+
+
 @njit(nogil=True, cache=True, inline="always")
 def _gamma_attempts(sub, t, word, dd, c, zk, zw, zf):
     """Marsaglia–Tsang Gamma(dd + 1/3), shape >= 1: the first attempt from ``word``
@@ -313,35 +322,138 @@ def _gamma_attempts(sub, t, word, dd, c, zk, zw, zf):
             v = v * v * v
             u = _unit32(word >> np.uint64(32))
             x2 = x * x
-            if u < 1.0 - 0.0331 * x2 * x2 or math.log(u) < 0.5 * x2 + dd * (1.0 - v + math.log(v)):
+            if u < 1.0 - 0.0331 * x2 * x2 or _log_test(x2, u, v, dd):
                 return dd * v, t
         word = _word(sub, t)  # rejected: a fresh attempt
         t += 1
 
 
-@njit(nogil=True, cache=True)
+# values per block of the Beta kernel: its word and normal buffers stay in L1
+_BETA_BLOCK = 256
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _ziggurat_fast(h, zk, zw):
+    """The ziggurat's fast path for the 32-bit candidate ``h``: the normal value, or NaN
+    where the candidate needs the full draw (:func:`_ziggurat_rest`)."""
+    layer = np.intp(h & np.uint64(0xFF))
+    mag = np.int64(h >> np.uint64(9))
+    # the sign bit set from the candidate's bit 8 without a branch (a coin flip, which a
+    # branch would mispredict half the time)
+    x = float64_from_bits(
+        bits_of_float64(mag * zw[layer]) | np.int64((h >> np.uint64(8)) & np.uint64(1)) << 63
+    )
+    return x if mag < zk[layer] else np.nan
+
+
+@njit(nogil=True, cache=True, inline="always", error_model="numpy")
+def _squeezed_gamma(x, word, dd, c):
+    """Marsaglia–Tsang's first attempt from the normal ``x`` and the acceptance uniform in
+    the high half of ``word``, accepted by the squeeze alone: the Gamma(dd + 1/3) value, or
+    NaN (also for a NaN ``x``) where the attempt needs the full test."""
+    v = 1.0 + c * x
+    v3 = v * v * v
+    u = _unit32(word >> np.uint64(32))
+    x2 = x * x
+    return dd * v3 if (v > 0.0) & (u < 1.0 - 0.0331 * x2 * x2) else np.nan
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
 def _betas(key, start, alpha, beta, scale, out, zk, zw, zf):
-    """``out.flat[i]`` = Beta(alpha, beta) · scale, value ``start + i`` of the stream ``key``."""
+    """``out.flat[i]`` = Beta(alpha, beta) · scale, value ``start + i`` of the stream ``key``.
+
+    Block by block, so that the compiler vectorises all but the table lookups: the words of
+    every value; the ziggurat's fast path of both normals (table lookups, one at a time);
+    Marsaglia–Tsang's squeeze; the full acceptance test of the first attempts the squeeze
+    left (about 9 % of the gammas, gathered into a dense list so that their logs
+    vectorise); the boosts and the ratio. What is left (a ziggurat wedge or tail, a
+    rejected attempt: about 2 % of the gammas) is drawn in full by
+    :func:`_gamma_attempts`, which makes the same first attempt with the same test, so
+    every value is what that one-at-a-time algorithm gives."""
     flat = out.reshape(-1)
+    n = flat.shape[0]
     # Marsaglia–Tsang constants of both gammas (a shape below 1 is drawn at shape + 1)
     boost_x, boost_y = alpha < 1.0, beta < 1.0
     dx = (alpha + 1.0 if boost_x else alpha) - 1.0 / 3.0
     dy = (beta + 1.0 if boost_y else beta) - 1.0 / 3.0
     cx, cy = 1.0 / math.sqrt(9.0 * dx), 1.0 / math.sqrt(9.0 * dy)
     inv_x, inv_y = 1.0 / alpha, 1.0 / beta
-    for i in range(flat.shape[0]):
-        sub = _word(key, start + i + 1)
-        x, t = _gamma_attempts(sub, 4, _word(sub, 1), dx, cx, zk, zw, zf)
-        y, t = _gamma_attempts(sub, t, _word(sub, 2), dy, cy, zk, zw, zf)
-        if boost_x or boost_y:
-            w3 = _word(sub, 3)
-            if boost_x:
-                x *= math.exp(math.log(_unit32(w3 & np.uint64(0xFFFFFFFF))) * inv_x)
-            if boost_y:
-                y *= math.exp(math.log(_unit32(w3 >> np.uint64(32))) * inv_y)
-        s = x + y
-        # (both tiny: shapes below 1 can underflow to 0)
-        flat[i] = np.float32((x / s if s > 0.0 else 0.5) * scale)
+    block = _BETA_BLOCK
+    subs = np.empty(block, dtype=np.uint64)
+    # per gamma (X in the first half, Y in the second): first word, normal, value (NaN: open)
+    words = np.empty(2 * block, dtype=np.uint64)
+    normals = np.empty(2 * block, dtype=np.float64)
+    gammas = np.empty(2 * block, dtype=np.float64)
+    boosts = np.empty(block, dtype=np.uint64)
+    # the dense list of second chances: gamma index, normal, uniform, d, c
+    at = np.empty(2 * block, dtype=np.intp)
+    xs = np.empty(2 * block, dtype=np.float64)
+    us = np.empty(2 * block, dtype=np.float64)
+    ds = np.empty(2 * block, dtype=np.float64)
+    cs = np.empty(2 * block, dtype=np.float64)
+    for b0 in range(0, n, block):
+        m = min(block, n - b0)
+        first = start + np.uint64(b0 + 1)
+        for j in range(m):
+            sub = _word(key, first + np.uint64(j))
+            subs[j] = sub
+            words[j] = _word(sub, 1)
+            words[block + j] = _word(sub, 2)
+            boosts[j] = _word(sub, 3)
+        for j in range(m):
+            normals[j] = _ziggurat_fast(words[j] & np.uint64(0xFFFFFFFF), zk, zw)
+            normals[block + j] = _ziggurat_fast(words[block + j] & np.uint64(0xFFFFFFFF), zk, zw)
+        misses = 0
+        for j in range(m):
+            x = _squeezed_gamma(normals[j], words[j], dx, cx)
+            y = _squeezed_gamma(normals[block + j], words[block + j], dy, cy)
+            gammas[j], gammas[block + j] = x, y
+            misses += np.isnan(x + y)
+        if misses:
+            # (each index is written, and kept by advancing k: no branch to mispredict)
+            k = 0
+            for j in range(m):
+                at[k] = j
+                k += np.isnan(gammas[j]) & ~np.isnan(normals[j])
+            k_x = k
+            for j in range(block, block + m):
+                at[k] = j
+                k += np.isnan(gammas[j]) & ~np.isnan(normals[j])
+            for i in range(k):
+                g = at[i]
+                xs[i] = normals[g]
+                us[i] = _unit32(words[g] >> np.uint64(32))
+                ds[i], cs[i] = (dx, cx) if i < k_x else (dy, cy)
+            for i in range(k):
+                x = xs[i]
+                v = 1.0 + cs[i] * x
+                v3 = v * v * v
+                ok = (v > 0.0) & _log_test(x * x, us[i], max(v3, 1e-300), ds[i])
+                xs[i] = ds[i] * v3 if ok else np.nan
+            for i in range(k):
+                gammas[at[i]] = xs[i]
+            k = 0
+            for j in range(m):
+                at[k] = j
+                k += np.isnan(gammas[j] + gammas[block + j])
+            for i in range(k):
+                j = at[i]
+                t = 4
+                if np.isnan(gammas[j]):
+                    gammas[j], t = _gamma_attempts(subs[j], t, words[j], dx, cx, zk, zw, zf)
+                if np.isnan(gammas[block + j]):
+                    gammas[block + j], t = _gamma_attempts(subs[j], t, words[block + j], dy, cy, zk, zw, zf)
+        if boost_x:
+            for j in range(m):
+                gammas[j] *= unit_power(_unit32(boosts[j] & np.uint64(0xFFFFFFFF)), inv_x)
+        if boost_y:
+            for j in range(m):
+                gammas[block + j] *= unit_power(_unit32(boosts[j] >> np.uint64(32)), inv_y)
+        for j in range(m):
+            x, y = gammas[j], gammas[block + j]
+            s = x + y
+            # (both tiny: shapes below 1 can underflow to 0)
+            flat[b0 + j] = np.float32((x / s if s > 0.0 else 0.5) * scale)
 
 
 def beta_values(key: int, start: int, shape: tuple[int, ...], alpha: float, beta: float, scale: float = 1.0):

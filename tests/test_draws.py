@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numba import njit
 from scipy import stats
 
 from plurel_core import draws
 from plurel_core.draws import standard_normal, zero_random_inputs
 from plurel_core.rng import stream_key
+from plurel_core.vecmath import unit_power
 
 
 def test_ziggurat_matches_the_standard_normal():
@@ -195,3 +197,39 @@ def test_beta_values_of_a_range_do_not_depend_on_how_it_is_cut():
     whole = draws.beta_values(key, 0, (5_000,), 0.8, 2.5)
     parts = [draws.beta_values(key, a, (b - a,), 0.8, 2.5) for a, b in ((0, 1), (1, 2_048), (2_048, 5_000))]
     np.testing.assert_array_equal(np.concatenate(parts), whole)
+
+
+@njit
+def _beta_one_at_a_time(key, start, n, alpha, beta):
+    # the gamma-ratio draw of each value alone, as in the reference's description: X's
+    # attempts, then Y's (continuing X's words), then the boosts of shapes below 1
+    out = np.empty(n, dtype=np.float64)
+    bx, by = alpha < 1.0, beta < 1.0
+    dx = (alpha + 1.0 if bx else alpha) - 1.0 / 3.0
+    dy = (beta + 1.0 if by else beta) - 1.0 / 3.0
+    for i in range(n):
+        sub = draws._word(key, start + np.uint64(i + 1))
+        x, t = draws._gamma_attempts(
+            sub, 4, draws._word(sub, 1), dx, 1.0 / np.sqrt(9.0 * dx), draws._ZIG_K, draws._ZIG_W, draws._ZIG_F
+        )
+        y, t = draws._gamma_attempts(
+            sub, t, draws._word(sub, 2), dy, 1.0 / np.sqrt(9.0 * dy), draws._ZIG_K, draws._ZIG_W, draws._ZIG_F
+        )
+        w3 = draws._word(sub, 3)
+        if bx:
+            x *= unit_power(draws._unit32(w3 & np.uint64(0xFFFFFFFF)), 1.0 / alpha)
+        if by:
+            y *= unit_power(draws._unit32(w3 >> np.uint64(32)), 1.0 / beta)
+        out[i] = x / (x + y) if x + y > 0.0 else 0.5
+    return out
+
+
+@pytest.mark.parametrize("alpha, beta", [(0.5, 0.5), (0.6, 3.0), (2.5, 2.5), (4.5, 0.7), (0.05, 50.0)])
+def test_beta_values_in_blocks_equal_the_draws_one_at_a_time(alpha, beta):
+    # the kernel works in blocks (vectorised passes, a dense list of second chances, a few
+    # full draws); every value must still be exactly the one-at-a-time draw, across block
+    # edges and from any start
+    key, start, n = stream_key(3, "beta-blocks", alpha, beta), 1_000, 3 * 256 + 41
+    blocked = draws.beta_values(key, start, (n,), alpha, beta)
+    expected = _beta_one_at_a_time(np.uint64(key), np.uint64(start), n, alpha, beta).astype(np.float32)
+    np.testing.assert_array_equal(blocked, expected)
