@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, vectorize
+from numba import njit
 
 from .config import FeaturePriors, sample_range, sample_set
 from .draws import bernoulli_mask, standard_normal, uniform, zero_random_inputs
@@ -209,24 +209,32 @@ _ERFC_POLY = np.array([
 ])  # fmt: skip
 
 
-@njit(nogil=True, cache=True, inline="always")
+@njit(nogil=True, cache=True, inline="always", error_model="numpy")
 def _erfc_nonnegative(z):
     t = 1.0 / (1.0 + 0.5 * z)
     s = 2.0 * t - 1.0
     p = 0.0
     for i in range(_ERFC_POLY.shape[0]):
         p = p * s + _ERFC_POLY[i]
-    return t * math.exp(p - z * z)
+    # (beyond z ≈ 26.6 erfc is below 1e-307: any result there rounds to 0 in float32)
+    return t * _exp(max(p - z * z, -707.0))
 
 
-@vectorize(["float32(float32)"], nopython=True, cache=True)
-def _gelu(x):
+@njit(nogil=True, cache=True, error_model="numpy")
+def _gelu_in_place(x):
     # the exact form x · Φ(x) = x · erfc(-x / √2) / 2, in float64 (no overflow for any
-    # float32 input: erfc lies in [0, 2])
-    v = np.float64(x)
-    z = v * 0.7071067811865476
-    tail = _erfc_nonnegative(abs(z))
-    return np.float32(0.5 * v * (tail if z <= 0.0 else 2.0 - tail))
+    # float32 input: erfc lies in [0, 2]); a plain loop, which the compiler vectorises
+    for i in range(x.shape[0]):
+        v = np.float64(x[i])
+        z = v * 0.7071067811865476
+        tail = _erfc_nonnegative(abs(z))
+        x[i] = np.float32(0.5 * v * (tail if z <= 0.0 else 2.0 - tail))
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    y = np.ascontiguousarray(x, dtype=F32)
+    _gelu_in_place(y.reshape(-1))
+    return y
 
 
 # elements per block of random_sines (up to 7 rows of this many float32 stay in L2)

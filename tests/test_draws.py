@@ -201,8 +201,8 @@ def test_beta_values_of_a_range_do_not_depend_on_how_it_is_cut():
 
 @njit
 def _beta_one_at_a_time(key, start, n, alpha, beta):
-    # the gamma-ratio draw of each value alone, as in the reference's description: X's
-    # attempts, then Y's (continuing X's words), then the boosts of shapes below 1
+    # the gamma-ratio draw of each value alone: X's attempts, then Y's (continuing X's
+    # words), then the boosts of shapes below 1
     out = np.empty(n, dtype=np.float64)
     bx, by = alpha < 1.0, beta < 1.0
     dx = (alpha + 1.0 if bx else alpha) - 1.0 / 3.0
