@@ -5,16 +5,21 @@
 Every row is exact, so each database has a fixed amount of kernel work: the encoder and
 decoder MLPs (per-row 32 x 32 products, 1 -> 32 outer products, small decoder products), their
 activations (values per activation function) and the Beta noise (one draw per row, embedding
-dimension and non-source node). This script
+dimension and non-source node), the aggregation (a fold of every parent embedding of every
+row) and drawing the SCM structures (graphs, thousands of weight matrices). This script
 
 1. measures the best rate of each kernel here (in cache, best of ``--repeat``): ns per row of
    a stacked 32 x 32 product (``mechanisms.matmul_rows``), per row of a 1 -> 32 outer product,
-   per value of each registered activation, per Beta draw (``draws.beta_values``);
-2. generates seeds 0..N-1 in this process, counting that work (by wrapping those functions
-   for the count, then timing a second, unwrapped run of the same seed);
-3. prints per database the wall and CPU seconds, the work, and the *floor*: the CPU seconds
-   of that work at the best rates, with nothing else (no Python, no structure drawing, no
-   aggregation, sources or post-processing), and half of it (both cores, perfectly shared).
+   per value of each registered activation, per Beta draw (``draws.beta_values``), per row and
+   parent of each aggregation's compiled fold;
+2. generates seeds 0..N-1 in this process, counting that work and the CPU time spent
+   drawing structures (by wrapping those functions for the count, then timing a second,
+   unwrapped run of the same seed);
+3. prints per database the wall and CPU seconds, the work, and two *floors*: the CPU seconds
+   of the MLP, activation and Beta work at the best rates, with nothing else; and that plus
+   the aggregation at its best rate and the structure drawing as measured (still no Python
+   between kernels, sources or post-processing); each also halved (both cores, perfectly
+   shared).
 
 A floor is a lower bound for what these kernels can do, not an estimate of what is reachable.
 """
@@ -69,6 +74,19 @@ def kernel_rates(repeat: int) -> dict[str, float]:
         for a, b in ((0.5, 0.5), (1.0, 3.0), (2.5, 2.5), (5.0, 0.7))
     ]
     rates["beta"] = statistics.mean(beta) / draws_n * 1e9
+    # the fold of per-row parents (each reads its own block of rows, as in a chunk)
+    parents, rows = 16, 1024
+    values = rng.standard_normal((parents * rows, d)).astype(F32)
+    codes = np.arange(rows, dtype=np.int32)[None]
+    for name, kind in mechanisms._AGG_CODES.items():
+        fold = mechanisms.GatheredAggregation.of_values(
+            name, values, np.arange(parents, dtype=np.int64) * rows, codes, np.zeros(parents, np.int64), 1e4
+        )
+        noise = np.zeros((rows, d), dtype=F32)
+        fold.rows(0, noise)
+        rates[f"agg:{kind}"] = (
+            _best(lambda fold=fold, noise=noise: fold.rows(0, noise), repeat) / (parents * rows) * 1e9
+        )
     # activations on a block that stays in cache, values as a hidden layer sees them
     block = (rng.standard_normal(1 << 16) * 3).astype(F32)
     for name in mechanisms.ACTIVATIONS:
@@ -111,7 +129,15 @@ class WorkCounter:
         matmul_rows = mechanisms.matmul_rows
         run_groups = mechanisms._run_activation_groups
         beta_values = scm.beta_values
-        self._saved = {"matmul_rows": matmul_rows, "groups": run_groups, "beta": beta_values}
+        fold = mechanisms._aggregate_rows
+        structure = scm.sample_table_structure
+        self._saved = {
+            "matmul_rows": matmul_rows,
+            "groups": run_groups,
+            "beta": beta_values,
+            "fold": fold,
+            "structure": structure,
+        }
         counts, lock = self.counts, self._lock
 
         def counted_matmul(x, w):
@@ -133,15 +159,33 @@ class WorkCounter:
                 counts["beta"] += int(np.prod(shape))
             return beta_values(key, start, shape, alpha, beta, scale)
 
+        def counted_fold(kind, values, signs, mant, expo, offsets, *rest):
+            rows = rest[-3].shape[0]  # out
+            with lock:
+                counts[f"agg:{kind}"] += rows * offsets.shape[0]
+            return fold(kind, values, signs, mant, expo, offsets, *rest)
+
+        def timed_structure(*args, **kwargs):
+            t = time.thread_time()
+            try:
+                return structure(*args, **kwargs)
+            finally:
+                with lock:
+                    counts["structure_ns"] += int((time.thread_time() - t) * 1e9)
+
         mechanisms.matmul_rows = counted_matmul
         mechanisms._run_activation_groups = counted_groups
         scm.beta_values = counted_beta
+        mechanisms._aggregate_rows = counted_fold
+        scm.sample_table_structure = timed_structure
         return self
 
     def __exit__(self, *exc) -> None:
         mechanisms.matmul_rows = self._saved["matmul_rows"]
         mechanisms._run_activation_groups = self._saved["groups"]
         scm.beta_values = self._saved["beta"]
+        mechanisms._aggregate_rows = self._saved["fold"]
+        scm.sample_table_structure = self._saved["structure"]
 
 
 def floor_seconds(counts: dict[str, int], rates: dict[str, float]) -> float:
@@ -153,6 +197,13 @@ def floor_seconds(counts: dict[str, int], rates: dict[str, float]) -> float:
     ns += counts.get("beta", 0) * rates["beta"]
     ns += sum(v * rates.get(k, 0.0) for k, v in counts.items() if k.startswith("act:"))
     return ns / 1e9
+
+
+def wider_floor_seconds(counts: dict[str, int], rates: dict[str, float]) -> float:
+    """:func:`floor_seconds` plus the aggregation at its best rates and the structure drawing
+    as measured."""
+    ns = sum(v * rates.get(k, 0.0) for k, v in counts.items() if k.startswith("agg:"))
+    return floor_seconds(counts, rates) + (ns + counts.get("structure_ns", 0)) / 1e9
 
 
 def main() -> None:
@@ -169,16 +220,18 @@ def main() -> None:
     generate(config, 10_000)  # warm-up: imports, compiled kernels
     rates = kernel_rates(args.repeat)
     acts = {k[4:]: v for k, v in rates.items() if k.startswith("act:")}
+    folds = {k: v for k, v in rates.items() if k.startswith("agg:")}
     print(
         f"best rates here: 32x32 product {rates['product']:.1f} ns/row, 1->32 outer "
         f"{rates['outer']:.1f} ns/row, Beta {rates['beta']:.1f} ns/draw, activations "
-        f"{min(acts.values()):.2f}-{max(acts.values()):.2f} ns/value (mean {statistics.mean(acts.values()):.2f})"
+        f"{min(acts.values()):.2f}-{max(acts.values()):.2f} ns/value (mean {statistics.mean(acts.values()):.2f}), "
+        f"aggregation {min(folds.values()):.1f}-{max(folds.values()):.1f} ns per row and parent"
     )
     print(
-        f"\n{'seed':>4} {'wall s':>7} {'CPU s':>7} {'G MACs':>7} {'act M':>7} {'Beta M':>7} "
-        f"{'floor CPU s':>11} {'floor/2':>8} {'CPU/floor':>9}"
+        f"\n{'seed':>4} {'wall s':>7} {'CPU s':>7} {'G MACs':>7} {'act M':>7} {'Beta M':>7} {'fold M':>7} "
+        f"{'struct s':>8} {'floor':>7} {'floor/2':>8} {'wider':>7} {'wider/2':>8} {'CPU/floor':>9}"
     )
-    walls, cpus, floors = [], [], []
+    walls, cpus, floors, wider = [], [], [], []
     for seed in range(args.seeds):
         with WorkCounter() as counter:
             generate(config, seed)
@@ -186,20 +239,24 @@ def main() -> None:
         cpu0, t0 = time.process_time(), time.perf_counter()
         generate(config, seed)
         wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-        floor = floor_seconds(counts, rates)
+        floor, floor_w = floor_seconds(counts, rates), wider_floor_seconds(counts, rates)
         acts_n = sum(v for k, v in counts.items() if k.startswith("act:"))
+        folds_n = sum(v for k, v in counts.items() if k.startswith("agg:"))
         walls.append(wall)
         cpus.append(cpu)
         floors.append(floor)
+        wider.append(floor_w)
         print(
             f"{seed:4d} {wall:7.2f} {cpu:7.2f} {counts.get('macs', 0) / 1e9:7.2f} {acts_n / 1e6:7.0f} "
-            f"{counts.get('beta', 0) / 1e6:7.1f} {floor:11.3f} {floor / 2:8.3f} {cpu / max(floor, 1e-9):9.1f}",
+            f"{counts.get('beta', 0) / 1e6:7.1f} {folds_n / 1e6:7.1f} {counts.get('structure_ns', 0) / 1e9:8.3f} "
+            f"{floor:7.3f} {floor / 2:8.3f} {floor_w:7.3f} {floor_w / 2:8.3f} {cpu / max(floor, 1e-9):9.1f}",
             flush=True,
         )
     med = statistics.median
     print(
-        f"\nmedians over seeds 0-{args.seeds - 1}: wall {med(walls):.2f} s, CPU {med(cpus):.2f} s; "
-        f"floor {med(floors):.3f} CPU s, {med(floors) / 2:.3f} s on both cores; "
+        f"\nmedians over seeds 0-{args.seeds - 1} (CPU seconds): wall {med(walls):.2f} s, CPU {med(cpus):.2f}; "
+        f"floor {med(floors):.3f} ({med(floors) / 2:.3f} s on both cores); with the aggregation and the "
+        f"structures {med(wider):.3f} ({med(wider) / 2:.3f} s on both cores); "
         f"CPU / floor {med(c / max(f, 1e-9) for c, f in zip(cpus, floors, strict=True)):.1f}"
     )
 

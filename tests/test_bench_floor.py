@@ -23,14 +23,25 @@ def test_work_counter_counts_every_kernel_and_leaves_the_database_unchanged() ->
     bench = _bench()
     config = Config.preset("small")
     plain = database_digest(generate(config, 3, processes=0))
-    kernels = (mechanisms.matmul_rows, mechanisms._run_activation_groups, scm.beta_values)
+
+    def wrapped():
+        return (
+            mechanisms.matmul_rows,
+            mechanisms._run_activation_groups,
+            mechanisms._aggregate_rows,
+            scm.beta_values,
+            scm.sample_table_structure,
+        )
+
+    kernels = wrapped()
     with bench.WorkCounter() as counter:
         counted = database_digest(generate(config, 3, processes=0))
-    assert (mechanisms.matmul_rows, mechanisms._run_activation_groups, scm.beta_values) == kernels
+    assert wrapped() == kernels
     assert counted == plain
     counts = dict(counter.counts)
     # every kind of work is seen, and every activation value is named
     assert counts["product"] > 0 and counts["outer"] > 0 and counts["beta"] > 0
+    assert counts["structure_ns"] > 0 and any(k.startswith("agg:") for k in counts)
     assert counts["macs"] >= 1024 * counts["product"] + 32 * counts["outer"]
     acts = {k: v for k, v in counts.items() if k.startswith("act:")}
     assert acts and "act:?" not in acts
@@ -45,3 +56,7 @@ def test_work_counter_counts_every_kernel_and_leaves_the_database_unchanged() ->
         + sum(acts.values())
     ) / 1e9
     assert abs(bench.floor_seconds(counts, rates) - expected) <= 1e-12 * expected
+    folds = {k: v for k, v in counts.items() if k.startswith("agg:")}
+    rates |= {k: 2.0 for k in folds}
+    wider = expected + (2.0 * sum(folds.values()) + counts["structure_ns"]) / 1e9
+    assert abs(bench.wider_floor_seconds(counts, rates) - wider) <= 1e-12 * wider
