@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 
 import numpy as np
 import pandas as pd
@@ -42,3 +43,12 @@ def assert_integrity(db: Database) -> None:
             s = df[col]
             if pd.api.types.is_float_dtype(s):
                 assert np.isfinite(s.dropna().to_numpy()).all(), f"{name}.{col} has inf"
+
+
+def with_default_sigint(argv: list[str]) -> list[str]:
+    """``argv`` started with SIGINT at its default disposition, as from a terminal, so that a
+    test's Ctrl-C reaches it even when the test run itself inherited SIGINT ignored (a
+    non-interactive shell ignores it in the jobs it starts in the background, and exec
+    keeps an ignored signal ignored)."""
+    reset = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"
+    return [sys.executable, "-c", reset, *argv]

@@ -35,6 +35,7 @@ from plurel_core.corpus import (
     verify_database,
 )
 from plurel_core.export import export
+from tests.helpers import with_default_sigint
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = Config.preset("small")
@@ -364,7 +365,7 @@ def test_ctrl_c_leaves_only_complete_databases_and_a_rerun_regenerates_none_of_t
     args = ["corpus", "--preset", "small", "--num-dbs", str(n), "--format", "sqlite", "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen(
-        cli_argv(*args, "--workers", "2"),
+        with_default_sigint(cli_argv(*args, "--workers", "2")),
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,

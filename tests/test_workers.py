@@ -23,6 +23,7 @@ from plurel_core.workers import (
     table_workers,
     using_table_workers,
 )
+from tests.helpers import with_default_sigint
 
 
 @pytest.fixture(scope="module")
@@ -284,7 +285,7 @@ def _run_script(
     script = tmp_path / "run.py"
     script.write_text(f"import sys\nsys.path.insert(0, {str(repo)!r})\n" + textwrap.dedent(body))
     return subprocess.run(
-        [sys.executable, str(script)],
+        with_default_sigint([sys.executable, str(script)]),
         cwd=cwd,
         capture_output=True,
         text=True,
