@@ -841,13 +841,24 @@ def _worker_environ() -> dict[str, Any]:
     return environ
 
 
+def quiet_heartbeat_failures(record: logging.LogRecord) -> bool:
+    """A logging filter for the local cluster's workers: their scheduler lives in the
+    client's process and goes away only when the client closes the cluster (after Ctrl-C,
+    say), so a heartbeat that fails then is expected and its traceback only noise."""
+    return not str(record.msg).startswith("Failed to communicate with scheduler during heartbeat")
+
+
 def dask_setup(worker: Any) -> None:
     """Worker preload of the local cluster: a Ctrl-C in the terminal reaches every process
     of the group; the workers ignore it and leave stopping to the client, which cancels the
-    tasks, closes the cluster and removes temporary folders. The heap loaded by then is
-    frozen (:func:`~plurel_core.workers.freeze_startup_heap`)."""
+    tasks, closes the cluster and removes temporary folders (a worker whose heartbeat
+    meets the closed scheduler says nothing: :func:`quiet_heartbeat_failures`). The heap
+    loaded by then is frozen (:func:`~plurel_core.workers.freeze_startup_heap`)."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    worker_log = logging.getLogger("distributed.worker")
+    if quiet_heartbeat_failures not in worker_log.filters:
+        worker_log.addFilter(quiet_heartbeat_failures)
     freeze_startup_heap()  # (the worker's imports, plurel_core's included, are done)
 
 

@@ -542,3 +542,34 @@ def test_corpus_command_line_is_a_valid_command():
         corpus_command_line("paper", 10, "csv", "c")
     with pytest.raises(ValueError, match="num_dbs"):
         corpus_command_line("paper", 0, "parquet", "c")
+
+
+def _worker_ctrl_c_setup() -> tuple[bool, bool]:
+    import logging
+    import signal as signals
+
+    from plurel_core.corpus import quiet_heartbeat_failures
+
+    return (
+        signals.getsignal(signals.SIGINT) is signals.SIG_IGN,
+        quiet_heartbeat_failures in logging.getLogger("distributed.worker").filters,
+    )
+
+
+def test_local_workers_leave_ctrl_c_to_the_client_and_say_nothing_of_its_closed_scheduler() -> None:
+    # after Ctrl-C the client closes the local cluster; a worker whose heartbeat then finds
+    # the scheduler gone must not print a traceback (other worker messages still pass)
+    import logging
+
+    from plurel_core.corpus import _shutdown, _start_client, quiet_heartbeat_failures
+
+    def record(msg: str) -> logging.LogRecord:
+        return logging.LogRecord("distributed.worker", logging.ERROR, __file__, 1, msg, None, None)
+
+    assert not quiet_heartbeat_failures(record("Failed to communicate with scheduler during heartbeat."))
+    assert quiet_heartbeat_failures(record("Unexpected exception during heartbeat. Closing worker."))
+    cluster, client = _start_client(None, 1)
+    try:
+        assert list(client.run(_worker_ctrl_c_setup).values()) == [(True, True)]
+    finally:
+        _shutdown(client, cluster, [])
