@@ -877,7 +877,10 @@ def _start_client(scheduler: str | None, workers: int | None) -> tuple[Any, Any]
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        # no dashboard; the scheduler's small HTTP server on a free local port (without an
+        # address it takes 8787, and warns on the terminal when another cluster holds it)
+        dashboard_address="127.0.0.1:0",
+        scheduler_kwargs={"dashboard": False},
         silence_logs=logging.ERROR,
         preload=[__name__],  # runs dask_setup above in every worker process
     )

@@ -8,6 +8,7 @@ module; every wait is bounded so a hung cluster fails the test instead of hangin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -568,8 +570,19 @@ def test_local_workers_leave_ctrl_c_to_the_client_and_say_nothing_of_its_closed_
 
     assert not quiet_heartbeat_failures(record("Failed to communicate with scheduler during heartbeat."))
     assert quiet_heartbeat_failures(record("Unexpected exception during heartbeat. Closing worker."))
-    cluster, client = _start_client(None, 1)
+    # (a dashboard port already taken, as by another cluster, must not bring a warning)
+    taken = socket.socket()
+    with contextlib.suppress(OSError):
+        taken.bind(("127.0.0.1", 8787))
     try:
-        assert list(client.run(_worker_ctrl_c_setup).values()) == [(True, True)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            cluster, client = _start_client(None, 1)
+        try:
+            assert list(client.run(_worker_ctrl_c_setup).values()) == [(True, True)]
+            http = cluster.scheduler.http_server
+            assert http.address == "127.0.0.1" and http.port != 8787
+        finally:
+            _shutdown(client, cluster, [])
     finally:
-        _shutdown(client, cluster, [])
+        taken.close()
