@@ -106,6 +106,20 @@ def _unit32(h):
 
 
 @njit(nogil=True, cache=True, inline="always")
+def _ziggurat_fast(h, zk, zw):
+    """The ziggurat's fast path for the 32-bit candidate ``h``: the normal value, or NaN
+    where the candidate needs the full draw (:func:`_ziggurat_rest`)."""
+    layer = np.intp(h & np.uint64(0xFF))
+    mag = np.int64(h >> np.uint64(9))
+    # the sign bit set from the candidate's bit 8 without a branch (a coin flip, which a
+    # branch would mispredict half the time)
+    x = float64_from_bits(
+        bits_of_float64(mag * zw[layer]) | np.int64((h >> np.uint64(8)) & np.uint64(1)) << 63
+    )
+    return x if mag < zk[layer] else np.nan
+
+
+@njit(nogil=True, cache=True, inline="always")
 def _ziggurat_rest(sub, t, h, zk, zw, zf):
     """The ziggurat draw that starts from the 32-bit candidate ``h`` (8 bits layer, 1 bit
     sign, 23 bits magnitude), for a candidate whose fast test may fail: wedge and tail
@@ -148,24 +162,15 @@ def _normals(key, out, zk, zw, zf):
     from ``len(out) // 2 + 2`` on, in value order, so every value is an exact ziggurat draw
     and the result depends on ``key`` alone."""
     n = out.shape[0]
-    # (32-bit halves and a rejection count rather than a flag: the loop vectorises)
     rejected = 0
     for i in range((n + 1) // 2):
         w = _word(key, i + 1)
         for t in range(2):
-            h = np.uint32(w >> np.uint64(32)) if t else np.uint32(w & np.uint64(0xFFFFFFFF))
-            layer = np.intp(h & np.uint32(0xFF))
-            mag = np.int64(h >> np.uint32(9))
-            x = mag * zw[layer]
-            if (h >> np.uint32(8)) & np.uint32(1):
-                x = -x
             j = 2 * i + t
             if j < n:
-                if mag < zk[layer]:
-                    out[j] = x
-                else:
-                    out[j] = np.nan  # finished below
-                    rejected += 1
+                x = _ziggurat_fast((w >> np.uint64(32)) if t else (w & np.uint64(0xFFFFFFFF)), zk, zw)
+                out[j] = x  # NaN: finished below
+                rejected += np.isnan(x)
     if rejected == 0:
         return
     c = n // 2 + 2
@@ -309,13 +314,8 @@ def _gamma_attempts(sub, t, word, dd, c, zk, zw, zf):
     (value, next word index)."""
     while True:
         h = word & np.uint64(0xFFFFFFFF)
-        layer = np.intp(h & np.uint64(0xFF))
-        mag = np.int64(h >> np.uint64(9))
-        if mag < zk[layer]:
-            x = mag * zw[layer]
-            if (h >> np.uint64(8)) & np.uint64(1):
-                x = -x
-        else:
+        x = _ziggurat_fast(h, zk, zw)
+        if np.isnan(x):
             x, t = _ziggurat_rest(sub, t, h, zk, zw, zf)
         v = 1.0 + c * x
         if v > 0.0:
@@ -330,20 +330,6 @@ def _gamma_attempts(sub, t, word, dd, c, zk, zw, zf):
 
 # values per block of the Beta kernel: its word and normal buffers stay in L1
 _BETA_BLOCK = 256
-
-
-@njit(nogil=True, cache=True, inline="always")
-def _ziggurat_fast(h, zk, zw):
-    """The ziggurat's fast path for the 32-bit candidate ``h``: the normal value, or NaN
-    where the candidate needs the full draw (:func:`_ziggurat_rest`)."""
-    layer = np.intp(h & np.uint64(0xFF))
-    mag = np.int64(h >> np.uint64(9))
-    # the sign bit set from the candidate's bit 8 without a branch (a coin flip, which a
-    # branch would mispredict half the time)
-    x = float64_from_bits(
-        bits_of_float64(mag * zw[layer]) | np.int64((h >> np.uint64(8)) & np.uint64(1)) << 63
-    )
-    return x if mag < zk[layer] else np.nan
 
 
 @njit(nogil=True, cache=True, inline="always", error_model="numpy")

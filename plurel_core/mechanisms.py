@@ -25,7 +25,6 @@ numba). Matrix products stay small enough for BLAS to run them on one thread
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -1334,6 +1333,16 @@ class PreparedPartial:
 _NO_SIGNS = np.zeros((0, 0), dtype=np.uint8)
 
 
+def concatenated_tables(tables: list[np.ndarray], dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """``tables`` (each (rows, ``dim``)) one under another, and the row each one starts at
+    (the layout :class:`GatheredAggregation` reads through offsets)."""
+    starts = np.zeros(len(tables), dtype=np.int64)
+    if len(tables) > 1:
+        starts[1:] = np.cumsum([t.shape[0] for t in tables[:-1]])
+    values = np.concatenate(tables) if tables else np.empty((0, dim), dtype=F32)
+    return values, starts
+
+
 class GatheredAggregation:
     """The aggregation of one SCM node's parent embeddings, row by row.
 
@@ -1361,8 +1370,8 @@ class GatheredAggregation:
         if code_rows is None:
             codes = np.stack(codes).astype(np.int32, copy=False)
             code_rows = list(range(len(tables)))
-        offsets = np.array(list(itertools.accumulate((t.shape[0] for t in tables[:-1]), initial=0)), np.int64)
-        self._prepare(name, np.concatenate(tables), offsets, codes, code_rows, clamp, partial)
+        values, offsets = concatenated_tables(tables, tables[0].shape[1])
+        self._prepare(name, values, offsets, codes, code_rows, clamp, partial)
 
     @classmethod
     def of_values(

@@ -87,6 +87,7 @@ from .mechanisms import (
     NumericalEncoder,
     PreparedPartial,
     clip,
+    concatenated_tables,
     evaluate_mlps,
 )
 from .postprocess import postprocess_table
@@ -785,13 +786,12 @@ class _NodeInputs:
         # reads row offsets[p] + codes[code_rows[p], r] of it for child row r. The last row
         # of ``codes`` is the row numbers themselves, which the per-row parents read (their
         # offsets shift them to the chunk's block of the buffer)
-        self.tabled = np.concatenate(tables) if tables else np.empty((0, d), dtype=F32)
+        self.tabled, starts = concatenated_tables(tables, d)
         self.codes = codes
         self.is_row = np.array([u in per_row for u in parents])
         self.code_rows = np.full(len(parents), codes.shape[0] - 1, dtype=np.int64)
         self.code_rows[~self.is_row] = code_rows
         # per-row parents: their index in the stack; tabled ones: where their table starts
-        starts = np.cumsum([0] + [t.shape[0] for t in tables[:-1]]) if tables else np.zeros(0)
         self.row_index = np.cumsum(self.is_row) - 1
         self.table_start = np.zeros(len(parents), dtype=np.int64)
         self.table_start[~self.is_row] = starts
