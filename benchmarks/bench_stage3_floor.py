@@ -39,6 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from plurel_core import Config, draws, generate, mechanisms, scm  # noqa: E402
+from plurel_core.activation_kernels import KINDS  # noqa: E402
 
 F32 = np.float32
 
@@ -111,29 +112,17 @@ class WorkCounter:
     def __init__(self) -> None:
         self.counts: collections.Counter[str] = collections.Counter()
         self._lock = threading.Lock()
-        # activation function -> registry name (static activations are one function each;
-        # random sines are a closure per draw, told apart by name)
-        self._names = {}
-        for name in mechanisms.ACTIVATIONS:
-            fn = mechanisms.ACTIVATIONS[name](np.random.default_rng(0))
-            self._names.setdefault(id(fn), name)
         self._saved = {}
-
-    def _name(self, fn) -> str:
-        name = self._names.get(id(fn))
-        if name is None:
-            name = "random_sines" if "_random_sines" in getattr(fn, "__qualname__", "") else "?"
-        return name
 
     def __enter__(self) -> WorkCounter:
         matmul_rows = mechanisms.matmul_rows
-        run_groups = mechanisms._run_activation_groups
+        run_activations = mechanisms._run_activations
         beta_values = scm.beta_values
         fold = mechanisms._aggregate_rows
         structure = scm.sample_table_structure
         self._saved = {
             "matmul_rows": matmul_rows,
-            "groups": run_groups,
+            "activations": run_activations,
             "beta": beta_values,
             "fold": fold,
             "structure": structure,
@@ -148,11 +137,11 @@ class WorkCounter:
                 counts["macs"] += rows * k * o
             return matmul_rows(x, w)
 
-        def counted_groups(h, groups):
+        def counted_activations(h, plan):
             with lock:
-                for start, stop, fn, _, _ in groups:
-                    counts[f"act:{self._name(fn)}"] += (stop - start) * h.shape[1] * h.shape[2]
-            return run_groups(h, groups)
+                for kind in plan.kinds.tolist():
+                    counts[f"act:{KINDS[kind]}"] += h.shape[1] * h.shape[2]
+            return run_activations(h, plan)
 
         def counted_beta(key, start, shape, alpha, beta, scale=1.0):
             with lock:
@@ -174,7 +163,7 @@ class WorkCounter:
                     counts["structure_ns"] += int((time.thread_time() - t) * 1e9)
 
         mechanisms.matmul_rows = counted_matmul
-        mechanisms._run_activation_groups = counted_groups
+        mechanisms._run_activations = counted_activations
         scm.beta_values = counted_beta
         mechanisms._aggregate_rows = counted_fold
         scm.sample_table_structure = timed_structure
@@ -182,7 +171,7 @@ class WorkCounter:
 
     def __exit__(self, *exc) -> None:
         mechanisms.matmul_rows = self._saved["matmul_rows"]
-        mechanisms._run_activation_groups = self._saved["groups"]
+        mechanisms._run_activations = self._saved["activations"]
         scm.beta_values = self._saved["beta"]
         mechanisms._aggregate_rows = self._saved["fold"]
         scm.sample_table_structure = self._saved["structure"]

@@ -5,18 +5,17 @@ Everything works on float32 arrays of shape ``(rows, dim)`` and is frozen at con
 all random parameters are drawn from the ``rng`` passed in, so calling a mechanism twice on
 the same rows gives the same result. MLPs have no biases (``x @ W`` per layer).
 
-Numerical safety: no float32 input, however large, makes an activation overflow (softplus
-via ``log1p(exp(-|x|))``, sigmoid via ``tanh``, the few whose arithmetic could overflow
-see inputs clipped to ±1e30), and its output, after the random scale ``e^U(lo, hi)``, is
-clamped to ``± activation_clamp``. Aggregations clamp each weighted parent embedding to
-``± embedding_clamp`` and leave the aggregated value as it is; ``product`` is computed in
-log space and ``logsumexp`` with a running maximum (or, in the row kernel, from mantissa /
-exponent pairs). A product beyond ±1e30 saturates there: float32 arithmetic would give
+Numerical safety: no float32 input, however large, makes an activation overflow (they are
+computed from e^-|x| where an exponential could, or in float64), and its output, after the
+random scale ``e^U(lo, hi)``, is clamped to ``± activation_clamp``. Aggregations clamp each
+weighted parent embedding to ``± embedding_clamp`` and leave the aggregated value as it is;
+``product`` is computed in log space and ``logsumexp`` with a running maximum (or, in the
+row kernel, from mantissa / exponent pairs). A product beyond ±1e30 saturates there: float32 arithmetic would give
 ±inf past 3.4e38, then NaN through the next weights (the decoder's first product of a
 saturated value still stays finite).
 
 Speed: a table's SCM has thousands of random MLPs, so MLPs are evaluated in stacks
-(:class:`MLPStack`: one product per layer, one call per distinct activation, the plan
+(:class:`MLPStack`: one product and one compiled activation pass per layer, the plan
 worked out once), each activation's scale is folded into the next layer's weights, and the
 per-row fold of a node's parents is one compiled loop (:class:`GatheredAggregation`,
 numba). Matrix products stay small enough for BLAS to run them on one thread
@@ -32,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from .activation_kernels import MAX_SINES, activate_stack, compiled_activation, random_sines_activation
 from .config import FeaturePriors, sample_range, sample_set
 from .draws import bernoulli_mask, standard_normal, uniform, zero_random_inputs
 from .registry import Registry, tagged
@@ -71,261 +71,55 @@ F32 = np.float32
 # the clip ufunc itself: np.clip adds several Python-level calls around it, which adds up
 # over the many small arrays of an SCM
 clip = getattr(getattr(np, "_core", None), "umath", np).clip
-
-
-# -- activations ------------------------------------------------------------------------
-# Each entry builds an activation f(x) from rng (most draw nothing). f may overwrite x.
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    # sigmoid(x) = (1 + tanh(x / 2)) / 2: no exp, so no overflow
-    y = np.tanh(x * F32(0.5))
-    y *= F32(0.5)
-    y += F32(0.5)
-    return y
-
-
-# Piecewise activations are written with clip where one side is a constant: numpy's float32
-# clip loop is about four times faster than maximum / minimum against a scalar, and those
-# are in turn several times faster than np.where.
 _INF = F32(np.inf)
 
 
-def _positive_part(x: np.ndarray) -> np.ndarray:
-    return clip(x, F32(0), _INF)
+# -- activations ------------------------------------------------------------------------
+# Each entry builds an activation f(x) from rng (only random sines draw). f may overwrite x.
+# All are compiled (plurel_core.activation_kernels): a stacked layer runs its members'
+# activations and clamps in one pass each.
 
 
-def _negative_part(x: np.ndarray) -> np.ndarray:
-    return clip(x, -_INF, F32(0))
-
-
-def _log1p_exp_neg_abs(x: np.ndarray) -> np.ndarray:
-    # log1p(e^-|x|), in one scratch array
-    t = np.abs(x)
-    np.negative(t, out=t)
-    np.exp(t, out=t)
-    return np.log1p(t, out=t)
-
-
-def _softplus(x: np.ndarray) -> np.ndarray:
-    # log(1 + e^x) = max(x, 0) + log1p(e^-|x|)
-    t = _log1p_exp_neg_abs(x)
-    t += _positive_part(x)
-    return t
-
-
-def _logsigmoid(x: np.ndarray) -> np.ndarray:
-    # log σ(x) = min(x, 0) − log1p(e^-|x|)
-    t = _log1p_exp_neg_abs(x)
-    np.subtract(_negative_part(x), t, out=t)
-    return t
-
-
-def _elu(x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
-    # x for x > 0, α (e^x − 1) otherwise: the two parts, each zero on the other side
-    neg = np.expm1(_negative_part(x))
-    if alpha != 1.0:
-        neg *= F32(alpha)
-    neg += _positive_part(x)
-    return neg
-
-
-def _smooth_bent(x: np.ndarray) -> np.ndarray:
-    # (√(x² + 1) − 1) / 2 + x; x² is formed from |x| ≤ 1e18 (no overflow), and beyond that
-    # √(x² + 1) rounds to |x| in float32 anyway
-    a = np.abs(x)
-    r = clip(a, F32(0), F32(1e18))
-    r *= r
-    r += F32(1)
-    np.sqrt(r, out=r)
-    np.maximum(r, a, out=r)
-    r -= F32(1)
-    r *= F32(0.5)
-    r += x
-    return r
-
-
-_SELU_ALPHA = 1.6732632423543772
-_SELU_SCALE = 1.0507009873554805
-
-
-def _static(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.random.Generator], Callable]:
+def _static(name: str) -> Callable[[np.random.Generator], Callable[[np.ndarray], np.ndarray]]:
+    fn = compiled_activation(name)
     return lambda rng: fn
 
 
-_TWO_PI = F32(2 * np.pi)
-_INV_TWO_PI = F32(1 / (2 * np.pi))
-
-
-_SIN_FAST_LIMIT = F32(65536.0)
-
-
-def _wrap(t: np.ndarray) -> np.ndarray:
-    """``t`` with its elements beyond ±65536 shifted by multiples of 2π into about [-π, π]
-    (in place).
-
-    numpy's float32 sin/cos are fast and accurate up to there but fall back to a slow
-    scalar path beyond; float32 values beyond 1e12 carry no phase information anyway, so
-    those elements are clipped first and three reduction passes then reach [-π, π]. The
-    choice is per element, so a value's result never depends on its neighbours.
-    """
-    if t.size and (t.max() > _SIN_FAST_LIMIT or t.min() < -_SIN_FAST_LIMIT):
-        big = np.abs(t) > _SIN_FAST_LIMIT
-        sub = clip(t[big], F32(-1e12), F32(1e12))
-        for _ in range(3):
-            sub -= np.rint(sub * _INV_TWO_PI) * _TWO_PI
-        t[big] = sub
-    return t
-
-
-def _sin(x: np.ndarray) -> np.ndarray:
-    return np.sin(_wrap(x), out=x)
-
-
-def _cos(x: np.ndarray) -> np.ndarray:
-    return np.cos(_wrap(x), out=x)
-
-
-# rrelu in inference mode (as torch evaluates it outside training): the fixed negative
-# slope (lower + upper) / 2 of its default range [1/8, 1/3]
-_RRELU_SLOPE = F32((1 / 8 + 1 / 3) / 2)
-
-
-def _rrelu(x: np.ndarray) -> np.ndarray:
-    return np.maximum(x, x * _RRELU_SLOPE)
-
-
-# erfc(z) = t · exp(-z² + P(2t - 1)) with t = 1 / (1 + z / 2) for z >= 0: P is a degree-16
-# least-squares Chebyshev fit of log(erfc(z) e^{z²} / t) on t in (0, 1], expanded to powers
-# (highest first, for Horner). Relative error below 1e-11 for every z >= 0, far below
-# float32's rounding, where the library erf / erfc cost about 20 ns per value here.
-_ERFC_POLY = np.array([
-    3.1829983818832248e-06, -3.736338113475363e-06, -2.0847548616180102e-05, 3.473143997079113e-05,
-    6.246690715569313e-05, -0.0001756420178969533, -8.868040822556176e-05, 0.000673998510731948,
-    -0.00014794269178331133, -0.0023458401113833453, 0.001759255151807759, 0.008824935999333362,
-    -0.009872720046810887, -0.04689560971131905, 0.047343307972203194, 0.6726432239618498,
-    -0.671794084063562,
-])  # fmt: skip
-
-
-@njit(nogil=True, cache=True, inline="always", error_model="numpy")
-def _erfc_nonnegative(z):
-    t = 1.0 / (1.0 + 0.5 * z)
-    s = 2.0 * t - 1.0
-    p = 0.0
-    for i in range(_ERFC_POLY.shape[0]):
-        p = p * s + _ERFC_POLY[i]
-    # (beyond z ≈ 26.6 erfc is below 1e-307: any result there rounds to 0 in float32)
-    return t * _exp(max(p - z * z, -707.0))
-
-
-@njit(nogil=True, cache=True, error_model="numpy")
-def _gelu_in_place(x):
-    # the exact form x · Φ(x) = x · erfc(-x / √2) / 2, in float64 (no overflow for any
-    # float32 input: erfc lies in [0, 2]); a plain loop, which the compiler vectorises
-    for i in range(x.shape[0]):
-        v = np.float64(x[i])
-        z = v * 0.7071067811865476
-        tail = _erfc_nonnegative(abs(z))
-        x[i] = np.float32(0.5 * v * (tail if z <= 0.0 else 2.0 - tail))
-
-
-def _gelu(x: np.ndarray) -> np.ndarray:
-    y = np.ascontiguousarray(x, dtype=F32)
-    _gelu_in_place(y.reshape(-1))
-    return y
-
-
-# elements per block of random_sines (up to 7 rows of this many float32 stay in L2)
-_SINES_BLOCK = 16384
-
-
-_SINES_MAX_FREQ = 10.0
-
-
-def _random_sines(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
-    # a sum of m ~ U{3..7} sines with frozen amplitudes N(0, 1), frequencies log-uniform
-    # on [0.1, 10] and phases U(0, 2π)
-    m = int(rng.integers(3, 8))
-    amp = rng.standard_normal(m).astype(F32)
-    freq = np.exp(rng.uniform(math.log(0.1), math.log(_SINES_MAX_FREQ), m)).astype(F32)
-    phase = rng.uniform(0, 2 * np.pi, m).astype(F32)
-
-    # |w x + p| stays below the fast sin range for every sine when |x| does below this
-    safe = F32((_SIN_FAST_LIMIT - 7) / _SINES_MAX_FREQ)
-
-    def f(x: np.ndarray) -> np.ndarray:
-        # all m sines of a block of elements in one (m, block) array, summed down its first
-        # axis (in sine order, as a running sum would); blocks keep the array in cache
-        # (not a matrix product: BLAS would spread a product this size over threads, which
-        # stalls when the cores are busy)
-        flat = x.reshape(-1)
-        wrap = flat.size > 0 and (flat.max() > safe or flat.min() < -safe)
-        out = np.empty_like(flat, dtype=F32)
-        for start in range(0, flat.size, _SINES_BLOCK):
-            t = np.multiply.outer(freq, flat[start : start + _SINES_BLOCK])
-            t += phase[:, None]
-            if wrap:
-                _wrap(t)
-            np.sin(t, out=t)
-            t *= amp[:, None]
-            t.sum(axis=0, out=out[start : start + _SINES_BLOCK])
-        return out.reshape(x.shape)
-
-    return f
-
-
-def _signed_log1p(x: np.ndarray) -> np.ndarray:
-    return np.copysign(np.log1p(np.abs(x)), x)
-
-
-# traits: bounded = outputs within ±7 (clamping them to a bound of at least 7 is a no-op);
-# saturating = maps most inputs onto a few values or 0 (diagnostics blame it for flat
-# columns); overflow_prone = arithmetic that could overflow float32 near its maximum
+# traits: bounded = outputs within ±7; saturating = maps most inputs onto a few values or 0
+# (diagnostics blame it for flat columns); periodic, piecewise_linear, smooth_relu: the
+# groups the app offers as quick choices
 ACTIVATIONS: Registry[Callable[[np.random.Generator], Callable[[np.ndarray], np.ndarray]]] = Registry(
     "activation",
     {
-        "relu": tagged(_static(lambda x: clip(x, F32(0), _INF, out=x)), "piecewise_linear", "saturating"),
-        "elu": tagged(_static(_elu), "smooth_relu"),
-        "selu": tagged(
-            _static(lambda x: _elu(x, _SELU_ALPHA) * F32(_SELU_SCALE)), "smooth_relu", "overflow_prone"
-        ),
-        "silu": tagged(_static(lambda x: x * _sigmoid(x)), "smooth_relu"),
-        "softsign": tagged(_static(lambda x: x / (np.abs(x) + F32(1))), "bounded"),
-        "tanh": tagged(_static(lambda x: np.tanh(x, out=x)), "bounded"),
-        "sigmoid": tagged(_static(_sigmoid), "bounded"),
-        "hardswish": tagged(_static(lambda x: x * (clip(x + F32(3), 0, 6) / F32(6))), "saturating"),
-        "mish": tagged(_static(lambda x: x * np.tanh(_softplus(x))), "smooth_relu"),
-        "leaky_relu": tagged(_static(lambda x: np.maximum(x, x * F32(0.01))), "piecewise_linear"),
-        "gelu": tagged(_static(_gelu), "smooth_relu"),
-        "softplus": tagged(_static(_softplus), "smooth_relu"),
-        "hardsigmoid": tagged(
-            _static(lambda x: clip(x / F32(6) + F32(0.5), 0, 1)), "bounded", "piecewise_linear", "saturating"
-        ),
-        "hardtanh": tagged(
-            _static(lambda x: clip(x, -1, 1, out=x)), "bounded", "piecewise_linear", "saturating"
-        ),
-        "celu": tagged(_static(_elu), "smooth_relu"),  # CELU with α = 1
-        "tanhshrink": _static(lambda x: x - np.tanh(x)),
-        "rrelu": tagged(_static(_rrelu), "piecewise_linear", "saturating"),
-        "logsigmoid": _static(_logsigmoid),
-        # x − clip(x, ±0.5) is x ∓ 0.5 beyond ±0.5 and 0 inside
-        "softshrink": tagged(
-            _static(lambda x: x - clip(x, F32(-0.5), F32(0.5))), "piecewise_linear", "saturating"
-        ),
-        "hardshrink": tagged(_static(lambda x: x * (np.abs(x) > F32(0.5))), "piecewise_linear", "saturating"),
-        "identity": tagged(_static(lambda x: x), "piecewise_linear"),
-        "abs": tagged(_static(lambda x: np.abs(x, out=x)), "piecewise_linear"),
-        "sin": tagged(_static(_sin), "bounded", "periodic"),
-        "cos": tagged(_static(_cos), "bounded", "periodic"),
-        # (not in place: numpy's in-place float32 sign is about ten times slower)
-        "sign": tagged(_static(np.sign), "bounded", "piecewise_linear", "saturating"),
-        "clamp": tagged(
-            _static(lambda x: clip(x, -1, 1, out=x)), "bounded", "piecewise_linear", "saturating"
-        ),
-        "signed_log1p": _static(_signed_log1p),
-        "smooth_bent": tagged(_static(_smooth_bent), "overflow_prone"),
-        "random_sines": tagged(_random_sines, "periodic", "overflow_prone"),
+        "relu": tagged(_static("relu"), "piecewise_linear", "saturating"),
+        "elu": tagged(_static("elu"), "smooth_relu"),
+        "selu": tagged(_static("selu"), "smooth_relu"),
+        "silu": tagged(_static("silu"), "smooth_relu"),
+        "softsign": tagged(_static("softsign"), "bounded"),
+        "tanh": tagged(_static("tanh"), "bounded"),
+        "sigmoid": tagged(_static("sigmoid"), "bounded"),
+        "hardswish": tagged(_static("hardswish"), "saturating"),
+        "mish": tagged(_static("mish"), "smooth_relu"),
+        "leaky_relu": tagged(_static("leaky_relu"), "piecewise_linear"),
+        "gelu": tagged(_static("gelu"), "smooth_relu"),
+        "softplus": tagged(_static("softplus"), "smooth_relu"),
+        "hardsigmoid": tagged(_static("hardsigmoid"), "bounded", "piecewise_linear", "saturating"),
+        "hardtanh": tagged(_static("hardtanh"), "bounded", "piecewise_linear", "saturating"),
+        "celu": tagged(_static("celu"), "smooth_relu"),  # CELU with α = 1
+        "tanhshrink": _static("tanhshrink"),
+        "rrelu": tagged(_static("rrelu"), "piecewise_linear", "saturating"),
+        "logsigmoid": _static("logsigmoid"),
+        "softshrink": tagged(_static("softshrink"), "piecewise_linear", "saturating"),
+        "hardshrink": tagged(_static("hardshrink"), "piecewise_linear", "saturating"),
+        "identity": tagged(_static("identity"), "piecewise_linear"),
+        "abs": tagged(_static("abs"), "piecewise_linear"),
+        "sin": tagged(_static("sin"), "bounded", "periodic"),
+        "cos": tagged(_static("cos"), "bounded", "periodic"),
+        "sign": tagged(_static("sign"), "bounded", "piecewise_linear", "saturating"),
+        "clamp": tagged(_static("clamp"), "bounded", "piecewise_linear", "saturating"),
+        "signed_log1p": _static("signed_log1p"),
+        "smooth_bent": _static("smooth_bent"),
+        "random_sines": tagged(random_sines_activation, "periodic"),
     },
     groups={
         "bounded": "bounded",
@@ -335,16 +129,6 @@ ACTIVATIONS: Registry[Callable[[np.random.Generator], Callable[[np.ndarray], np.
     },
 )
 """Activation builders: ``ACTIVATIONS[name](rng) -> f``; ``f(x)`` may overwrite ``x``."""
-
-
-_INPUT_LIMIT = F32(1e30)
-# activations whose arithmetic could overflow float32 for inputs near its maximum (a product
-# with a factor > 1 or a sum with x); their inputs are clipped to ±1e30 first
-_OVERFLOW_PRONE = ACTIVATIONS.trait_set("overflow_prone")
-# activations whose outputs lie within ±7: clamping them to a bound of at least 7 (the
-# usual case: 1e6 / e) is a no-op, skipped
-_BOUND_OF_BOUNDED = 7.0
-_BOUNDED = ACTIVATIONS.trait_set("bounded")
 
 
 @dataclass(slots=True)
@@ -670,59 +454,52 @@ def random_mlps(
     return mlps
 
 
-def _activation_groups(acts: list[Activation]) -> list[tuple[int, int, Callable, bool, tuple | None]]:
-    """Runs of equal activation functions in ``acts`` (members sharing one must be
-    contiguous): (start, stop, function, clip the input first, per-member clamp bounds
-    (low, high): float32 scalars for one member, else (members, 1, 1) float32 arrays; or
-    None when clamping cannot change anything)."""
-    groups = []
-    start = 0
+@dataclass(slots=True)
+class LayerActivations:
+    """One layer's activations for a (members, rows, d) stack, as
+    :func:`~plurel_core.activation_kernels.activate_stack` takes them: each member's kind
+    code (−1 for an activation registered without one), clamp bound (clamp / scale,
+    float32) and, for random sines, its sines; ``others``: (member, function, bound) of the
+    activations without a kind, applied one member at a time."""
+
+    kinds: np.ndarray
+    highs: np.ndarray
+    sines: np.ndarray
+    sine_counts: np.ndarray
+    others: list[tuple[int, Callable[[np.ndarray], np.ndarray], np.float32]]
+
+
+def _layer_activations(acts: list[Activation]) -> LayerActivations:
+    """The plan for ``acts[i]`` applied to member i."""
     count = len(acts)
-    while start < count:
-        act = acts[start]
-        fn, name = act.fn, act.name
-        stop = start + 1
-        while stop < count and acts[stop].fn is fn:
-            stop += 1
-        # (a scalar clamp is the faster loop; both signs are made once, not per call)
-        if stop == start + 1:
-            high = act.clamp / act.scale
-            clamps = name not in _BOUNDED or high < _BOUND_OF_BOUNDED
-            bound = (F32(-high), F32(high)) if clamps else None
-        else:
-            highs = [a.clamp / a.scale for a in acts[start:stop]]
-            clamps = name not in _BOUNDED or min(highs) < _BOUND_OF_BOUNDED
-            bound = None
-            if clamps:
-                high_array = np.array(highs, dtype=F32)[:, None, None]
-                bound = (-high_array, high_array)
-        groups.append((start, stop, fn, name in _OVERFLOW_PRONE, bound))
-        start = stop
-    return groups
+    sines = np.zeros((count, 3, MAX_SINES))
+    sine_counts = np.zeros(count, dtype=np.int8)
+    kinds = np.array([getattr(a.fn, "kind", -1) for a in acts], dtype=np.int8)
+    highs = np.array([a.clamp / a.scale for a in acts], dtype=F32)
+    for i, act in enumerate(acts):
+        if hasattr(act.fn, "sines"):
+            sines[i], sine_counts[i] = act.fn.sines, act.fn.sine_count
+    others = [(i, acts[i].fn, highs[i]) for i in np.flatnonzero(kinds < 0).tolist()]
+    return LayerActivations(kinds, highs, sines, sine_counts, others)
 
 
-def _run_activation_groups(h: np.ndarray, groups: list) -> None:
-    """Each group's activation applied in place to its slices of a (members, rows, d)
-    stack, then clamped (the scales are folded into the next layer's weights)."""
-    for start, stop, fn, clip_input, bound in groups:
-        sub = h[start:stop]
-        if clip_input:
-            clip(sub, -_INPUT_LIMIT, _INPUT_LIMIT, out=sub)
+def _run_activations(h: np.ndarray, plan: LayerActivations) -> None:
+    """The planned activations applied in place to a C-contiguous (members, rows, d)
+    float32 stack, then clamped (the scales are folded into the next layer's weights)."""
+    activate_stack(h, plan.kinds, plan.highs, plan.sines, plan.sine_counts)
+    for i, fn, high in plan.others:
+        sub = h[i]
         y = fn(sub)
         if y is not sub:
             sub[...] = y
-        if bound is not None:
-            clip(sub, bound[0], bound[1], out=sub)
+        clip(sub, -high, high, out=sub)
 
 
 def _apply_activations(h: np.ndarray, acts: list[Activation]) -> np.ndarray:
-    """``acts[i]`` applied to ``h[i]`` of a (members, rows, d) stack, in place, without the
-    scales (the caller folds each member's scale into its next layer's weights).
-
-    Members sharing an activation function must be contiguous: each run is one call of
-    the function on a view (and one clamp, with per-member bounds, when it needs one).
-    """
-    _run_activation_groups(h, _activation_groups(acts))
+    """``acts[i]`` applied to ``h[i]`` of a C-contiguous (members, rows, d) float32 stack,
+    in place, without the scales (the caller folds each member's scale into its next
+    layer's weights)."""
+    _run_activations(h, _layer_activations(acts))
     return h
 
 
@@ -752,9 +529,8 @@ class _StackLayer:
     ``width`` members enter the layer; those whose last layer it is (``ends``: member
     indices; ``done``: their slices of the stack) are written to the output. When their
     last layer and the others' hidden layer differ in shape they are two products
-    (``split``), else one. The remaining members are then reordered (``reorder``) so
-    that each activation function is one contiguous run (``groups``: start, stop,
-    function, clip the input first, per-member clamp bounds or None).
+    (``split``), else one; with one product, the members that go on are then taken out
+    of it (``survivors``). They take their ``activations`` (None after the last layer).
     """
 
     width: int
@@ -764,19 +540,18 @@ class _StackLayer:
     keep: np.ndarray | None
     w_ends: np.ndarray | None
     w: np.ndarray | None
-    reorder: np.ndarray | None
-    groups: list[tuple[int, int, Callable, bool, tuple | None]]
+    survivors: np.ndarray | None
+    activations: LayerActivations | None
 
 
 class MLPStack:
-    """Several MLPs with equal in/out dims, evaluated together: one stacked product per
-    layer and one call per distinct activation function per layer (far fewer numpy calls
-    than one MLP at a time).
+    """Several MLPs with equal in/out dims, evaluated together: one stacked product and one
+    compiled activation call per layer (far fewer calls than one MLP at a time).
 
-    Everything that does not depend on the input is worked out once, here: the order of
-    the members in the stack, the stacked weights (each times the scale of the member's
-    preceding activation, so activations never multiply their outputs by it), the runs
-    of equal activation functions and their clamp bounds. Calling it on ``x`` of shape
+    Everything that does not depend on the input is worked out once, here: which members
+    end at which layer, the stacked weights (each times the scale of the member's
+    preceding activation, so activations never multiply their outputs by it), the
+    activations' kinds and clamp bounds. Calling it on ``x`` of shape
     (len(mlps), rows, in), or (1, rows, in) shared by all, returns (len(mlps), rows, out)
     float32; each member's result equals evaluating it alone. ``mlps`` keeps the members.
     """
@@ -786,12 +561,11 @@ class MLPStack:
         self.mlps = mlps
         self.count, self.out_dim = count, mlps[0].out_dim
         if count == 1:
-            # one MLP (a decoder): a product and its activation per layer, nothing to group
-            # or stack (the weights are views, scaled copies after the first layer)
+            # one MLP (a decoder): a product and its activation per layer, nothing to stack
+            # (the weights are views, scaled copies after the first layer)
             (mlp,) = mlps
             acts, weights = mlp.activations, mlp.weights
             last = len(acts)
-            self.first_order = None
             self.layers = []
             for layer in range(last + 1):
                 w = weights[layer] * F32(acts[layer - 1].scale) if layer else weights[0]
@@ -804,19 +578,14 @@ class MLPStack:
                         keep=_FIRST,
                         w_ends=None,
                         w=w[None],
-                        reorder=None,
-                        groups=_activation_groups(acts[layer : layer + 1]),
+                        survivors=None,
+                        activations=_layer_activations(acts[layer : layer + 1]) if layer < last else None,
                     )
                 )
             return
         depth = [len(m.weights) for m in mlps]
         acts_of = [m.activations for m in mlps]
-        # members ordered by their first activation, so the first products (of a shared
-        # input) come out already grouped
-        first: dict[int, int] = {}
-        key = [first.setdefault(id(a[0].fn), len(first)) if a else -1 for a in acts_of]
-        active = sorted(range(count), key=key.__getitem__)
-        self.first_order = None if active == list(range(count)) else np.array(active, dtype=np.intp)
+        active = list(range(count))
         self.layers: list[_StackLayer] = []
         scales: list[float] | None = None  # of the activations before this layer, per active member
         layer = 0
@@ -840,23 +609,16 @@ class MLPStack:
             w = _stacked_weights(mlps, active, layer, scales)
             step = _StackLayer(
                 width, split, np.array(ends, dtype=np.intp) if ends else None,
-                np.array(done, dtype=np.intp) if ends else None, keep_sel, w_ends, w, None, [],
+                np.array(done, dtype=np.intp) if ends else None, keep_sel, w_ends, w, None, None,
             )  # fmt: skip
             self.layers.append(step)
             if not keep:
                 break
-            # group members by activation function (first-occurrence order)
-            acts = [acts_of[active[j]][layer] for j in keep]
-            order: dict[int, int] = {}
-            key = [order.setdefault(id(a.fn), len(order)) for a in acts]
-            if len(order) < len(acts) and key != sorted(key):
-                perm = sorted(range(len(acts)), key=key.__getitem__)
-                keep = [keep[p] for p in perm]
-                acts = [acts[p] for p in perm]
-            if keep != list(range(len(active) if not split else len(keep))):
-                step.reorder = np.array(keep, dtype=np.intp)
+            if len(keep) < len(active):
+                step.survivors = np.array(keep, dtype=np.intp)
             active = [active[j] for j in keep]
-            step.groups = _activation_groups(acts)
+            acts = [acts_of[i][layer] for i in active]
+            step.activations = _layer_activations(acts)
             scales = [a.scale for a in acts]
             layer += 1
 
@@ -864,8 +626,6 @@ class MLPStack:
         """The members' outputs, (len(mlps), rows, out) float32, written into ``out`` (such
         an array, e.g. a view into a larger buffer) when given."""
         x = np.asarray(x, dtype=F32)
-        if x.shape[0] > 1 and self.first_order is not None:
-            x = x[self.first_order]
         if out is None:
             out = np.empty((self.count, x.shape[1], self.out_dim), dtype=F32)
         h = x
@@ -878,11 +638,11 @@ class MLPStack:
                 h = matmul_rows(h, step.w)
                 if step.ends is not None:
                     out[step.ends] = h[step.done]
-            if not step.groups:
+            if step.activations is None:
                 break
-            if step.reorder is not None:
-                h = h[step.reorder]
-            _run_activation_groups(h, step.groups)
+            if step.survivors is not None:
+                h = h[step.survivors]
+            _run_activations(h, step.activations)
         return out
 
 

@@ -27,7 +27,7 @@ def test_work_counter_counts_every_kernel_and_leaves_the_database_unchanged() ->
     def wrapped():
         return (
             mechanisms.matmul_rows,
-            mechanisms._run_activation_groups,
+            mechanisms._run_activations,
             mechanisms._aggregate_rows,
             scm.beta_values,
             scm.sample_table_structure,

@@ -125,16 +125,23 @@ def test_gelu_is_correctly_rounded_also_in_its_tail():
 
 
 def test_random_sines_draw_normal_amplitudes_and_log_uniform_frequencies():
-    # the closure keeps its frozen draws: amplitudes N(0, 1), frequencies log-uniform on
-    # [0.1, 10], phases U(0, 2π)
-    amps, freqs, phases = [], [], []
+    # the function keeps its frozen draws: 3 to 7 sines, amplitudes N(0, 1), frequencies
+    # log-uniform on [0.1, 10], phases U(0, 2π); and it computes their sum
+    amps, freqs, phases, counts = [], [], [], []
+    x = np.linspace(-20, 20, 401).astype(np.float32)
     for seed in range(400):
         f = ACTIVATIONS["random_sines"](np.random.default_rng(seed))
-        cells = dict(zip(f.__code__.co_freevars, f.__closure__, strict=True))
-        amps.extend(cells["amp"].cell_contents)
-        freqs.extend(cells["freq"].cell_contents)
-        phases.extend(cells["phase"].cell_contents)
+        amp, freq, phase = f.sines[:, : f.sine_count]
+        assert not f.sines[:, f.sine_count :].any()
+        amps.extend(amp)
+        freqs.extend(freq)
+        phases.extend(phase)
+        counts.append(f.sine_count)
+        if seed < 20:
+            expected = (amp[:, None] * np.sin(freq[:, None] * x.astype(np.float64) + phase[:, None])).sum(0)
+            np.testing.assert_allclose(f(x.copy()), expected, rtol=1e-6, atol=1e-6)
     amps, freqs, phases = (np.array(v, dtype=np.float64) for v in (amps, freqs, phases))
+    assert set(counts) == {3, 4, 5, 6, 7}
     assert abs(amps.mean()) < 0.1 and abs(amps.std() - 1) < 0.05 and np.abs(amps).max() > 2.5
     assert 0.1 <= freqs.min() and freqs.max() <= 10
     logf = np.log10(freqs)
