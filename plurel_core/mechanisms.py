@@ -324,29 +324,34 @@ _SINGLE_THREAD_WORK = 1 << 18
 ROW_BLOCK = 256
 
 
-def matmul_rows(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+def matmul_rows(x: np.ndarray, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``x @ w`` for float32 ``x`` of shape (..., rows, k) and ``w`` of shape (..., k, out)
-    (leading axes broadcast), computed in blocks of rows."""
+    (leading axes broadcast), computed in blocks of rows; written into ``out`` (an array of
+    the result's shape, e.g. a slice of a larger one) when given."""
+    if out is not None and not out.flags.c_contiguous:
+        out[...] = matmul_rows(x, w)
+        return out
     rows, k = x.shape[-2:]
     o = w.shape[-1]
+    lead = x.shape[:-2] if x.shape[:-2] == w.shape[:-2] else np.broadcast_shapes(x.shape[:-2], w.shape[:-2])
+    if out is None:
+        out = np.empty(lead + (rows, o), dtype=np.result_type(x, w))
     if k == 1:
         # an outer product: one multiplication per element, exactly what the product gives
         if (
             x.ndim == w.ndim == 3
-            and x.dtype == w.dtype == F32
+            and x.dtype == w.dtype == out.dtype == F32
             and (x.shape[0] == 1 or w.shape[0] in (1, x.shape[0]))
         ):
-            return _outer_rows(x, w, np.empty((max(x.shape[0], w.shape[0]), rows, o), dtype=F32))
-        return x * w
+            return _outer_rows(x, w, out)
+        return np.multiply(x, w, out=out)
     block = ROW_BLOCK
     while block > 1 and block * k * o > _SINGLE_THREAD_WORK:
         block //= 2
     if rows <= block:
-        return np.matmul(x, w)
+        return np.matmul(x, w, out=out)
     full = rows - rows % block
-    lead = x.shape[:-2] if x.shape[:-2] == w.shape[:-2] else np.broadcast_shapes(x.shape[:-2], w.shape[:-2])
     xb = x[..., :full, :].reshape(x.shape[:-2] + (full // block, block, k))
-    out = np.empty(lead + (rows, o), dtype=np.result_type(x, w))
     # the blocks are written straight into the result: its first ``full`` rows viewed as
     # blocks (splitting the row axis is always a view), the remaining rows after them
     np.matmul(xb, w[..., None, :, :], out=out[..., :full, :].reshape(lead + (full // block, block, o)))
@@ -518,8 +523,12 @@ def _stacked_weights(
     return w
 
 
-# the member index of a one-member stack (shared: never written to)
-_FIRST = np.zeros(1, dtype=np.intp)
+def _selection(positions: list[int]) -> slice | np.ndarray:
+    """``positions`` as an index of the member axis: a slice when they are one ascending
+    run (a view, and one copy where an array index makes two), else an intp array."""
+    if positions == list(range(positions[0], positions[0] + len(positions))):
+        return slice(positions[0], positions[0] + len(positions))
+    return np.array(positions, dtype=np.intp)
 
 
 @dataclass
@@ -527,21 +536,24 @@ class _StackLayer:
     """One layer of an :class:`MLPStack`: its products, then its activations.
 
     ``width`` members enter the layer; those whose last layer it is (``ends``: member
-    indices; ``done``: their slices of the stack) are written to the output. When their
+    indices; ``done``: their positions in the stack) are written to the output. When their
     last layer and the others' hidden layer differ in shape they are two products
-    (``split``), else one; with one product, the members that go on are then taken out
-    of it (``survivors``). They take their ``activations`` (None after the last layer).
+    (``split``; ``keep``: the positions that go on), else one; with one product, the
+    members that go on are then taken out of it (``survivors``). ``final``: every member
+    ends here. The others take their ``activations``. Indices are slices where they can
+    be: with members in order of depth (see :class:`MLPStack`) they all are.
     """
 
     width: int
     split: bool
-    ends: np.ndarray | None
-    done: np.ndarray | None
-    keep: np.ndarray | None
+    final: bool
+    ends: slice | np.ndarray | None
+    done: slice | np.ndarray | None
+    keep: slice | np.ndarray | None
     w_ends: np.ndarray | None
-    w: np.ndarray | None
-    survivors: np.ndarray | None
-    activations: LayerActivations | None
+    w: np.ndarray
+    survivors: slice | np.ndarray | None = None
+    activations: LayerActivations | None = None
 
 
 class MLPStack:
@@ -554,6 +566,8 @@ class MLPStack:
     activations' kinds and clamp bounds. Calling it on ``x`` of shape
     (len(mlps), rows, in), or (1, rows, in) shared by all, returns (len(mlps), rows, out)
     float32; each member's result equals evaluating it alone. ``mlps`` keeps the members.
+    Members given in order of depth (fewest layers first) are the fastest: each layer's
+    finished members are then one block, written to the output by the product itself.
     """
 
     def __init__(self, mlps: list[RandomMLP]):
@@ -569,19 +583,11 @@ class MLPStack:
             self.layers = []
             for layer in range(last + 1):
                 w = weights[layer] * F32(acts[layer - 1].scale) if layer else weights[0]
-                self.layers.append(
-                    _StackLayer(
-                        width=1,
-                        split=False,
-                        ends=_FIRST if layer == last else None,
-                        done=_FIRST,
-                        keep=_FIRST,
-                        w_ends=None,
-                        w=w[None],
-                        survivors=None,
-                        activations=_layer_activations(acts[layer : layer + 1]) if layer < last else None,
-                    )
-                )
+                step = _StackLayer(1, False, layer == last, slice(0, 1), slice(0, 1), None, None, w[None])
+                if layer < last:
+                    step.ends = step.done = None
+                    step.activations = _layer_activations(acts[layer : layer + 1])
+                self.layers.append(step)
             return
         depth = [len(m.weights) for m in mlps]
         acts_of = [m.activations for m in mlps]
@@ -601,21 +607,21 @@ class MLPStack:
             w_ends = keep_sel = None
             if split:
                 w_ends = _stacked_weights(mlps, ends, layer, scales and [scales[j] for j in done])
-                keep_sel = np.array(keep, dtype=np.intp)
+                keep_sel = _selection(keep)
                 if scales:
                     scales = [scales[j] for j in keep]
                 active = [active[j] for j in keep]
                 keep = list(range(len(active)))
             w = _stacked_weights(mlps, active, layer, scales)
             step = _StackLayer(
-                width, split, np.array(ends, dtype=np.intp) if ends else None,
-                np.array(done, dtype=np.intp) if ends else None, keep_sel, w_ends, w, None, None,
+                width, split, not keep, _selection(ends) if ends else None, _selection(done) if ends else None,
+                keep_sel, w_ends, w,
             )  # fmt: skip
             self.layers.append(step)
             if not keep:
                 break
             if len(keep) < len(active):
-                step.survivors = np.array(keep, dtype=np.intp)
+                step.survivors = _selection(keep)
             active = [active[j] for j in keep]
             acts = [acts_of[i][layer] for i in active]
             step.activations = _layer_activations(acts)
@@ -632,13 +638,21 @@ class MLPStack:
         for step in self.layers:
             shared = h.shape[0] == 1 and step.width > 1
             if step.split:
-                out[step.ends] = matmul_rows(h if shared else h[step.done], step.w_ends)
+                src = h if shared else h[step.done]
+                if isinstance(step.ends, slice):
+                    matmul_rows(src, step.w_ends, out=out[step.ends])
+                else:
+                    out[step.ends] = matmul_rows(src, step.w_ends)
                 h = matmul_rows(h if shared else h[step.keep], step.w)
+            elif step.final and isinstance(step.ends, slice):
+                # every member ends here, as one block: the product is the output
+                matmul_rows(h, step.w, out=out[step.ends])
+                break
             else:
                 h = matmul_rows(h, step.w)
                 if step.ends is not None:
                     out[step.ends] = h[step.done]
-            if step.activations is None:
+            if step.final:
                 break
             if step.survivors is not None:
                 h = h[step.survivors]

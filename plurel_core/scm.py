@@ -777,9 +777,13 @@ class _NodeInputs:
             self.max_chunk_rows = None
             return
         self.fold = None
-        self.per_row = per_row
-        self.stack = MLPStack(mlps)
-        self.weights = weights
+        # the stack's members in order of depth (each layer's finished encoders are then one
+        # block of the output); which parent reads which block is kept in ``row_index``
+        order = sorted(range(len(mlps)), key=lambda i: len(mlps[i].weights))
+        columns = list(per_row.values())
+        self.row_values = [columns[i] for i in order]
+        self.stack = MLPStack([mlps[i] for i in order])
+        self.weights = np.asarray(weights)[order]
         d = mlps[0].out_dim
         # one buffer per chunk holds the per-row parents' encodings (written there by the
         # stack) followed by the tabled parents' tables (concatenated once, here); parent p
@@ -792,7 +796,8 @@ class _NodeInputs:
         self.code_rows = np.full(len(parents), codes.shape[0] - 1, dtype=np.int64)
         self.code_rows[~self.is_row] = code_rows
         # per-row parents: their index in the stack; tabled ones: where their table starts
-        self.row_index = np.cumsum(self.is_row) - 1
+        self.row_index = np.zeros(len(parents), dtype=np.int64)
+        self.row_index[self.is_row] = np.argsort(order)
         self.table_start = np.zeros(len(parents), dtype=np.int64)
         self.table_start[~self.is_row] = starts
         # whole row blocks of encodings per chunk within the float budget (floats per row:
@@ -807,7 +812,7 @@ class _NodeInputs:
         m = noise.shape[0]
         encoded = self.num_encoded * m
         values = np.empty((encoded + self.tabled.shape[0], self.tabled.shape[1]), dtype=F32)
-        x = np.stack([v[r0 : r0 + m] for v in self.per_row.values()])[:, :, None]
+        x = np.stack([v[r0 : r0 + m] for v in self.row_values])[:, :, None]
         stack = self.stack(x, out=values[:encoded].reshape(self.num_encoded, m, -1))
         _weigh(stack, self.weights, self.clamp)
         values[encoded:] = self.tabled
