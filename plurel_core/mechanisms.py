@@ -474,16 +474,21 @@ class LayerActivations:
     others: list[tuple[int, Callable[[np.ndarray], np.ndarray], np.float32]]
 
 
+# the sines of a layer without random sines (the kernel reads a member's only for those)
+_NO_SINES = (np.zeros((1, 3, MAX_SINES)), np.zeros(1, dtype=np.int8))
+
+
 def _layer_activations(acts: list[Activation]) -> LayerActivations:
     """The plan for ``acts[i]`` applied to member i."""
-    count = len(acts)
-    sines = np.zeros((count, 3, MAX_SINES))
-    sine_counts = np.zeros(count, dtype=np.int8)
     kinds = np.array([getattr(a.fn, "kind", -1) for a in acts], dtype=np.int8)
     highs = np.array([a.clamp / a.scale for a in acts], dtype=F32)
-    for i, act in enumerate(acts):
-        if hasattr(act.fn, "sines"):
-            sines[i], sine_counts[i] = act.fn.sines, act.fn.sine_count
+    with_sines = [i for i, a in enumerate(acts) if hasattr(a.fn, "sines")]
+    sines, sine_counts = _NO_SINES
+    if with_sines:
+        sines = np.zeros((len(acts), 3, MAX_SINES))
+        sine_counts = np.zeros(len(acts), dtype=np.int8)
+        for i in with_sines:
+            sines[i], sine_counts[i] = acts[i].fn.sines, acts[i].fn.sine_count
     others = [(i, acts[i].fn, highs[i]) for i in np.flatnonzero(kinds < 0).tolist()]
     return LayerActivations(kinds, highs, sines, sine_counts, others)
 
