@@ -10,9 +10,9 @@ computed from e^-|x| where an exponential could, or in float64), and its output,
 random scale ``e^U(lo, hi)``, is clamped to ``± activation_clamp``. Aggregations clamp each
 weighted parent embedding to ``± embedding_clamp`` and leave the aggregated value as it is;
 ``product`` is computed in log space and ``logsumexp`` with a running maximum (or, in the
-row kernel, from mantissa / exponent pairs). A product beyond ±1e30 saturates there: float32 arithmetic would give
-±inf past 3.4e38, then NaN through the next weights (the decoder's first product of a
-saturated value still stays finite).
+row kernel, from mantissa / exponent pairs). A product beyond ±1e30 saturates there:
+float32 arithmetic would give ±inf past 3.4e38, then NaN through the next weights (the
+decoder's first product of a saturated value still stays finite).
 
 Speed: a table's SCM has thousands of random MLPs, so MLPs are evaluated in stacks
 (:class:`MLPStack`: one product and one compiled activation pass per layer, the plan

@@ -168,7 +168,7 @@ _LN2_A32 = _F32(0.693359375)
 _LN2_B32 = _F32(LN2 - 0.693359375)
 _EXP_LOW32, _EXP_HIGH32 = _F32(-87.0), _F32(88.0)
 # e^r − 1 = r + r² · Q(r) on |r| <= ln 2 / 2: Taylor coefficients of Q to r^5 (e^r − 1 to r^7,
-# remainder below 6e-9 relative)
+# remainder below 6e-9)
 _EXPM1_Q32 = tuple(_F32(1.0 / math.factorial(i + 2)) for i in range(5, -1, -1))
 _SQRT2_32 = _F32(_SQRT2)
 # 2 atanh(s) = 2s · (1 + s²/3 + s⁴/5 + s⁶/7 + s⁸/9) for |s| <= 0.172 (remainder below 3e-9)
