@@ -107,7 +107,8 @@ def kernel_rates(repeat: int) -> dict[str, float]:
 
 
 class WorkCounter:
-    """Counts Stage 3's kernel work while installed (wraps the three kernels' entry points)."""
+    """Counts Stage 3's kernel work while installed (wraps the kernels' entry points and the
+    structure drawing)."""
 
     def __init__(self) -> None:
         self.counts: collections.Counter[str] = collections.Counter()
@@ -140,7 +141,8 @@ class WorkCounter:
         def counted_activations(h, plan):
             with lock:
                 for kind in plan.kinds.tolist():
-                    counts[f"act:{KINDS[kind]}"] += h.shape[1] * h.shape[2]
+                    # (kind -1: an activation registered without a compiled kind)
+                    counts[f"act:{KINDS[kind] if kind >= 0 else '?'}"] += h.shape[1] * h.shape[2]
             return run_activations(h, plan)
 
         def counted_beta(key, start, shape, alpha, beta, scale=1.0):

@@ -25,7 +25,14 @@ from numba import njit
 
 from .vecmath import cos, exp, exp32, expm1_32, log1p32, sin
 
-__all__ = ["KINDS", "MAX_SINES", "activate_stack", "compiled_activation", "random_sines_activation"]
+__all__ = [
+    "KINDS",
+    "MAX_SINES",
+    "NO_SINES",
+    "activate_stack",
+    "compiled_activation",
+    "random_sines_activation",
+]
 
 F32 = np.float32
 
@@ -202,10 +209,10 @@ _SINES_BLOCK = 512
 def activate_stack(h, kinds, highs, sines, sine_counts):
     """In place on a C-contiguous float32 ``h`` of shape (members, rows, d): member m gets
     activation ``KINDS[kinds[m]]``, clamped to ±highs[m] (members of kind −1 are left to
-    the caller); a random_sines member sums
-    ``sine_counts[m]`` terms ``sines[m, 0, j] · sin(sines[m, 1, j] · x + sines[m, 2, j])``.
+    the caller); a random_sines member sums ``sine_counts[m]`` terms
+    ``sines[m, 0, j] · sin(sines[m, 1, j] · x + sines[m, 2, j])`` (``sines`` and
+    ``sine_counts`` are read only for those: :data:`NO_SINES` serves a stack without).
     One loop per member and kind, each a single pass that vectorises."""
-    acc, block = np.empty(_SINES_BLOCK), np.empty(_SINES_BLOCK)
     for m in range(h.shape[0]):
         kind = kinds[m]
         if kind < 0:
@@ -302,6 +309,7 @@ def activate_stack(h, kinds, highs, sines, sine_counts):
                 x[i] = _bounded(cos(np.float64(x[i])), lo64, hi64)
         elif kind == 28:  # random_sines: a block of sums at a time, one sine after another
             amp, freq, phase = sines[m, 0], sines[m, 1], sines[m, 2]
+            acc, block = np.empty(_SINES_BLOCK), np.empty(_SINES_BLOCK)
             for b0 in range(0, n, _SINES_BLOCK):
                 b = min(n - b0, _SINES_BLOCK)
                 for i in range(b):
@@ -317,7 +325,8 @@ def activate_stack(h, kinds, highs, sines, sine_counts):
 
 # unclamped, but never beyond float32's range (the smooth bent grows as 1.5 x)
 _NO_BOUND = np.full(1, np.finfo(F32).max, dtype=F32)
-_NO_SINES = (np.zeros((1, 3, MAX_SINES)), np.zeros(1, dtype=np.int8))
+# the sines and sine counts of a stack without random sines
+NO_SINES = (np.zeros((1, 3, MAX_SINES)), np.zeros(1, dtype=np.int8))
 
 
 def _one_member(
@@ -335,10 +344,11 @@ def compiled_activation(name: str) -> Callable[[np.ndarray], np.ndarray]:
     """The activation ``name`` (one of :data:`KINDS` but random_sines) as a function of a
     float32 array, unclamped; it may overwrite its input. ``kind`` on the function is its
     code, which :func:`activate_stack` takes to run it together with other members."""
-    if name == "random_sines" or name not in _KIND:
-        raise ValueError(f"compiled_activation: got {name!r}; expected one of {list(KINDS[:-1])}")
+    static = [k for k in KINDS if k != "random_sines"]
+    if name not in static:
+        raise ValueError(f"compiled_activation: got {name!r}; expected one of {static}")
     kinds = np.full(1, _KIND[name], dtype=np.int8)
-    f = _one_member(kinds, *_NO_SINES)
+    f = _one_member(kinds, *NO_SINES)
     f.__name__ = f.__qualname__ = name
     f.kind = int(kinds[0])
     return f

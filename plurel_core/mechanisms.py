@@ -31,7 +31,13 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .activation_kernels import MAX_SINES, activate_stack, compiled_activation, random_sines_activation
+from .activation_kernels import (
+    MAX_SINES,
+    NO_SINES,
+    activate_stack,
+    compiled_activation,
+    random_sines_activation,
+)
 from .config import FeaturePriors, sample_range, sample_set
 from .draws import bernoulli_mask, standard_normal, uniform, zero_random_inputs
 from .registry import Registry, tagged
@@ -474,16 +480,12 @@ class LayerActivations:
     others: list[tuple[int, Callable[[np.ndarray], np.ndarray], np.float32]]
 
 
-# the sines of a layer without random sines (the kernel reads a member's only for those)
-_NO_SINES = (np.zeros((1, 3, MAX_SINES)), np.zeros(1, dtype=np.int8))
-
-
 def _layer_activations(acts: list[Activation]) -> LayerActivations:
     """The plan for ``acts[i]`` applied to member i."""
     kinds = np.array([getattr(a.fn, "kind", -1) for a in acts], dtype=np.int8)
     highs = np.array([a.clamp / a.scale for a in acts], dtype=F32)
     with_sines = [i for i, a in enumerate(acts) if hasattr(a.fn, "sines")]
-    sines, sine_counts = _NO_SINES
+    sines, sine_counts = NO_SINES
     if with_sines:
         sines = np.zeros((len(acts), 3, MAX_SINES))
         sine_counts = np.zeros(len(acts), dtype=np.int8)
@@ -534,6 +536,15 @@ def _selection(positions: list[int]) -> slice | np.ndarray:
     if positions == list(range(positions[0], positions[0] + len(positions))):
         return slice(positions[0], positions[0] + len(positions))
     return np.array(positions, dtype=np.intp)
+
+
+def _product_into(out: np.ndarray, ends: slice | np.ndarray, x: np.ndarray, w: np.ndarray) -> None:
+    """``out[ends] = x @ w``: written by the product itself when ``ends`` is a slice (a view
+    of ``out``), else through the product's own array."""
+    if isinstance(ends, slice):
+        matmul_rows(x, w, out=out[ends])
+    else:
+        out[ends] = matmul_rows(x, w)
 
 
 @dataclass
@@ -588,9 +599,9 @@ class MLPStack:
             self.layers = []
             for layer in range(last + 1):
                 w = weights[layer] * F32(acts[layer - 1].scale) if layer else weights[0]
-                step = _StackLayer(1, False, layer == last, slice(0, 1), slice(0, 1), None, None, w[None])
+                only = slice(0, 1) if layer == last else None
+                step = _StackLayer(1, False, layer == last, only, only, None, None, w[None])
                 if layer < last:
-                    step.ends = step.done = None
                     step.activations = _layer_activations(acts[layer : layer + 1])
                 self.layers.append(step)
             return
@@ -643,22 +654,16 @@ class MLPStack:
         for step in self.layers:
             shared = h.shape[0] == 1 and step.width > 1
             if step.split:
-                src = h if shared else h[step.done]
-                if isinstance(step.ends, slice):
-                    matmul_rows(src, step.w_ends, out=out[step.ends])
-                else:
-                    out[step.ends] = matmul_rows(src, step.w_ends)
+                _product_into(out, step.ends, h if shared else h[step.done], step.w_ends)
                 h = matmul_rows(h if shared else h[step.keep], step.w)
-            elif step.final and isinstance(step.ends, slice):
-                # every member ends here, as one block: the product is the output
-                matmul_rows(h, step.w, out=out[step.ends])
+            elif step.final:
+                # every member ends here (``done`` is all of ``h``)
+                _product_into(out, step.ends, h, step.w)
                 break
             else:
                 h = matmul_rows(h, step.w)
                 if step.ends is not None:
                     out[step.ends] = h[step.done]
-            if step.final:
-                break
             if step.survivors is not None:
                 h = h[step.survivors]
             _run_activations(h, step.activations)
